@@ -1,0 +1,37 @@
+# zcrm_bulk: Zoho CRM Bulk Write jobs as SQL rows (PGXS build)
+
+EXTENSION = zcrm_bulk
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = zcrm_bulk
+OBJS = \
+	src/zcrm_bulk.o \
+	src/settings.o \
+	src/transport.o \
+	src/parse.o \
+	src/errors.o \
+	src/functions.o
+PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
+
+# sql/ holds both the install scripts and the regression tests: the
+# install scripts always match zcrm_bulk--*.sql, the tests never do.
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
+
+REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_faults zcrm_input \
+	zcrm_settings zcrm_lateral zcrm_plpgsql
+REGRESS_OPTS = --inputdir=.
+
+PKG_CONFIG ?= pkg-config
+PG_CPPFLAGS = -DZCRM_BULK_VERSION='"$(EXTVERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags libcurl libcjson)
+SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl libcjson)
+
+EXTRA_CLEAN = results regression.diffs regression.out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: unittest
+unittest:
+	$(MAKE) -C test/unit check

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# scripts/lib.sh: shared steps of the demo and the test suite.
+#
+# Sourced by scripts/demo.sh and scripts/test.sh.  Everything runs as root on
+# a fresh Debian 12 machine: missing packages are installed with apt-get,
+# the extension is built and installed with PGXS, and a throwaway PostgreSQL
+# cluster (run as the postgres OS user, on a port of its own) and the local
+# Zoho API server are started.  zcrm_cleanup stops both again.
+
+set -euo pipefail
+
+ZCRM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ZCRM_PG_VERSION=15
+ZCRM_PGBIN=/usr/lib/postgresql/$ZCRM_PG_VERSION/bin
+ZCRM_PY=/usr/bin/python3
+ZCRM_PGPORT=${ZCRM_PGPORT:-54329}
+ZCRM_MOCK_PORT=${ZCRM_MOCK_PORT:-18089}
+ZCRM_TEST_TOKEN=${ZCRM_TEST_TOKEN:-1000.zcrmtest.accesstoken}
+export ZCRM_TEST_TOKEN
+
+zcrm_log() { printf '==> %s\n' "$*" >&2; }
+
+# Install whatever of the build and test dependencies is missing.
+zcrm_install_packages() {
+	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev
+		postgresql-$ZCRM_PG_VERSION postgresql-server-dev-$ZCRM_PG_VERSION
+		postgresql-$ZCRM_PG_VERSION-cron python3 valgrind "$@")
+	local missing=()
+	local p
+	for p in "${want[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		zcrm_log "installing ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+	# Debian's postgresql package may start a cluster of its own; we never use it.
+}
+
+# Build and install the extension into the server's directories.
+zcrm_build_install() {
+	zcrm_log "building and installing zcrm_bulk"
+	make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config >/dev/null
+	make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config install >/dev/null
+}
+
+# zcrm_start_cluster DIR [extra postgresql.conf lines...]
+# A new cluster in DIR, owned by postgres, listening on a Unix socket in DIR
+# and on 127.0.0.1:$ZCRM_PGPORT.  Exports PGHOST, PGPORT, PGUSER.
+zcrm_start_cluster() {
+	local dir=$1
+	shift
+	zcrm_stop_cluster "$dir"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	chown postgres:postgres "$dir"
+	chmod 700 "$dir"
+	zcrm_log "starting a throwaway PostgreSQL $ZCRM_PG_VERSION cluster on port $ZCRM_PGPORT"
+	runuser -u postgres -- "$ZCRM_PGBIN/initdb" -D "$dir/data" -U postgres -A trust \
+		-E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1
+	{
+		echo "port = $ZCRM_PGPORT"
+		echo "listen_addresses = '127.0.0.1'"
+		echo "unix_socket_directories = '$dir'"
+		echo "fsync = off"
+		echo "max_connections = 60"
+		echo "zcrm_bulk.api_domain = 'http://127.0.0.1:$ZCRM_MOCK_PORT'"
+		local line
+		for line in "$@"; do echo "$line"; done
+	} >>"$dir/data/postgresql.conf"
+	runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
+		-w -t 60 start >/dev/null
+	export PGHOST=$dir PGPORT=$ZCRM_PGPORT PGUSER=postgres
+}
+
+zcrm_stop_cluster() {
+	local dir=$1
+	if [ -f "$dir/data/postmaster.pid" ]; then
+		runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop \
+			>/dev/null 2>&1 || true
+	fi
+}
+
+# zcrm_start_mock DIR: the local Zoho API server on 127.0.0.1:$ZCRM_MOCK_PORT.
+zcrm_start_mock() {
+	local dir=$1
+	zcrm_stop_mock "$dir"
+	rm -f "$dir/mock.ready"
+	zcrm_log "starting the local Zoho API server on port $ZCRM_MOCK_PORT"
+	"$ZCRM_PY" "$ZCRM_ROOT/test/server/zoho_mock.py" --host 127.0.0.1 --port "$ZCRM_MOCK_PORT" \
+		--token "$ZCRM_TEST_TOKEN" --log "$dir/mock-requests.jsonl" \
+		--pidfile "$dir/mock.pid" --ready-file "$dir/mock.ready" \
+		>"$dir/mock.log" 2>&1 &
+	local i
+	for i in $(seq 1 100); do
+		[ -f "$dir/mock.ready" ] && return 0
+		sleep 0.1
+	done
+	cat "$dir/mock.log" >&2
+	zcrm_log "the local Zoho API server did not start"
+	return 1
+}
+
+zcrm_stop_mock() {
+	local dir=$1
+	if [ -f "$dir/mock.pid" ]; then
+		kill "$(cat "$dir/mock.pid")" 2>/dev/null || true
+		rm -f "$dir/mock.pid"
+	fi
+}
+
+zcrm_cleanup() {
+	local dir=$1
+	zcrm_stop_mock "$dir"
+	zcrm_stop_cluster "$dir"
+}

@@ -1,0 +1,386 @@
+/*-------------------------------------------------------------------------
+ *
+ * errors.c
+ *	  Map Zoho CRM API errors, transport failures and malformed responses
+ *	  to SQL errors with meaningful SQLSTATEs.
+ *
+ * The table api_codes is the single place where an API error code gets its
+ * SQLSTATE and hint.  When a response carries no code we know, the HTTP
+ * status decides (http_status_sqlstate).  Text that came from the server
+ * (the API's message and details, or the start of a non-JSON body) is
+ * reported only after scrub_text() has removed the access token from it,
+ * cut it to a sane length and made it safe for the database encoding.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/errors.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/elog.h"
+
+#include "errors.h"
+#include "parse.h"
+
+/* How much server-provided text an error may quote. */
+#define ZCRM_MAX_QUOTED_TEXT	512
+#define ZCRM_MAX_BODY_SNIPPET	120
+
+typedef struct ZcrmApiCode
+{
+	const char *code;
+	int			sqlstate;
+	const char *hint;
+} ZcrmApiCode;
+
+static const ZcrmApiCode api_codes[] = {
+	{"AUTHENTICATION_FAILURE", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+	"Pass a valid Zoho OAuth access token; access tokens expire one hour after they are issued."},
+	{"INVALID_TOKEN", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+	"The access token is invalid or has expired: generate a new one from the refresh token and pass that."},
+	{"OAUTH_SCOPE_MISMATCH", ERRCODE_INSUFFICIENT_PRIVILEGE,
+	"Generate the access token with the scope ZohoCRM.bulk.CREATE or ZohoCRM.bulk.ALL."},
+	{"NO_PERMISSION", ERRCODE_INSUFFICIENT_PRIVILEGE,
+	"Ask the Zoho CRM administrator to give the token's user the permission named in the details."},
+	{"AUTHORIZATION_FAILED", ERRCODE_INSUFFICIENT_PRIVILEGE,
+	"Use a token of a Zoho CRM user who has the privilege to read this bulk write job."},
+	{"RESOURCE_NOT_FOUND", ERRCODE_NO_DATA_FOUND,
+	"Check the job id, and that zcrm_bulk.api_domain is the data centre of the organisation the token belongs to."},
+	{"INVALID_URL_PATTERN", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Check zcrm_bulk.api_domain and zcrm_bulk.api_version."},
+	{"INVALID_REQUEST_METHOD", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Check zcrm_bulk.api_domain: a proxy or gateway in between may have changed the request."},
+	{"TOO_MANY_REQUESTS", ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+	"Wait before calling again, and poll less often or with fewer concurrent sessions."},
+	{"INTERNAL_ERROR", ERRCODE_SYSTEM_ERROR,
+	"This is a fault on Zoho's side: retry later."},
+};
+
+/*
+ * find_api_code
+ *		The table entry for an API error code, or NULL when it is unknown.
+ */
+static const ZcrmApiCode *
+find_api_code(const char *code)
+{
+	for (int i = 0; i < lengthof(api_codes); i++)
+	{
+		if (strcmp(api_codes[i].code, code) == 0)
+			return &api_codes[i];
+	}
+	return NULL;
+}
+
+/*
+ * http_status_sqlstate
+ *		SQLSTATE for a failed response that carries no known API code, and
+ *		the hint to go with it.
+ */
+static int
+http_status_sqlstate(long status, const char **hint)
+{
+	if (status == 401)
+	{
+		*hint = api_codes[0].hint;
+		return ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
+	}
+	if (status == 403)
+	{
+		*hint = "Check that the token's user may use the Bulk Write API.";
+		return ERRCODE_INSUFFICIENT_PRIVILEGE;
+	}
+	if (status == 429)
+	{
+		*hint = find_api_code("TOO_MANY_REQUESTS")->hint;
+		return ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+	}
+	if (status >= 500)
+	{
+		*hint = "The server or a proxy in front of it failed: retry later.";
+		return ERRCODE_SYSTEM_ERROR;
+	}
+	if (status >= 400)
+	{
+		*hint = "Check the job id, zcrm_bulk.api_domain and zcrm_bulk.api_version.";
+		return ERRCODE_INVALID_PARAMETER_VALUE;
+	}
+	if (status >= 300)
+	{
+		*hint = "Set zcrm_bulk.api_domain to the API domain of the organisation's data centre; redirects are never followed.";
+		return ERRCODE_PROTOCOL_VIOLATION;
+	}
+	*hint = "The server reported an error in a successful response: retry later.";
+	return ERRCODE_SYSTEM_ERROR;
+}
+
+/*
+ * scrub_text
+ *		Return a palloc'd copy of "len" bytes of server-provided text that is
+ *		safe to put in an error report: every occurrence of the token is
+ *		replaced by "[redacted]" (before anything is cut, so no part of the
+ *		token survives), then at most "maxlen" bytes are kept, cut on a
+ *		character boundary.  Control characters become spaces.  Bytes that
+ *		are not printable ASCII are kept only when "utf8_ok" says the input
+ *		is known-valid UTF-8 and the database encoding is UTF-8; otherwise
+ *		they become '?'.
+ */
+static char *
+scrub_text(const char *text, size_t len, const char *token, size_t maxlen,
+		   bool utf8_ok)
+{
+	StringInfoData redacted;
+	StringInfoData out;
+	size_t		toklen = token ? strlen(token) : 0;
+	bool		keep_utf8 = utf8_ok && GetDatabaseEncoding() == PG_UTF8;
+	size_t		i;
+
+	initStringInfo(&redacted);
+	for (i = 0; i < len;)
+	{
+		if (toklen > 0 && len - i >= toklen &&
+			memcmp(text + i, token, toklen) == 0)
+		{
+			appendStringInfoString(&redacted, "[redacted]");
+			i += toklen;
+		}
+		else
+			appendStringInfoChar(&redacted, text[i++]);
+	}
+
+	initStringInfo(&out);
+	for (i = 0; i < (size_t) redacted.len;)
+	{
+		unsigned char c = (unsigned char) redacted.data[i];
+		int			clen = 1;
+
+		if (c >= 0x80 && keep_utf8)
+		{
+			clen = pg_utf_mblen((const unsigned char *) &redacted.data[i]);
+			if (i + clen > (size_t) redacted.len)
+				clen = 1;
+		}
+		if (out.len + clen > maxlen)
+		{
+			appendStringInfoString(&out, "...");
+			break;
+		}
+		if (c < 0x20 || c == 0x7f)
+			appendStringInfoChar(&out, ' ');
+		else if (c >= 0x80 && !keep_utf8)
+			appendStringInfoChar(&out, '?');
+		else
+			appendBinaryStringInfo(&out, &redacted.data[i], clen);
+		i += clen;
+	}
+	pfree(redacted.data);
+	return out.data;
+}
+
+/*
+ * zcrm_raise_http_error
+ *		See errors.h.  The message names the API code and the API's own
+ *		message; the detail gives the HTTP status, the job id and the
+ *		details object; the hint says what to do.
+ */
+void
+zcrm_raise_http_error(long http_status, const char *body, size_t body_len,
+					  const char *content_type, const char *job_id,
+					  const char *token)
+{
+	ZcrmApiError *apierr = NULL;
+	ZcrmParseError perr;
+	const ZcrmApiCode *known = NULL;
+	const char *hint;
+	int			sqlstate;
+	char	   *code = NULL;
+	char	   *message = NULL;
+	char	   *details = NULL;
+	char	   *snippet = NULL;
+	char	   *ctype;
+
+	if (http_status == 204)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("Zoho CRM API returned no content for bulk write job %s", job_id),
+				 errdetail("The API answered HTTP status 204 with an empty body."),
+				 errhint("Check the job id, and that zcrm_bulk.api_domain is the data centre of the organisation the token belongs to.")));
+
+	/* Copy what we need out of the parse, then free it before raising. */
+	if (zcrm_parse_api_error(body, body_len, &apierr, &perr) == ZCRM_PARSE_OK)
+	{
+		known = find_api_code(apierr->code);
+		code = scrub_text(apierr->code, strlen(apierr->code), token, 64, true);
+		if (apierr->message)
+			message = scrub_text(apierr->message, strlen(apierr->message),
+								 token, ZCRM_MAX_QUOTED_TEXT, true);
+		if (apierr->details)
+			details = scrub_text(apierr->details, strlen(apierr->details),
+								 token, ZCRM_MAX_QUOTED_TEXT, true);
+		zcrm_api_error_free(apierr);
+	}
+	else if (body_len > 0)
+		snippet = scrub_text(body, body_len, token, ZCRM_MAX_BODY_SNIPPET, false);
+
+	if (known)
+	{
+		sqlstate = known->sqlstate;
+		hint = known->hint;
+	}
+	else
+		sqlstate = http_status_sqlstate(http_status, &hint);
+
+	if (code)
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 message ?
+				 errmsg("Zoho CRM API error %s: %s", code, message) :
+				 errmsg("Zoho CRM API error %s", code),
+				 errdetail("The API answered HTTP status %ld for bulk write job %s with details %s.",
+						   http_status, job_id, details ? details : "null"),
+				 errhint("%s", hint)));
+
+	ctype = content_type ?
+		scrub_text(content_type, strlen(content_type), token, 100, false) :
+		pstrdup("none");
+	if (http_status >= 300 && http_status < 400)
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("Zoho CRM API redirected the request (HTTP status %ld), and redirects are not followed",
+						http_status),
+				 errdetail("The request for bulk write job %s was answered with a redirect instead of the job.",
+						   job_id),
+				 errhint("%s", hint)));
+	if (snippet)
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("Zoho CRM API request failed with HTTP status %ld", http_status),
+				 errdetail("The response for bulk write job %s is not a Zoho error object (Content-Type %s, %zu bytes): \"%s\".",
+						   job_id, ctype, body_len, snippet),
+				 errhint("%s", hint)));
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("Zoho CRM API request failed with HTTP status %ld", http_status),
+			 errdetail("The response for bulk write job %s has an empty body.", job_id),
+			 errhint("%s", hint)));
+	pg_unreachable();
+}
+
+/*
+ * zcrm_raise_parse_error
+ *		See errors.h.  Invalid JSON is 22032, a JSON value of the wrong shape
+ *		or type 22000, a \u0000 escape 22P05 (as jsonb reports it).
+ */
+void
+zcrm_raise_parse_error(const ZcrmParseError *err, const char *job_id)
+{
+	const char *where = err->path[0] ? err->path : "the top level";
+
+	switch (err->status)
+	{
+		case ZCRM_PARSE_NOT_JSON:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_JSON_TEXT),
+					 errmsg("Zoho CRM API response for bulk write job %s is not valid JSON", job_id),
+					 errdetail("The parser reported: %s.", err->message),
+					 errhint("A proxy or gateway between PostgreSQL and Zoho may have answered instead of the API; check zcrm_bulk.api_domain.")));
+			break;
+		case ZCRM_PARSE_NUL_CHAR:
+			ereport(ERROR,
+					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+					 errmsg("Zoho CRM API response for bulk write job %s contains a \\u0000 escape", job_id),
+					 err->path[0] ?
+					 errdetail("The string at %s contains a NUL character, which text cannot hold.", err->path) :
+					 errdetail("A string in the response contains a NUL character, which text cannot hold."),
+					 errhint("Neither text nor jsonb can hold this value; inspect the job in Zoho CRM itself.")));
+			break;
+		case ZCRM_PARSE_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while parsing the Zoho CRM API response for bulk write job %s", job_id)));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("unexpected Zoho CRM API response for bulk write job %s", job_id),
+					 errdetail("At %s: %s.", where, err->message),
+					 errhint("Use zcrm_write_job_json() to see the whole document.")));
+			break;
+	}
+	pg_unreachable();
+}
+
+/*
+ * zcrm_raise_transport_error
+ *		See errors.h.  Failing to connect is 08001; losing the connection
+ *		or running out of time once connected is 08006.
+ */
+void
+zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
+						   const char *job_id, long limit)
+{
+	const char *why = (reason && reason[0]) ? reason : "no further information";
+
+	switch (kind)
+	{
+		case ZCRM_FAIL_CONNECT:
+			ereport(ERROR,
+					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+					 errmsg("could not connect to the Zoho CRM API"),
+					 errdetail("The request for bulk write job %s failed: %s.", job_id, why),
+					 errhint("Check zcrm_bulk.api_domain, the network and DNS, and zcrm_bulk.ca_file if the server's certificate is not in the system store.")));
+			break;
+		case ZCRM_FAIL_CONNECT_TIMEOUT:
+			ereport(ERROR,
+					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+					 errmsg("could not connect to the Zoho CRM API within zcrm_bulk.connect_timeout"),
+					 errdetail("The request for bulk write job %s failed: %s.", job_id, why),
+					 errhint("Check the network path to zcrm_bulk.api_domain, or raise zcrm_bulk.connect_timeout.")));
+			break;
+		case ZCRM_FAIL_TIMEOUT:
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("Zoho CRM API request timed out"),
+					 errdetail("The request for bulk write job %s did not complete within zcrm_bulk.timeout: %s.", job_id, why),
+					 errhint("Retry later, or raise zcrm_bulk.timeout.")));
+			break;
+		case ZCRM_FAIL_LOST:
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("connection to the Zoho CRM API was lost"),
+					 errdetail("The response for bulk write job %s was cut short: %s.", job_id, why),
+					 errhint("Retry the call.")));
+			break;
+		case ZCRM_FAIL_TOO_LARGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("Zoho CRM API response is larger than zcrm_bulk.max_response_size"),
+					 errdetail("The response for bulk write job %s was aborted after %ld bytes.", job_id, limit),
+					 errhint("A superuser can raise zcrm_bulk.max_response_size.")));
+			break;
+		case ZCRM_FAIL_PROTOCOL:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("Zoho CRM API server sent a malformed HTTP response"),
+					 errdetail("The response for bulk write job %s could not be read: %s.", job_id, why),
+					 errhint("Check zcrm_bulk.api_domain: it may point at something other than the Zoho CRM API.")));
+			break;
+		case ZCRM_FAIL_NO_MEMORY:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while receiving the Zoho CRM API response"),
+					 errdetail("The response for bulk write job %s could not be stored.", job_id)));
+			break;
+		case ZCRM_FAIL_INTERNAL:
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("could not set up the Zoho CRM API request"),
+					 errdetail("libcurl reported: %s.", why)));
+			break;
+	}
+	pg_unreachable();
+}

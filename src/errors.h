@@ -1,0 +1,66 @@
+/*-------------------------------------------------------------------------
+ *
+ * errors.h
+ *	  Turn API, transport and parse failures into SQL errors.
+ *
+ * Every SQLSTATE that zcrm_bulk raises for a failed request is chosen in
+ * errors.c.  The functions here never return.  None of them ever puts an
+ * access token into a message, detail or hint: strings that came from the
+ * server are scrubbed of the token before they are reported.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/errors.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZCRM_ERRORS_H
+#define ZCRM_ERRORS_H
+
+#include "parse.h"
+
+/* What went wrong below HTTP, as classified by transport.c. */
+typedef enum ZcrmTransportFailure
+{
+	ZCRM_FAIL_CONNECT,			/* DNS, refused, TLS handshake or verification */
+	ZCRM_FAIL_CONNECT_TIMEOUT,	/* no connection within connect_timeout */
+	ZCRM_FAIL_LOST,				/* connection lost or reset mid-response */
+	ZCRM_FAIL_TIMEOUT,			/* the whole request outlasted the timeout */
+	ZCRM_FAIL_TOO_LARGE,		/* body over zcrm_bulk.max_response_size */
+	ZCRM_FAIL_PROTOCOL,			/* the server did not speak HTTP correctly */
+	ZCRM_FAIL_NO_MEMORY,		/* out of memory while receiving */
+	ZCRM_FAIL_INTERNAL			/* libcurl refused the request setup */
+} ZcrmTransportFailure;
+
+/*
+ * zcrm_raise_transport_error
+ *		Raise the error for a request that got no complete HTTP response.
+ *		"reason" is libcurl's own description (may be empty), "limit" the
+ *		size limit in bytes for ZCRM_FAIL_TOO_LARGE.
+ */
+extern void zcrm_raise_transport_error(ZcrmTransportFailure kind,
+									   const char *reason,
+									   const char *job_id,
+									   long limit) pg_attribute_noreturn();
+
+/*
+ * zcrm_raise_http_error
+ *		Raise the error for a complete response that is not a job: any
+ *		status outside 2xx, a 204, or a 2xx whose body is a Zoho error
+ *		object.  The API code in the body decides the SQLSTATE; the HTTP
+ *		status decides only when the body carries no known code.
+ */
+extern void zcrm_raise_http_error(long http_status, const char *body,
+								  size_t body_len, const char *content_type,
+								  const char *job_id,
+								  const char *token) pg_attribute_noreturn();
+
+/*
+ * zcrm_raise_parse_error
+ *		Raise the error for a 2xx body that parse.c rejected.
+ */
+extern void zcrm_raise_parse_error(const ZcrmParseError *err,
+								   const char *job_id) pg_attribute_noreturn();
+
+#endif							/* ZCRM_ERRORS_H */

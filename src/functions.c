@@ -1,0 +1,498 @@
+/*-------------------------------------------------------------------------
+ *
+ * functions.c
+ *	  The SQL-callable functions of zcrm_bulk.
+ *
+ * Each function validates its arguments, builds the request URL from the
+ * settings, fetches the job through transport.c, hands the body to parse.c
+ * and turns the result into rows (materialize mode: one call fills the
+ * whole tuplestore).  Failures are raised through errors.c.  Nothing here
+ * talks to libcurl or cJSON, and no request state outlives the call.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/functions.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "errors.h"
+#include "parse.h"
+#include "settings.h"
+#include "transport.h"
+
+PG_FUNCTION_INFO_V1(zcrm_write_job);
+PG_FUNCTION_INFO_V1(zcrm_write_job_field_mappings);
+PG_FUNCTION_INFO_V1(zcrm_write_job_json);
+
+/* Job ids are 1 to this many ASCII digits. */
+#define ZCRM_MAX_JOB_ID_LEN		32
+/* Longest access token accepted. */
+#define ZCRM_MAX_TOKEN_LEN		4096
+
+/* Columns of zcrm_write_job(), in the order of the SQL type. */
+enum
+{
+	JOB_COL_JOB_ID,
+	JOB_COL_STATUS,
+	JOB_COL_OPERATION,
+	JOB_COL_IGNORE_EMPTY,
+	JOB_COL_CHARACTER_ENCODING,
+	JOB_COL_CREATED_TIME,
+	JOB_COL_CREATED_BY_ID,
+	JOB_COL_CREATED_BY_NAME,
+	JOB_COL_CALLBACK_URL,
+	JOB_COL_CALLBACK_METHOD,
+	JOB_COL_DOWNLOAD_URL,
+	JOB_COL_RESOURCE_INDEX,
+	JOB_COL_RESOURCE_TYPE,
+	JOB_COL_RESOURCE_MODULE,
+	JOB_COL_RESOURCE_MODULE_ID,
+	JOB_COL_RESOURCE_STATUS,
+	JOB_COL_RESOURCE_CODE,
+	JOB_COL_FILE_NAME,
+	JOB_COL_FILE_STATUS,
+	JOB_COL_ADDED_COUNT,
+	JOB_COL_UPDATED_COUNT,
+	JOB_COL_SKIPPED_COUNT,
+	JOB_COL_TOTAL_COUNT,
+	JOB_NCOLS
+};
+
+/* Columns of zcrm_write_job_field_mappings(). */
+enum
+{
+	MAP_COL_JOB_ID,
+	MAP_COL_RESOURCE_INDEX,
+	MAP_COL_RESOURCE_MODULE,
+	MAP_COL_API_NAME,
+	MAP_COL_INDEX,
+	MAP_COL_FORMAT,
+	MAP_COL_FIND_BY,
+	MAP_COL_MODULE,
+	MAP_COL_DEFAULT_VALUE,
+	MAP_COL_PARENT_COLUMN_INDEX,
+	MAP_NCOLS
+};
+
+/*
+ * required_text_arg
+ *		Argument "argno" as a C string; NULL is an error (22004) naming the
+ *		argument.
+ */
+static char *
+required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name),
+				 errhint("Pass a value for %s.", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/*
+ * check_job_id
+ *		A job id is 1 to ZCRM_MAX_JOB_ID_LEN ASCII digits; anything else is
+ *		rejected (22023) before a request is made.  The value is not echoed:
+ *		it may hold control characters.
+ */
+static void
+check_job_id(const char *job_id)
+{
+	size_t		len = strlen(job_id);
+
+	for (size_t i = 0; i < len; i++)
+	{
+		if (job_id[i] < '0' || job_id[i] > '9')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid bulk write job id"),
+					 errdetail("A job id consists of ASCII digits only; character %zu is not one.", i + 1),
+					 errhint("Pass the id exactly as Zoho returned it, for example '4150868000005392002'.")));
+	}
+	if (len == 0 || len > ZCRM_MAX_JOB_ID_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid bulk write job id"),
+				 errdetail("A job id has 1 to %d digits; this one has %zu.",
+						   ZCRM_MAX_JOB_ID_LEN, len),
+				 errhint("Pass the id exactly as Zoho returned it, for example '4150868000005392002'.")));
+}
+
+/*
+ * check_token
+ *		An access token is a non-empty RFC 6750 b64token: letters, digits and
+ *		- . _ ~ + / with optional trailing '=' padding.  This keeps control
+ *		characters and spaces (header injection) out of the request.  The
+ *		token is never echoed.
+ */
+static void
+check_token(const char *token)
+{
+	size_t		len = strlen(token);
+	size_t		i = 0;
+
+	if (len == 0 || len > ZCRM_MAX_TOKEN_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid access token"),
+				 errdetail("An access token has 1 to %d characters; this one has %zu.",
+						   ZCRM_MAX_TOKEN_LEN, len),
+				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
+
+	while (i < len && ((token[i] >= 'A' && token[i] <= 'Z') ||
+					   (token[i] >= 'a' && token[i] <= 'z') ||
+					   (token[i] >= '0' && token[i] <= '9') ||
+					   strchr("-._~+/", token[i]) != NULL))
+		i++;
+	while (i < len && token[i] == '=')
+		i++;
+	if (i < len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid access token"),
+				 errdetail("An access token may contain only ASCII letters, digits and the characters - . _ ~ + / followed by optional = padding; character %zu is not allowed.", i + 1),
+				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
+}
+
+/*
+ * api_base
+ *		zcrm_bulk.api_domain without its optional trailing slash (palloc'd).
+ */
+static char *
+api_base(void)
+{
+	char	   *base = pstrdup(zcrm_api_domain ? zcrm_api_domain : "");
+	size_t		len = strlen(base);
+
+	if (len > 0 && base[len - 1] == '/')
+		base[len - 1] = '\0';
+	return base;
+}
+
+/*
+ * absolute_url
+ *		A download_url made absolute against the API domain: absolute URLs
+ *		are returned unchanged, a path is appended to the domain, and a
+ *		scheme-relative "//host/..." takes the domain's scheme.
+ */
+static char *
+absolute_url(const char *url)
+{
+	char	   *base;
+
+	if (pg_strncasecmp(url, "https://", 8) == 0 ||
+		pg_strncasecmp(url, "http://", 7) == 0)
+		return pstrdup(url);
+
+	base = api_base();
+	if (url[0] == '/' && url[1] == '/')
+		return psprintf("%s%s", pg_strncasecmp(base, "https:", 6) == 0 ?
+						"https:" : "http:", url);
+	if (url[0] == '/')
+		return psprintf("%s%s", base, url);
+	return psprintf("%s/%s", base, url);
+}
+
+/*
+ * fetch_body
+ *		Validate the arguments, GET the job and return its 2xx body.  Any
+ *		other status (and 204) is raised as an API error.
+ */
+static void
+fetch_body(const char *job_id, const char *token, ZcrmHttpResponse *resp)
+{
+	char	   *url;
+
+	check_job_id(job_id);
+	check_token(token);
+
+	url = psprintf("%s/crm/bulk/%s/write/%s",
+				   api_base(), zcrm_api_version_name(), job_id);
+	zcrm_http_get(url, token, job_id, resp);
+	pfree(url);
+
+	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
+		zcrm_raise_http_error(resp->status, resp->body, resp->body_len,
+							  resp->content_type, job_id, token);
+}
+
+/*
+ * fetch_job
+ *		Fetch and parse a job.  The result must be freed with zcrm_job_free(),
+ *		under PG_TRY so that it is freed on error too.
+ */
+static ZcrmJob *
+fetch_job(FunctionCallInfo fcinfo)
+{
+	char	   *job_id = required_text_arg(fcinfo, 0, "job_id");
+	char	   *token = required_text_arg(fcinfo, 1, "token");
+	ZcrmHttpResponse resp;
+	ZcrmParseError err;
+	ZcrmParseStatus st;
+	ZcrmJob    *job = NULL;
+
+	fetch_body(job_id, token, &resp);
+	st = zcrm_parse_job(resp.body, resp.body_len, &job, &err);
+	if (st == ZCRM_PARSE_API_ERROR)
+		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
+							  resp.content_type, job_id, token);
+	if (st != ZCRM_PARSE_OK)
+		zcrm_raise_parse_error(&err, job_id);
+
+	pfree(resp.body);
+	return job;
+}
+
+/*
+ * text_or_null / int8_or_null / int4_or_null
+ *		Store one value into values[]/nulls[].  Strings from parse.c are
+ *		valid UTF-8 and are converted to the database encoding.
+ */
+static void
+text_or_null(Datum *values, bool *nulls, int col, const char *s)
+{
+	if (s == NULL)
+	{
+		nulls[col] = true;
+		return;
+	}
+	values[col] = CStringGetTextDatum(pg_any_to_server(s, strlen(s), PG_UTF8));
+	nulls[col] = false;
+}
+
+static void
+int8_or_null(Datum *values, bool *nulls, int col, bool has, int64 v)
+{
+	values[col] = has ? Int64GetDatum(v) : (Datum) 0;
+	nulls[col] = !has;
+}
+
+static void
+int4_or_null(Datum *values, bool *nulls, int col, bool has, int32 v)
+{
+	values[col] = has ? Int32GetDatum(v) : (Datum) 0;
+	nulls[col] = !has;
+}
+
+/*
+ * emit_job_rows
+ *		One row per resource (or one row with NULL resource columns when the
+ *		job has none), the job columns repeated on each.
+ */
+static void
+emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
+{
+	Datum		values[JOB_NCOLS] = {0};
+	bool		nulls[JOB_NCOLS] = {0};
+	int			nrows = Max(job->nresources, 1);
+
+	if (rsinfo->setDesc->natts != JOB_NCOLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("zcrm_write_job() has %d result columns, this library returns %d",
+						rsinfo->setDesc->natts, JOB_NCOLS),
+				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
+
+	text_or_null(values, nulls, JOB_COL_JOB_ID, job->id);
+	text_or_null(values, nulls, JOB_COL_STATUS, job->status);
+	text_or_null(values, nulls, JOB_COL_OPERATION, job->operation);
+	values[JOB_COL_IGNORE_EMPTY] = BoolGetDatum(job->ignore_empty);
+	nulls[JOB_COL_IGNORE_EMPTY] = !job->has_ignore_empty;
+	text_or_null(values, nulls, JOB_COL_CHARACTER_ENCODING, job->character_encoding);
+	if (job->created_time)
+		values[JOB_COL_CREATED_TIME] =
+			DirectFunctionCall3(timestamptz_in,
+								CStringGetDatum(job->created_time),
+								ObjectIdGetDatum(InvalidOid),
+								Int32GetDatum(-1));
+	nulls[JOB_COL_CREATED_TIME] = (job->created_time == NULL);
+	text_or_null(values, nulls, JOB_COL_CREATED_BY_ID, job->created_by_id);
+	text_or_null(values, nulls, JOB_COL_CREATED_BY_NAME, job->created_by_name);
+	text_or_null(values, nulls, JOB_COL_CALLBACK_URL, job->callback_url);
+	text_or_null(values, nulls, JOB_COL_CALLBACK_METHOD, job->callback_method);
+	text_or_null(values, nulls, JOB_COL_DOWNLOAD_URL,
+				 job->download_url ? absolute_url(job->download_url) : NULL);
+
+	for (int i = 0; i < nrows; i++)
+	{
+		const ZcrmResource *r = (i < job->nresources) ? &job->resources[i] : NULL;
+
+		if (r == NULL)
+		{
+			for (int col = JOB_COL_RESOURCE_INDEX; col < JOB_NCOLS; col++)
+				nulls[col] = true;
+		}
+		else
+		{
+			int4_or_null(values, nulls, JOB_COL_RESOURCE_INDEX, true, i);
+			text_or_null(values, nulls, JOB_COL_RESOURCE_TYPE, r->type);
+			text_or_null(values, nulls, JOB_COL_RESOURCE_MODULE, r->module);
+			text_or_null(values, nulls, JOB_COL_RESOURCE_MODULE_ID, r->module_id);
+			text_or_null(values, nulls, JOB_COL_RESOURCE_STATUS, r->status);
+			text_or_null(values, nulls, JOB_COL_RESOURCE_CODE, r->code);
+			text_or_null(values, nulls, JOB_COL_FILE_NAME, r->file_name);
+			text_or_null(values, nulls, JOB_COL_FILE_STATUS, r->file_status);
+			int8_or_null(values, nulls, JOB_COL_ADDED_COUNT, r->has_added_count, r->added_count);
+			int8_or_null(values, nulls, JOB_COL_UPDATED_COUNT, r->has_updated_count, r->updated_count);
+			int8_or_null(values, nulls, JOB_COL_SKIPPED_COUNT, r->has_skipped_count, r->skipped_count);
+			int8_or_null(values, nulls, JOB_COL_TOTAL_COUNT, r->has_total_count, r->total_count);
+		}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/*
+ * emit_mapping_rows
+ *		One row per field mapping of every resource, in document order.  Row
+ *		values are built in a context reset per row, so memory stays flat
+ *		however many mappings a job has.
+ */
+static void
+emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
+{
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
+
+	if (rsinfo->setDesc->natts != MAP_NCOLS)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("zcrm_write_job_field_mappings() has %d result columns, this library returns %d",
+						rsinfo->setDesc->natts, MAP_NCOLS),
+				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
+
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "zcrm_bulk field mapping row",
+								   ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(rowcxt);
+
+	for (int i = 0; i < job->nresources; i++)
+	{
+		const ZcrmResource *r = &job->resources[i];
+
+		for (int m = 0; m < r->nmappings; m++)
+		{
+			const ZcrmFieldMapping *fm = &r->mappings[m];
+			Datum		values[MAP_NCOLS] = {0};
+			bool		nulls[MAP_NCOLS] = {0};
+
+			text_or_null(values, nulls, MAP_COL_JOB_ID, job->id);
+			int4_or_null(values, nulls, MAP_COL_RESOURCE_INDEX, true, i);
+			text_or_null(values, nulls, MAP_COL_RESOURCE_MODULE, r->module);
+			text_or_null(values, nulls, MAP_COL_API_NAME, fm->api_name);
+			int4_or_null(values, nulls, MAP_COL_INDEX, fm->has_index, fm->index);
+			text_or_null(values, nulls, MAP_COL_FORMAT, fm->format);
+			text_or_null(values, nulls, MAP_COL_FIND_BY, fm->find_by);
+			text_or_null(values, nulls, MAP_COL_MODULE, fm->module);
+			if (fm->default_value)
+			{
+				char	   *json = pg_any_to_server(fm->default_value,
+													strlen(fm->default_value),
+													PG_UTF8);
+
+				values[MAP_COL_DEFAULT_VALUE] =
+					DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+			}
+			nulls[MAP_COL_DEFAULT_VALUE] = (fm->default_value == NULL);
+			int4_or_null(values, nulls, MAP_COL_PARENT_COLUMN_INDEX,
+						 fm->has_parent_column_index, fm->parent_column_index);
+
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextReset(rowcxt);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(rowcxt);
+}
+
+/*
+ * zcrm_write_job(job_id text, token text) RETURNS SETOF zcrm_write_job_row
+ */
+Datum
+zcrm_write_job(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ZcrmJob    *job;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	job = fetch_job(fcinfo);
+
+	PG_TRY();
+	{
+		emit_job_rows(rsinfo, job);
+	}
+	PG_FINALLY();
+	{
+		zcrm_job_free(job);
+	}
+	PG_END_TRY();
+
+	return (Datum) 0;
+}
+
+/*
+ * zcrm_write_job_field_mappings(job_id text, token text)
+ *		RETURNS SETOF zcrm_field_mapping_row
+ */
+Datum
+zcrm_write_job_field_mappings(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ZcrmJob    *job;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	job = fetch_job(fcinfo);
+
+	PG_TRY();
+	{
+		emit_mapping_rows(rsinfo, job);
+	}
+	PG_FINALLY();
+	{
+		zcrm_job_free(job);
+	}
+	PG_END_TRY();
+
+	return (Datum) 0;
+}
+
+/*
+ * zcrm_write_job_json(job_id text, token text) RETURNS jsonb
+ *		The document exactly as sent (numbers keep every digit), once it is
+ *		known to be a JSON object that is not a Zoho error.
+ */
+Datum
+zcrm_write_job_json(PG_FUNCTION_ARGS)
+{
+	char	   *job_id = required_text_arg(fcinfo, 0, "job_id");
+	char	   *token = required_text_arg(fcinfo, 1, "token");
+	ZcrmHttpResponse resp;
+	ZcrmParseError err;
+	ZcrmParseStatus st;
+	char	   *json;
+
+	fetch_body(job_id, token, &resp);
+	st = zcrm_check_document(resp.body, resp.body_len, &err);
+	if (st == ZCRM_PARSE_API_ERROR)
+		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
+							  resp.content_type, job_id, token);
+	if (st != ZCRM_PARSE_OK)
+		zcrm_raise_parse_error(&err, job_id);
+
+	json = pg_any_to_server(resp.body, resp.body_len, PG_UTF8);
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}

@@ -1,0 +1,169 @@
+/*-------------------------------------------------------------------------
+ *
+ * parse.h
+ *	  Turn Zoho CRM Bulk Write API response bodies into C structs.
+ *
+ * This is the only part of zcrm_bulk that looks at JSON.  It depends on
+ * cJSON and the C library alone (no PostgreSQL headers), so that it builds
+ * and runs outside the server for unit tests, valgrind and fuzzing.
+ *
+ * Ownership: everything reachable from a ZcrmJob or ZcrmApiError (strings,
+ * arrays, the cJSON tree they point into) is owned by that object and is
+ * released by zcrm_job_free() / zcrm_api_error_free().  The functions never
+ * longjmp and never print.
+ *
+ * Conventions for every parsed value:
+ *	- a missing key and a JSON null both become "absent" (NULL pointer, or
+ *	  the matching has_* flag false);
+ *	- a key of an unexpected JSON type is an error (ZCRM_PARSE_BAD_SHAPE),
+ *	  never a guess;
+ *	- an id sent as a JSON number is accepted only when it is an integer
+ *	  that a double holds exactly (|n| <= 2^53 - 1); it is then rendered as
+ *	  decimal text.  Any larger number is an error, never a rounded id;
+ *	- integer fields (counts, index, parent_column_index) must be integral
+ *	  numbers within range, else ZCRM_PARSE_BAD_SHAPE;
+ *	- the status spelling "IN PROGRESS" is normalised to "INPROGRESS" in
+ *	  the job, resource and file status fields.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/parse.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZCRM_PARSE_H
+#define ZCRM_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Result of every parse function. */
+typedef enum ZcrmParseStatus
+{
+	ZCRM_PARSE_OK = 0,
+	ZCRM_PARSE_NOT_JSON,		/* empty, not JSON, invalid UTF-8, too deep */
+	ZCRM_PARSE_BAD_SHAPE,		/* valid JSON, unexpected structure or type */
+	ZCRM_PARSE_NUL_CHAR,		/* a string holds \u0000, which text cannot */
+	ZCRM_PARSE_API_ERROR,		/* a Zoho error object ("status":"error") */
+	ZCRM_PARSE_NO_MEMORY		/* malloc failed */
+} ZcrmParseStatus;
+
+/*
+ * Describes why a parse failed.  "path" names the offending key in a
+ * JSONPath-like form ("resource[0].file.added_count"), empty when the
+ * problem is the document as a whole; "message" is one lower-case phrase
+ * without a full stop ("expected a number, found a string").  Neither ever
+ * contains data taken from the body beyond key names and JSON type names.
+ */
+typedef struct ZcrmParseError
+{
+	ZcrmParseStatus status;
+	char		path[128];
+	char		message[160];
+} ZcrmParseError;
+
+/* One element of resource[].field_mappings. */
+typedef struct ZcrmFieldMapping
+{
+	const char *api_name;
+	bool		has_index;
+	int32_t		index;
+	const char *format;
+	const char *find_by;
+	const char *module;			/* the mapping's own lookup module */
+	const char *default_value;	/* compact JSON text, NULL when null/missing */
+	bool		has_parent_column_index;
+	int32_t		parent_column_index;
+} ZcrmFieldMapping;
+
+/* One element of the job's resource array. */
+typedef struct ZcrmResource
+{
+	const char *type;
+	const char *module;			/* api_name, from a string or an object */
+	const char *module_id;		/* module.id when module is an object */
+	const char *status;			/* normalised */
+	const char *code;
+	const char *file_name;
+	const char *file_status;	/* normalised */
+	bool		has_added_count;
+	int64_t		added_count;
+	bool		has_updated_count;
+	int64_t		updated_count;
+	bool		has_skipped_count;
+	int64_t		skipped_count;
+	bool		has_total_count;
+	int64_t		total_count;
+	int			nmappings;
+	ZcrmFieldMapping *mappings;
+} ZcrmResource;
+
+/* A job-details document. */
+typedef struct ZcrmJob
+{
+	const char *id;
+	const char *status;			/* normalised */
+	const char *operation;
+	bool		has_ignore_empty;
+	bool		ignore_empty;
+	const char *character_encoding;
+	const char *created_time;	/* validated ISO 8601 with offset or Z */
+	const char *created_by_id;
+	const char *created_by_name;
+	const char *callback_url;
+	const char *callback_method;
+	const char *download_url;	/* as sent: may be relative */
+	int			nresources;		/* 0 when resource is missing, null or [] */
+	ZcrmResource *resources;
+	void	   *internal;		/* owned storage; do not touch */
+} ZcrmJob;
+
+/* A Zoho error body: {"code":..,"details":{..},"message":..,"status":"error"} */
+typedef struct ZcrmApiError
+{
+	const char *code;			/* never NULL when parsed OK */
+	const char *message;		/* NULL when missing */
+	const char *details;		/* compact JSON text, NULL when missing */
+	void	   *internal;
+} ZcrmApiError;
+
+/*
+ * zcrm_parse_job
+ *	  Parse a job-details body of "len" bytes (need not be NUL-terminated).
+ *
+ * On ZCRM_PARSE_OK, *job is set and must be freed with zcrm_job_free().
+ * On any other status *job is NULL and *err says why.  A body that is a
+ * Zoho error object (top-level "status":"error" with a string "code")
+ * yields ZCRM_PARSE_API_ERROR; use zcrm_parse_api_error() to read it.
+ */
+extern ZcrmParseStatus zcrm_parse_job(const char *body, size_t len,
+									  ZcrmJob **job, ZcrmParseError *err);
+
+/*
+ * zcrm_parse_api_error
+ *	  Read a Zoho error body.  Returns ZCRM_PARSE_OK when the body is a JSON
+ *	  object with a string "code" (whatever the HTTP status), and sets *out,
+ *	  to be freed with zcrm_api_error_free().  Returns ZCRM_PARSE_NOT_JSON or
+ *	  ZCRM_PARSE_BAD_SHAPE otherwise (an HTML page, an empty body, JSON
+ *	  without a code), with *out NULL.
+ */
+extern ZcrmParseStatus zcrm_parse_api_error(const char *body, size_t len,
+											ZcrmApiError **out,
+											ZcrmParseError *err);
+
+/*
+ * zcrm_check_document
+ *	  Validate a body for zcrm_write_job_json: valid UTF-8 JSON whose top
+ *	  level is an object, no \u0000 in any string, and not a Zoho error
+ *	  object.  Returns ZCRM_PARSE_OK or the reason (with *err filled).
+ */
+extern ZcrmParseStatus zcrm_check_document(const char *body, size_t len,
+										   ZcrmParseError *err);
+
+/* Release a job or an API error; NULL is allowed. */
+extern void zcrm_job_free(ZcrmJob *job);
+extern void zcrm_api_error_free(ZcrmApiError *apierr);
+
+#endif							/* ZCRM_PARSE_H */

@@ -1,0 +1,221 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.c
+ *	  Definition and validation of the zcrm_bulk.* configuration parameters.
+ *
+ * Settings that decide where requests go, which certificates are trusted
+ * or how much memory a response may take are PGC_SUSET: only a superuser
+ * can change them (SET, ALTER ROLE, ALTER DATABASE or postgresql.conf).
+ * The others are PGC_USERSET.  The prefix "zcrm_bulk" is reserved, so a
+ * misspelt setting is an error rather than a silent placeholder.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/settings.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <ctype.h>
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "settings.h"
+
+/* Largest response body we ever agree to hold: 1 GB, PostgreSQL's limit. */
+#define ZCRM_MAX_RESPONSE_LIMIT (1024 * 1024 * 1024 - 1)
+
+char	   *zcrm_api_domain = NULL;
+int			zcrm_timeout_ms = 30000;
+int			zcrm_connect_timeout_ms = 10000;
+int			zcrm_max_response_size = 16 * 1024 * 1024;
+char	   *zcrm_ca_file = NULL;
+
+static int	zcrm_api_version = 0;
+
+/* The API versions Zoho serves the Bulk Write API under. */
+static const struct config_enum_entry api_version_options[] = {
+	{"v2", 0, false},
+	{"v2.1", 1, false},
+	{"v3", 2, false},
+	{"v4", 3, false},
+	{"v5", 4, false},
+	{"v6", 5, false},
+	{"v7", 6, false},
+	{"v8", 7, false},
+	{NULL, 0, false}
+};
+
+static bool check_api_domain(char **newval, void **extra, GucSource source);
+static bool check_ca_file(char **newval, void **extra, GucSource source);
+
+/*
+ * zcrm_api_version_name
+ *		The path segment of the configured API version ("v2", "v2.1", ...).
+ */
+const char *
+zcrm_api_version_name(void)
+{
+	return api_version_options[zcrm_api_version].name;
+}
+
+/*
+ * check_api_domain
+ *		Accept "http://" or "https://" followed by a host name, an IPv4
+ *		address or a bracketed IPv6 address, an optional port and an
+ *		optional single trailing slash; nothing else (no user info, path,
+ *		query or fragment), so that the request URL can be built by plain
+ *		concatenation.
+ */
+static bool
+check_api_domain(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+	const char *host;
+
+	if (p == NULL)
+		return true;
+
+	if (pg_strncasecmp(p, "https://", 8) == 0)
+		p += 8;
+	else if (pg_strncasecmp(p, "http://", 7) == 0)
+		p += 7;
+	else
+	{
+		GUC_check_errdetail("The API domain must start with \"https://\" or \"http://\".");
+		return false;
+	}
+
+	host = p;
+	if (*p == '[')
+	{
+		p++;
+		while (isxdigit((unsigned char) *p) || *p == ':' || *p == '.')
+			p++;
+		if (*p != ']' || p == host + 1)
+		{
+			GUC_check_errdetail("The bracketed IPv6 address in the API domain is malformed.");
+			return false;
+		}
+		p++;
+	}
+	else
+	{
+		while (isalnum((unsigned char) *p) || *p == '-' || *p == '.')
+			p++;
+		if (p == host)
+		{
+			GUC_check_errdetail("The API domain has no host name.");
+			return false;
+		}
+	}
+
+	if (*p == ':')
+	{
+		long		port = 0;
+		const char *digits = ++p;
+
+		while (isdigit((unsigned char) *p) && p - digits < 6)
+			port = port * 10 + (*p++ - '0');
+		if (p == digits || port < 1 || port > 65535)
+		{
+			GUC_check_errdetail("The port in the API domain must be a number from 1 to 65535.");
+			return false;
+		}
+	}
+
+	if (*p == '/')
+		p++;
+	if (*p != '\0')
+	{
+		GUC_check_errdetail("The API domain must be a scheme and a host, with an optional port and no path, for example \"https://www.zohoapis.eu\".");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * check_ca_file
+ *		An empty string (use the system store) or an absolute path.
+ */
+static bool
+check_ca_file(char **newval, void **extra, GucSource source)
+{
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (!is_absolute_path(*newval))
+	{
+		GUC_check_errdetail("The CA file must be given as an absolute path.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * zcrm_define_settings
+ *		Define every zcrm_bulk.* setting and reserve the prefix.  Called once,
+ *		from _PG_init.
+ */
+void
+zcrm_define_settings(void)
+{
+	DefineCustomStringVariable("zcrm_bulk.api_domain",
+							   "Zoho CRM API domain that requests are sent to.",
+							   "A scheme and a host with an optional port, for example https://www.zohoapis.eu for the EU data centre.",
+							   &zcrm_api_domain,
+							   "https://www.zohoapis.com",
+							   PGC_SUSET,
+							   0,
+							   check_api_domain, NULL, NULL);
+
+	DefineCustomEnumVariable("zcrm_bulk.api_version",
+							 "Version segment of the Bulk Write API path.",
+							 NULL,
+							 &zcrm_api_version,
+							 0,
+							 api_version_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.timeout",
+							"Maximum time a whole API request may take.",
+							NULL,
+							&zcrm_timeout_ms,
+							30000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.connect_timeout",
+							"Maximum time to establish the connection to the API, TLS handshake included.",
+							NULL,
+							&zcrm_connect_timeout_ms,
+							10000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.max_response_size",
+							"Largest response body accepted; larger ones are aborted while they stream in.",
+							"The limit applies to the decompressed body.",
+							&zcrm_max_response_size,
+							16 * 1024 * 1024, 1024, ZCRM_MAX_RESPONSE_LIMIT,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("zcrm_bulk.ca_file",
+							   "File of CA certificates used to verify the API server.",
+							   "Empty means the system's certificate store.  Peer and host name verification are always on.",
+							   &zcrm_ca_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_ca_file, NULL, NULL);
+
+	MarkGUCPrefixReserved("zcrm_bulk");
+}

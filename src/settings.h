@@ -1,0 +1,35 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.h
+ *	  The zcrm_bulk.* configuration parameters.
+ *
+ * Every setting of the extension is defined in settings.c and read from
+ * the variables declared here; no other file defines a GUC.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/settings.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZCRM_SETTINGS_H
+#define ZCRM_SETTINGS_H
+
+/* zcrm_bulk.api_domain: scheme://host[:port], no path (superuser only) */
+extern char *zcrm_api_domain;
+
+/* zcrm_bulk.timeout and zcrm_bulk.connect_timeout, in milliseconds */
+extern int	zcrm_timeout_ms;
+extern int	zcrm_connect_timeout_ms;
+
+/* zcrm_bulk.max_response_size, in bytes (superuser only) */
+extern int	zcrm_max_response_size;
+
+/* zcrm_bulk.ca_file: CA bundle path, empty for the system store (superuser only) */
+extern char *zcrm_ca_file;
+
+extern void zcrm_define_settings(void);
+extern const char *zcrm_api_version_name(void);
+
+#endif							/* ZCRM_SETTINGS_H */

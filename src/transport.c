@@ -1,0 +1,411 @@
+/*-------------------------------------------------------------------------
+ *
+ * transport.c
+ *	  The one file that talks to libcurl.
+ *
+ * Design:
+ *	- libcurl is initialised lazily, in the backend that first makes a
+ *	  request, never in the postmaster (so preloading the library is safe).
+ *	- One easy handle and one multi handle live for the whole backend.  The
+ *	  easy handle is reset and configured afresh for every request (so a
+ *	  changed setting always takes effect), but the multi handle keeps its
+ *	  connection cache and the easy handle its TLS session and DNS caches,
+ *	  so consecutive calls reuse a keep-alive connection.
+ *	- Even a single request runs through the multi interface: we wait on
+ *	  curl's sockets for at most ZCRM_POLL_INTERVAL_MS at a time and call
+ *	  CHECK_FOR_INTERRUPTS() in between, so query cancel, statement_timeout
+ *	  and pg_terminate_backend() take effect within that interval and
+ *	  surface as PostgreSQL's own errors (57014, 57P01).
+ *	- Callbacks never call ereport or palloc.  The body is collected into
+ *	  malloc'd memory by write_body(), which enforces max_response_size on
+ *	  the decompressed bytes as they arrive and aborts the transfer as soon
+ *	  as the limit is passed.
+ *	- PG_TRY/PG_CATCH releases the header list and the body and detaches the
+ *	  easy handle from the multi handle when an ERROR (an interrupt, say)
+ *	  is raised mid-transfer; the handles themselves stay usable.
+ *	- CURLOPT_NOSIGNAL is set: libcurl must not use alarm(), which belongs
+ *	  to PostgreSQL's timeouts.  Redirects are not followed, only http and
+ *	  https are allowed, TLS peer and host verification stay on, and
+ *	  CURLOPT_VERBOSE is never set (it would log the Authorization header).
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/transport.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "miscadmin.h"
+#include "utils/wait_event.h"
+
+#include "errors.h"
+#include "settings.h"
+#include "transport.h"
+
+#ifndef ZCRM_BULK_VERSION
+#define ZCRM_BULK_VERSION "unknown"
+#endif
+
+/* Longest wait on curl's sockets before interrupts are checked again. */
+#define ZCRM_POLL_INTERVAL_MS	50
+
+/* The response body as it streams in; malloc'd, owned by one request. */
+typedef struct ZcrmBody
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+	size_t		limit;			/* zcrm_bulk.max_response_size */
+	bool		too_large;		/* the limit was passed: transfer aborted */
+	bool		no_memory;		/* malloc failed: transfer aborted */
+} ZcrmBody;
+
+static CURL *zcrm_easy = NULL;
+static CURLM *zcrm_multi = NULL;
+static char zcrm_errbuf[CURL_ERROR_SIZE];
+
+/*
+ * ensure_handles
+ *		Initialise libcurl and create the backend's handles on first use.
+ */
+static void
+ensure_handles(void)
+{
+	static bool global_done = false;
+
+	if (zcrm_easy != NULL && zcrm_multi != NULL)
+		return;
+
+	if (!global_done)
+	{
+		CURLcode	rc = curl_global_init(CURL_GLOBAL_ALL);
+
+		if (rc != CURLE_OK)
+			zcrm_raise_transport_error(ZCRM_FAIL_INTERNAL,
+									   curl_easy_strerror(rc), "(none)", 0);
+		global_done = true;
+	}
+	if (zcrm_multi == NULL)
+		zcrm_multi = curl_multi_init();
+	if (zcrm_easy == NULL)
+		zcrm_easy = curl_easy_init();
+	if (zcrm_easy == NULL || zcrm_multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("libcurl could not create its handles.")));
+}
+
+/*
+ * write_body
+ *		CURLOPT_WRITEFUNCTION: append decompressed bytes to the ZcrmBody.
+ *		Returns a short count (which makes libcurl abort the transfer) when
+ *		the body would pass its limit or memory runs out.  Never raises.
+ */
+static size_t
+write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	ZcrmBody   *body = (ZcrmBody *) userdata;
+	size_t		n = size * nmemb;
+
+	if (n > body->limit - body->len)
+	{
+		body->too_large = true;
+		return 0;
+	}
+	if (body->len + n + 1 > body->cap)
+	{
+		size_t		newcap = Max(body->cap * 2, 16384);
+		char	   *p;
+
+		if (newcap < body->len + n + 1)
+			newcap = body->len + n + 1;
+		if (newcap > body->limit + 1)
+			newcap = body->limit + 1;
+		p = realloc(body->data, newcap);
+		if (p == NULL)
+		{
+			body->no_memory = true;
+			return 0;
+		}
+		body->data = p;
+		body->cap = newcap;
+	}
+	memcpy(body->data + body->len, ptr, n);
+	body->len += n;
+	body->data[body->len] = '\0';
+	return n;
+}
+
+/*
+ * build_headers
+ *		The request headers, or NULL when libcurl runs out of memory.  The
+ *		temporary string holding the token is wiped before it is freed.
+ */
+static struct curl_slist *
+build_headers(const char *token)
+{
+	struct curl_slist *list;
+	struct curl_slist *next;
+	char	   *auth = psprintf("Authorization: Zoho-oauthtoken %s", token);
+
+	list = curl_slist_append(NULL, auth);
+	explicit_bzero(auth, strlen(auth));
+	pfree(auth);
+	if (list == NULL)
+		return NULL;
+	next = curl_slist_append(list, "Accept: application/json");
+	if (next == NULL)
+	{
+		curl_slist_free_all(list);
+		return NULL;
+	}
+	return next;
+}
+
+/*
+ * configure_request
+ *		Set every option of the (freshly reset) easy handle for one GET.
+ *		Returns the first setopt failure, or CURLE_OK.
+ */
+static CURLcode
+configure_request(CURL *easy, const char *url, struct curl_slist *headers,
+				  ZcrmBody *body)
+{
+	CURLcode	rc = CURLE_OK;
+
+#define ZCRM_SETOPT(opt, val) \
+	do { \
+		if (rc == CURLE_OK) \
+			rc = curl_easy_setopt(easy, opt, val); \
+	} while (0)
+
+	ZCRM_SETOPT(CURLOPT_URL, url);
+	ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
+	ZCRM_SETOPT(CURLOPT_HTTPHEADER, headers);
+	ZCRM_SETOPT(CURLOPT_USERAGENT, "zcrm_bulk/" ZCRM_BULK_VERSION);
+	ZCRM_SETOPT(CURLOPT_ACCEPT_ENCODING, "");
+	ZCRM_SETOPT(CURLOPT_NOSIGNAL, 1L);
+	ZCRM_SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	ZCRM_SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	ZCRM_SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	ZCRM_SETOPT(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	ZCRM_SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, (long) zcrm_timeout_ms);
+	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long) zcrm_connect_timeout_ms);
+	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) body->limit);
+	ZCRM_SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+	ZCRM_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	ZCRM_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (zcrm_ca_file != NULL && zcrm_ca_file[0] != '\0')
+		ZCRM_SETOPT(CURLOPT_CAINFO, zcrm_ca_file);
+	ZCRM_SETOPT(CURLOPT_ERRORBUFFER, zcrm_errbuf);
+	ZCRM_SETOPT(CURLOPT_WRITEFUNCTION, write_body);
+	ZCRM_SETOPT(CURLOPT_WRITEDATA, body);
+
+#undef ZCRM_SETOPT
+	return rc;
+}
+
+/*
+ * run_transfer
+ *		Drive the multi handle until the easy handle's transfer is done and
+ *		return its result.  CHECK_FOR_INTERRUPTS() runs at least every
+ *		ZCRM_POLL_INTERVAL_MS; if it raises, the caller's PG_CATCH cleans up.
+ */
+static CURLcode
+run_transfer(void)
+{
+	CURLcode	result = CURLE_OK;
+	CURLMsg    *msg;
+	int			running = 1;
+	int			left;
+
+	for (;;)
+	{
+		CURLMcode	mc;
+
+		CHECK_FOR_INTERRUPTS();
+		mc = curl_multi_perform(zcrm_multi, &running);
+		if (mc != CURLM_OK)
+		{
+			strlcpy(zcrm_errbuf, curl_multi_strerror(mc), sizeof(zcrm_errbuf));
+			return CURLE_FAILED_INIT;
+		}
+		if (running == 0)
+			break;
+		/* A signal may cut the wait short; either way we loop back. */
+		(void) curl_multi_poll(zcrm_multi, NULL, 0, ZCRM_POLL_INTERVAL_MS, NULL);
+	}
+
+	while ((msg = curl_multi_info_read(zcrm_multi, &left)) != NULL)
+	{
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == zcrm_easy)
+			result = msg->data.result;
+	}
+	return result;
+}
+
+/*
+ * classify_failure
+ *		Sort a failed transfer into the kinds errors.c reports.
+ */
+static ZcrmTransportFailure
+classify_failure(CURLcode rc, const ZcrmBody *body)
+{
+	curl_off_t	pretransfer = 0;
+
+	switch (rc)
+	{
+		case CURLE_WRITE_ERROR:
+			if (body->too_large)
+				return ZCRM_FAIL_TOO_LARGE;
+			if (body->no_memory)
+				return ZCRM_FAIL_NO_MEMORY;
+			return ZCRM_FAIL_LOST;
+		case CURLE_FILESIZE_EXCEEDED:
+			return ZCRM_FAIL_TOO_LARGE;
+		case CURLE_OUT_OF_MEMORY:
+			return ZCRM_FAIL_NO_MEMORY;
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_CONNECT:
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_USE_SSL_FAILED:
+			return ZCRM_FAIL_CONNECT;
+		case CURLE_OPERATION_TIMEDOUT:
+			/* No pre-transfer time means we never got past connecting. */
+			if (curl_easy_getinfo(zcrm_easy, CURLINFO_PRETRANSFER_TIME_T,
+								  &pretransfer) == CURLE_OK &&
+				pretransfer == 0)
+				return ZCRM_FAIL_CONNECT_TIMEOUT;
+			return ZCRM_FAIL_TIMEOUT;
+		case CURLE_WEIRD_SERVER_REPLY:
+		case CURLE_HTTP_RETURNED_ERROR:
+			return ZCRM_FAIL_PROTOCOL;
+		case CURLE_FAILED_INIT:
+		case CURLE_BAD_FUNCTION_ARGUMENT:
+		case CURLE_UNKNOWN_OPTION:
+		case CURLE_NOT_BUILT_IN:
+			return ZCRM_FAIL_INTERNAL;
+		default:
+			/* recv/send errors, partial file, empty reply, bad gzip, ... */
+			return ZCRM_FAIL_LOST;
+	}
+}
+
+/*
+ * release_request
+ *		Detach the easy handle and free the header list.  Safe to call with
+ *		either already released.
+ */
+static void
+release_request(bool attached, struct curl_slist *headers)
+{
+	if (attached)
+		curl_multi_remove_handle(zcrm_multi, zcrm_easy);
+	curl_slist_free_all(headers);
+	pgstat_report_wait_end();
+}
+
+/*
+ * zcrm_http_get
+ *		See transport.h.
+ */
+void
+zcrm_http_get(const char *url, const char *token, const char *job_id,
+			  ZcrmHttpResponse *resp)
+{
+	ZcrmBody   *body = palloc0(sizeof(ZcrmBody));
+	struct curl_slist *volatile headers = NULL;
+	volatile bool attached = false;
+	volatile CURLcode setup = CURLE_OK;
+	volatile CURLcode result = CURLE_OK;
+	char	   *content_type = NULL;
+
+	ensure_handles();
+	body->limit = (size_t) zcrm_max_response_size;
+	zcrm_errbuf[0] = '\0';
+
+	PG_TRY();
+	{
+		curl_easy_reset(zcrm_easy);
+		headers = build_headers(token);
+		if (headers == NULL)
+			setup = CURLE_OUT_OF_MEMORY;
+		else
+			setup = configure_request(zcrm_easy, url, headers, body);
+		if (setup == CURLE_OK)
+		{
+			if (curl_multi_add_handle(zcrm_multi, zcrm_easy) != CURLM_OK)
+				setup = CURLE_FAILED_INIT;
+			else
+			{
+				attached = true;
+				pgstat_report_wait_start(PG_WAIT_EXTENSION);
+				result = run_transfer();
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		release_request(attached, headers);
+		free(body->data);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	release_request(attached, headers);
+
+	if (setup != CURLE_OK || result != CURLE_OK)
+	{
+		CURLcode	rc = (setup != CURLE_OK) ? setup : result;
+		ZcrmTransportFailure kind = (setup != CURLE_OK) ?
+			(setup == CURLE_OUT_OF_MEMORY ? ZCRM_FAIL_NO_MEMORY : ZCRM_FAIL_INTERNAL) :
+			classify_failure(result, body);
+		char	   *reason = pstrdup(zcrm_errbuf[0] ? zcrm_errbuf : curl_easy_strerror(rc));
+		long		limit = (long) body->limit;
+
+		free(body->data);
+		pfree(body);
+		zcrm_raise_transport_error(kind, reason, job_id, limit);
+	}
+
+	resp->status = 0;
+	curl_easy_getinfo(zcrm_easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (curl_easy_getinfo(zcrm_easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
+		content_type != NULL)
+		resp->content_type = pstrdup(content_type);
+	else
+		resp->content_type = NULL;
+
+	resp->body_len = body->len;
+	resp->body = palloc_extended(body->len + 1, MCXT_ALLOC_NO_OOM);
+	if (resp->body == NULL)
+	{
+		free(body->data);
+		pfree(body);
+		zcrm_raise_transport_error(ZCRM_FAIL_NO_MEMORY, "", job_id, 0);
+	}
+	if (body->len > 0)
+		memcpy(resp->body, body->data, body->len);
+	resp->body[body->len] = '\0';
+	free(body->data);
+	pfree(body);
+}

@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * transport.h
+ *	  HTTP(S) requests to the Zoho CRM API through libcurl.
+ *
+ * transport.c is the only file that includes curl.h.  It keeps one easy
+ * handle and one multi handle per backend, created on first use, so that
+ * keep-alive connections, TLS sessions and the DNS cache survive between
+ * calls.  No other curl state outlives a call.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/transport.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZCRM_TRANSPORT_H
+#define ZCRM_TRANSPORT_H
+
+/* A complete HTTP response; all strings palloc'd in the caller's context. */
+typedef struct ZcrmHttpResponse
+{
+	long		status;			/* HTTP status code */
+	char	   *body;			/* NUL-terminated; body_len excludes the NUL */
+	size_t		body_len;
+	char	   *content_type;	/* NULL when the server sent none */
+} ZcrmHttpResponse;
+
+/*
+ * zcrm_http_get
+ *		GET "url" with "Authorization: Zoho-oauthtoken <token>" and fill
+ *		*resp.  Any response with a status line counts as complete, whatever
+ *		its status.  A request that gets no complete response raises an
+ *		ERROR through errors.c (job_id only names the job in the report).
+ *		Query cancel, statement_timeout and backend termination interrupt
+ *		the transfer within about 50 ms and raise PostgreSQL's own error.
+ *		Every curl resource of the request is released before any ERROR
+ *		propagates.
+ */
+extern void zcrm_http_get(const char *url, const char *token,
+						  const char *job_id, ZcrmHttpResponse *resp);
+
+#endif							/* ZCRM_TRANSPORT_H */

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Cancel and statement_timeout tests for zcrm_bulk.
+
+pg_regress cannot send a cancel from a second connection or time a
+statement, so these run here, driving psql.  They need a running cluster
+with zcrm_bulk installed (PGHOST/PGPORT/PGUSER), the local Zoho API server
+the cluster points at, and ZCRM_TEST_TOKEN.  Each test asserts the SQLSTATE,
+a generous upper bound on how long the interruption took (the requirement is
+0.5 s; the bound only guards against "never"), and that the next call in the
+same session succeeds.  Measured figures are printed as "# " lines.  The
+last line is "N passed, N failed".
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+STALL_BEFORE_HEADERS = "3000000000000000001"
+STALL_MID_BODY = "3000000000000000002"
+DRIP_FEED = "3000000000000000008"
+SEED_JOB = "4150868000005392002"
+DB = os.environ.get("ZCRM_TEST_DB", "zcrm_cancel_test")
+BOUND = 2.0          # generous bound in seconds; the target is 0.5 s
+
+results = []
+
+
+def psql(sql, appname="zcrm_cancel_ctl", db=None):
+    """Run one SQL string in a new session; return stdout (raises on error)."""
+    env = dict(os.environ, PGAPPNAME=appname)
+    out = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1",
+                          "-d", db or DB, "-c", sql],
+                         env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+class Session:
+    """A psql session fed from a script; its output is collected with the
+    time each line arrived."""
+
+    def __init__(self, script, appname):
+        env = dict(os.environ, PGAPPNAME=appname)
+        self.proc = subprocess.Popen(
+            ["psql", "-X", "-At", "-v", "VERBOSITY=verbose", "-d", DB],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.lines = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.proc.stdin.write("\\getenv token ZCRM_TEST_TOKEN\n" + script)
+        self.proc.stdin.close()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def wait_line(self, needle, timeout):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for t, line in list(self.lines):
+                if needle in line:
+                    return t, line
+            time.sleep(0.005)
+        return None, None
+
+    def finish(self, timeout=30):
+        self.proc.wait(timeout)
+        self.reader.join(5)
+        return "\n".join(line for _, line in self.lines)
+
+
+def wait_for_request(appname, timeout=10):
+    """The backend pid once it is waiting inside a zcrm_bulk transfer."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        pid = psql("SELECT pid FROM pg_stat_activity WHERE application_name = '%s' "
+                   "AND state = 'active' AND wait_event_type = 'Extension'" % appname)
+        if pid:
+            return int(pid)
+        time.sleep(0.02)
+    return None
+
+
+def check(name, ok, note=""):
+    results.append(ok)
+    print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,
+                            (" # " + note) if note and not ok else ""))
+
+
+def cancel_test(job_id, label):
+    app = "zcrm_cancel_" + label
+    s = Session("SELECT * FROM zcrm_write_job('%s', :'token');\n"
+                "SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
+                % (job_id, SEED_JOB), app)
+    pid = wait_for_request(app)
+    if pid is None:
+        s.proc.kill()
+        check("cancel during %s: request seen in pg_stat_activity" % label, False)
+        return
+    t0 = time.monotonic()
+    psql("SELECT pg_cancel_backend(%d)" % pid)
+    t1, line = s.wait_line("57014", BOUND + 5)
+    out = s.finish()
+    elapsed = (t1 - t0) if t1 else None
+    if elapsed is not None:
+        print("# cancel during %s: ended %.0f ms after pg_cancel_backend was sent"
+              % (label, elapsed * 1000))
+    check("cancel during %s raises 57014 'canceling statement due to user request'" % label,
+          t1 is not None and "canceling statement due to user request" in out, out)
+    check("cancel during %s ends within %.1f s" % (label, BOUND),
+          elapsed is not None and elapsed < BOUND, "elapsed %r" % elapsed)
+    check("after cancel during %s the next call in the session works" % label,
+          SEED_JOB + " INPROGRESS" in out, out)
+
+
+def statement_timeout_test(job_id, label, timeout_ms=400):
+    app = "zcrm_timeout_" + label
+    s = Session("SET statement_timeout = '%dms';\n"
+                "SELECT clock_timestamp() AS t0 \\gset\n"
+                "SELECT * FROM zcrm_write_job('%s', :'token');\n"
+                "SELECT 'elapsed_ms=' || round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000);\n"
+                "RESET statement_timeout;\n"
+                "SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
+                % (timeout_ms, job_id, SEED_JOB), app)
+    out = s.finish()
+    elapsed = None
+    for line in out.splitlines():
+        if line.startswith("elapsed_ms="):
+            elapsed = float(line.split("=")[1]) / 1000
+    if elapsed is not None:
+        print("# statement_timeout %d ms during %s: statement ended after %.0f ms (%.0f ms past the timeout)"
+              % (timeout_ms, label, elapsed * 1000, elapsed * 1000 - timeout_ms))
+    check("statement_timeout during %s raises 57014 'canceling statement due to statement timeout'" % label,
+          "57014" in out and "canceling statement due to statement timeout" in out, out)
+    check("statement_timeout during %s ends within %.1f s of the timeout" % (label, BOUND),
+          elapsed is not None and elapsed - timeout_ms / 1000 < BOUND, "elapsed %r" % elapsed)
+    check("after statement_timeout during %s the next call in the session works" % label,
+          SEED_JOB + " INPROGRESS" in out, out)
+
+
+def terminate_test():
+    app = "zcrm_terminate"
+    s = Session("SELECT * FROM zcrm_write_job('%s', :'token');\n" % STALL_BEFORE_HEADERS, app)
+    pid = wait_for_request(app)
+    if pid is None:
+        s.proc.kill()
+        check("pg_terminate_backend during a request: request seen", False)
+        return
+    t0 = time.monotonic()
+    psql("SELECT pg_terminate_backend(%d)" % pid)
+    t1, _ = s.wait_line("57P01", BOUND + 5)
+    out = s.finish()
+    if t1:
+        print("# pg_terminate_backend during a stalled request: backend gone after %.0f ms"
+              % ((t1 - t0) * 1000))
+    check("pg_terminate_backend during a request ends the backend with 57P01",
+          t1 is not None and t1 - t0 < BOUND, out)
+    after = Session("SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
+                    % SEED_JOB, app + "_after").finish()
+    check("a new session works after pg_terminate_backend",
+          SEED_JOB + " INPROGRESS" in after, after)
+
+
+def main():
+    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
+    psql("CREATE DATABASE %s" % DB, db="postgres")
+    psql("CREATE EXTENSION zcrm_bulk")
+    try:
+        cancel_test(STALL_BEFORE_HEADERS, "stall-before-headers")
+        cancel_test(STALL_MID_BODY, "stall-mid-body")
+        cancel_test(DRIP_FEED, "drip-feed")
+        statement_timeout_test(STALL_BEFORE_HEADERS, "stall-before-headers")
+        statement_timeout_test(STALL_MID_BODY, "stall-mid-body")
+        terminate_test()
+    finally:
+        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
+    failed = results.count(False)
+    print("%d passed, %d failed" % (len(results) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

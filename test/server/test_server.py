@@ -1,0 +1,801 @@
+#!/usr/bin/python3
+"""Self-test of zoho_mock.py over raw sockets (nothing normalised).
+
+Starts zoho_mock.py on a free port (--port 0, port read from --ready-file),
+talks HTTP/1.1 to it byte by byte, and checks the seed replays, routing,
+keep-alive, the request log, the scenario table and a clean SIGTERM while a
+handler is stalled.  Also runs `extract_seed.py --check` on the seed.
+
+    /usr/bin/python3 test/server/test_server.py [-v]
+
+The seed document is looked for in $ZCRM_SEED_FILE, then
+<repo>/../shared/seed/000_8ced99537aecdabc.txt, then
+/work/shared/seed/000_8ced99537aecdabc.txt.
+
+Ends by printing one line "N passed, N failed"; exit status 1 on failure.
+Standard library only.
+"""
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PY = sys.executable or "/usr/bin/python3"
+MOCK = os.path.join(HERE, "zoho_mock.py")
+EXTRACT = os.path.join(HERE, "extract_seed.py")
+SEED_FIXTURE = os.path.join(HERE, "fixtures", "seed_collection.json")
+JOBS = os.path.join(HERE, "fixtures", "jobs")
+SEED_NAME = "000_8ced99537aecdabc.txt"
+
+TOKEN = "1000.zcrmtest.accesstoken"
+TOKEN2 = "1000.second.token.for.tests"
+BAD_TOKEN = "1000.not-a-valid-token-xyz"
+AUTH = "Zoho-oauthtoken " + TOKEN
+WRITE = "/crm/bulk/v2/write/"
+MIB = 1024 * 1024
+
+
+def find_seed():
+    cands = [os.environ.get("ZCRM_SEED_FILE"),
+             os.path.join(os.path.dirname(REPO), "shared", "seed", SEED_NAME),
+             os.path.join("/work/shared/seed", SEED_NAME)]
+    for c in cands:
+        if c and os.path.isfile(c):
+            return c, cands
+    return None, cands
+
+
+# ---------------------------------------------------------------------------
+# Raw HTTP/1.1 client
+# ---------------------------------------------------------------------------
+
+class Response:
+    pass
+
+
+class ProtocolError(AssertionError):
+    pass
+
+
+class Conn:
+    """One TCP connection; requests are written raw, responses parsed strictly."""
+
+    def __init__(self, port, timeout=10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.rf = self.sock.makefile("rb")
+
+    def close(self):
+        try:
+            self.rf.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, method, path, headers=(), body=b""):
+        lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1"]
+        lines += ["%s: %s" % (k, v) for k, v in headers]
+        if body:
+            lines.append("Content-Length: %d" % len(body))
+        req = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        self.sock.sendall(req)
+
+    def line(self):
+        ln = self.rf.readline(65537)
+        if not ln:
+            raise ProtocolError("connection closed while reading a line")
+        if not ln.endswith(b"\r\n"):
+            raise ProtocolError("line not ended by CRLF: %r" % ln[:80])
+        return ln[:-2]
+
+    def read_exact(self, n):
+        data = self.rf.read(n)
+        if data is None or len(data) != n:
+            raise ProtocolError("short body: wanted %d bytes, got %d"
+                                % (n, len(data or b"")))
+        return data
+
+    def read_head(self):
+        r = Response()
+        status = self.line().decode("latin-1")
+        r.status_line = status
+        parts = status.split(" ", 2)
+        if len(parts) != 3 or parts[0] != "HTTP/1.1":
+            raise ProtocolError("bad status line %r" % status)
+        r.code, r.reason = int(parts[1]), parts[2]
+        r.headers = []
+        while True:
+            ln = self.line()
+            if not ln:
+                break
+            k, sep, v = ln.decode("latin-1").partition(": ")
+            if not sep:
+                raise ProtocolError("bad header line %r" % ln)
+            r.headers.append((k, v))
+        r.h = {k.lower(): v for k, v in r.headers}
+        return r
+
+    def read_response(self, method="GET"):
+        r = self.read_head()
+        r.chunks = None
+        te = r.h.get("transfer-encoding")
+        if method == "HEAD" or r.code == 204 or 100 <= r.code < 200:
+            r.wire = b""
+        elif te is not None:
+            if te != "chunked":
+                raise ProtocolError("unexpected Transfer-Encoding %r" % te)
+            if "content-length" in r.h:
+                raise ProtocolError("both Content-Length and chunked")
+            r.chunks = []
+            out = bytearray()
+            while True:
+                size_line = self.line().decode("latin-1")
+                if not size_line or any(c not in "0123456789abcdefABCDEF"
+                                        for c in size_line):
+                    raise ProtocolError("bad chunk size line %r" % size_line)
+                size = int(size_line, 16)
+                if size == 0:
+                    if self.line() != b"":
+                        raise ProtocolError("trailer after the last chunk")
+                    break
+                out += self.read_exact(size)
+                if self.read_exact(2) != b"\r\n":
+                    raise ProtocolError("chunk data not followed by CRLF")
+                r.chunks.append(size)
+            r.wire = bytes(out)
+        elif "content-length" in r.h:
+            r.wire = self.read_exact(int(r.h["content-length"]))
+        else:
+            r.wire = self.rf.read()
+        r.body = r.wire
+        if r.h.get("content-encoding") == "gzip":
+            r.body = gzip.decompress(r.wire)
+        return r
+
+    def request(self, method, path, headers=(), body=b""):
+        self.send(method, path, headers, body)
+        return self.read_response(method)
+
+
+def get(port, path, auth=AUTH, method="GET", extra=()):
+    headers = list(extra)
+    if auth is not None:
+        headers.append(("Authorization", auth))
+    with Conn(port) as c:
+        return c.request(method, path, headers)
+
+
+# ---------------------------------------------------------------------------
+# Server process
+# ---------------------------------------------------------------------------
+
+class MockProcess:
+    def __init__(self, tokens=(TOKEN, TOKEN2)):
+        self.dir = tempfile.mkdtemp(prefix="zoho_mock_test.")
+        self.log = os.path.join(self.dir, "requests.jsonl")
+        self.pidfile = os.path.join(self.dir, "mock.pid")
+        self.ready = os.path.join(self.dir, "mock.ready")
+        cmd = [PY, MOCK, "--host", "127.0.0.1", "--port", "0",
+               "--log", self.log, "--pidfile", self.pidfile,
+               "--ready-file", self.ready]
+        for t in tokens:
+            cmd += ["--token", t]
+        self.stderr = open(os.path.join(self.dir, "stderr.txt"), "wb")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                     stderr=self.stderr)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if os.path.exists(self.ready):
+                with open(self.ready) as f:
+                    info = json.load(f)
+                self.port = info["port"]
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("zoho_mock did not become ready: %s"
+                           % open(self.stderr.name).read())
+
+    def stop(self, timeout=5):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.stderr.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def admin(self, method, what):
+        with Conn(self.port) as c:
+            r = c.request(method, "/__admin/" + what)
+        assert r.code == 200, (what, r.code)
+        return json.loads(r.body)
+
+
+SERVER = None
+
+
+def setUpModule():
+    global SERVER
+    SERVER = MockProcess()
+
+
+def tearDownModule():
+    if SERVER:
+        SERVER.stop()
+        SERVER.cleanup()
+
+
+def load_seed():
+    with open(SEED_FIXTURE, encoding="utf-8") as f:
+        return {r["name"]: r for r in json.load(f)["response"]}
+
+
+def expected_seed_headers(item):
+    """The seed's header list; Content-Length = the body's real length.
+
+    (Every Content-Length in the seed is 12 less than its body string; the
+    mock sends the real length, see zoho_mock.SeedReply.)
+    """
+    body = item["body"].encode("utf-8")
+    out = []
+    for h in item["header"]:
+        k, v = h["key"], h["value"]
+        if k.lower() == "content-length":
+            v = str(len(body))
+        out.append((k, v))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Tests
+# ---------------------------------------------------------------------------
+
+class SeedReplayTest(unittest.TestCase):
+    seed = load_seed()
+
+    def check_seed(self, r, name):
+        item = self.seed[name]
+        self.assertEqual(r.status_line,
+                         "HTTP/1.1 %d %s" % (item["code"], item["status"]))
+        self.assertEqual(r.headers, expected_seed_headers(item))
+        chunked = r.h.get("transfer-encoding") == "chunked"
+        if chunked:
+            self.assertGreater(len(r.chunks), 1, "split into several chunks")
+            self.assertTrue(all(0 < n <= 64 for n in r.chunks), r.chunks)
+        else:
+            self.assertEqual(int(r.h["content-length"]), len(r.wire))
+        if r.h.get("content-encoding") == "gzip":
+            self.assertEqual(r.wire[:2], b"\x1f\x8b")
+        self.assertEqual(r.body, item["body"].encode("utf-8"))
+
+    def test_success(self):
+        self.check_seed(get(SERVER.port, WRITE + "4150868000005392002"),
+                        "SUCCESS RESPONSE")
+
+    def test_success_is_deterministic(self):
+        a = get(SERVER.port, WRITE + "4150868000005392002")
+        b = get(SERVER.port, WRITE + "4150868000005392002")
+        self.assertEqual((a.headers, a.wire, a.chunks), (b.headers, b.wire, b.chunks))
+
+    def test_invalid_url_pattern(self):
+        self.check_seed(get(SERVER.port, "/crm/bulk/v2/writ/4150868000005392002"),
+                        "INVALID_URL_PATTERN")
+
+    def test_invalid_request_method_copy(self):
+        self.check_seed(get(SERVER.port, WRITE + "4150868000005392002",
+                            method="COPY"), "INVALID_REQUEST_METHOD")
+
+    def test_authentication_failure(self):
+        self.check_seed(get(SERVER.port, WRITE + "4150868000005392002", auth=None),
+                        "AUTHENTICATION_FAILURE")
+
+    def test_resource_not_found(self):
+        self.check_seed(get(SERVER.port, WRITE + "415086800000539200"),
+                        "RESOURCE_NOT_FOUND")
+
+    def test_replays_by_job_id(self):
+        for job, name in (("2000000000000000405", "INVALID_URL_PATTERN"),
+                          ("2000000000000000406", "INVALID_REQUEST_METHOD"),
+                          ("2000000000000000407", "AUTHENTICATION_FAILURE")):
+            with self.subTest(job=job):
+                self.check_seed(get(SERVER.port, WRITE + job), name)
+
+    def test_seed_content_length_discrepancy_is_known(self):
+        # Documents what the seed says; the mock sends the real lengths.
+        for name, seed_cl in (("INVALID_URL_PATTERN", 131),
+                              ("INVALID_REQUEST_METHOD", 124),
+                              ("AUTHENTICATION_FAILURE", 98)):
+            item = self.seed[name]
+            cl = [h["value"] for h in item["header"] if h["key"] == "Content-Length"]
+            self.assertEqual(cl, [str(seed_cl)])
+            self.assertEqual(len(item["body"].encode()), seed_cl + 12)
+
+    def test_all_replays_on_one_keepalive_connection(self):
+        with Conn(SERVER.port) as c:
+            for method, path, auth, name in (
+                    ("GET", WRITE + "4150868000005392002", AUTH, "SUCCESS RESPONSE"),
+                    ("GET", "/crm/bulk/v2/writ/4150868000005392002", AUTH, "INVALID_URL_PATTERN"),
+                    ("COPY", WRITE + "4150868000005392002", AUTH, "INVALID_REQUEST_METHOD"),
+                    ("GET", WRITE + "4150868000005392002", None, "AUTHENTICATION_FAILURE"),
+                    ("GET", WRITE + "415086800000539200", AUTH, "RESOURCE_NOT_FOUND")):
+                hdrs = [("Authorization", auth)] if auth else []
+                self.check_seed(c.request(method, path, hdrs), name)
+
+
+class RoutingTest(unittest.TestCase):
+
+    def test_other_methods(self):
+        with Conn(SERVER.port) as c:
+            for m in ("POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FOOBAR", "COPY"):
+                with self.subTest(method=m):
+                    r = c.request(m, WRITE + "4150868000005392002",
+                                  [("Authorization", AUTH)], body=b'{"a":1}')
+                    self.assertEqual(r.code, 400)
+                    self.assertEqual(json.loads(r.body)["code"], "INVALID_REQUEST_METHOD")
+            # the connection is still usable after requests with bodies
+            r = c.request("GET", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            self.assertEqual(r.code, 200)
+
+    def test_head_sends_no_body(self):
+        with Conn(SERVER.port) as c:
+            r = c.request("HEAD", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            self.assertEqual(r.code, 400)
+            self.assertEqual(r.h["content-length"], "136")
+            r = c.request("GET", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            self.assertEqual(r.code, 200)
+
+    def test_versions(self):
+        for v in ("v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"):
+            with self.subTest(v=v):
+                r = get(SERVER.port, "/crm/bulk/%s/write/4150868000005350003" % v)
+                self.assertEqual(r.code, 200)
+        for path in ("/crm/bulk/v1/write/4150868000005350003",
+                     "/crm/bulk/v9/write/4150868000005350003",
+                     "/crm/bulk/v2.2/write/4150868000005350003",
+                     "/crm/bulk/v2/write/41508680000053500x3",
+                     "/crm/bulk/v2/write/4150868000005350003/",
+                     "/crm/bulk/v2/write",
+                     "/crm/v2/write/4150868000005350003", "/"):
+            with self.subTest(path=path):
+                r = get(SERVER.port, path)
+                self.assertEqual(r.code, 404)
+                self.assertEqual(json.loads(r.body)["code"], "INVALID_URL_PATTERN")
+
+    def test_query_string_ignored(self):
+        r = get(SERVER.port, WRITE + "4150868000005350003?x=1")
+        self.assertEqual(r.code, 200)
+
+    def test_bad_tokens(self):
+        seed401 = [h["key"] for h in load_seed()["AUTHENTICATION_FAILURE"]["header"]]
+        for auth in ("Zoho-oauthtoken " + BAD_TOKEN, "Bearer " + TOKEN,
+                     "zoho-oauthtoken " + TOKEN, "Zoho-oauthtoken  " + TOKEN,
+                     "Zoho-oauthtoken " + TOKEN + "x", TOKEN, ""):
+            with self.subTest(auth=auth):
+                r = get(SERVER.port, WRITE + "4150868000005392002", auth=auth)
+                self.assertEqual(r.status_line, "HTTP/1.1 401 Unauthorized")
+                self.assertEqual(json.loads(r.body), {
+                    "code": "INVALID_TOKEN", "details": {},
+                    "message": "invalid oauth token", "status": "error"})
+                self.assertEqual([k for k, _ in r.headers], seed401)
+                self.assertEqual(int(r.h["content-length"]), len(r.wire))
+        # two Authorization headers, even if one is right
+        with Conn(SERVER.port) as c:
+            r = c.request("GET", WRITE + "4150868000005392002",
+                          [("Authorization", AUTH), ("Authorization", AUTH)])
+            self.assertEqual(json.loads(r.body)["code"], "INVALID_TOKEN")
+
+    def test_second_token_accepted(self):
+        r = get(SERVER.port, WRITE + "4150868000005392002",
+                auth="Zoho-oauthtoken " + TOKEN2)
+        self.assertEqual(r.code, 200)
+
+    def test_error_scenarios(self):
+        cases = {
+            "2000000000000000400": (400, "AUTHORIZATION_FAILED"),
+            "2000000000000000401": (401, "OAUTH_SCOPE_MISMATCH"),
+            "2000000000000000402": (401, "INVALID_TOKEN"),
+            "2000000000000000403": (403, "NO_PERMISSION"),
+            "2000000000000000404": (404, "RESOURCE_NOT_FOUND"),
+            "2000000000000000408": (400, "SOMETHING_NEW"),
+            "2000000000000000409": (418, None),
+            "2000000000000000429": (429, "TOO_MANY_REQUESTS"),
+            "2000000000000000500": (500, "INTERNAL_ERROR"),
+            "2000000000000000200": (200, "INTERNAL_ERROR"),
+        }
+        for job, (code, err) in cases.items():
+            with self.subTest(job=job):
+                r = get(SERVER.port, WRITE + job)
+                self.assertEqual(r.code, code)
+                doc = json.loads(r.body)
+                self.assertEqual(doc.get("code"), err)
+                self.assertEqual(doc["status"], "error")
+        self.assertEqual(json.loads(get(SERVER.port, WRITE + "2000000000000000403").body)
+                         ["details"], {"permissions": ["Crm_Implied_Api_Access"]})
+
+    def test_non_json_errors(self):
+        cases = {
+            "2000000000000000410": (401, "text/html", b"<html"),
+            "2000000000000000411": (403, "text/html", b"<html"),
+            "2000000000000000430": (429, "text/plain", b"Too Many Requests"),
+            "2000000000000000501": (500, "text/html", b"<html><body><h1>500 Internal Server Error</h1></body></html>"),
+            "2000000000000000502": (502, None, b""),
+            "2000000000000000503": (503, "text/plain", b"Service Unavailable"),
+            "2000000000000000202": (200, "application/json", b""),
+            "2000000000000000201": (200, "application/json", b'{"status": "COMPLETED", "id": '),
+        }
+        for job, (code, ctype, start) in cases.items():
+            with self.subTest(job=job):
+                r = get(SERVER.port, WRITE + job)
+                self.assertEqual(r.code, code)
+                if ctype:
+                    self.assertTrue(r.h["content-type"].startswith(ctype), r.h)
+                self.assertTrue(r.body.startswith(start), r.body[:80])
+                if not start:
+                    self.assertEqual(r.h.get("content-length"), "0")
+                    self.assertEqual(r.body, b"")
+
+    def test_204(self):
+        with Conn(SERVER.port) as c:
+            r = c.request("GET", WRITE + "2000000000000000204", [("Authorization", AUTH)])
+            self.assertEqual(r.status_line, "HTTP/1.1 204 No Content")
+            self.assertNotIn("content-length", r.h)
+            self.assertNotIn("transfer-encoding", r.h)
+            # nothing follows the head: the next response parses
+            r = c.request("GET", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            self.assertEqual(r.code, 200)
+
+    def test_redirect(self):
+        r = get(SERVER.port, WRITE + "2000000000000000301")
+        self.assertEqual(r.status_line, "HTTP/1.1 302 Found")
+        self.assertEqual(r.h["location"], "http://127.0.0.2:%d/crm/bulk/v2/write/"
+                         "4150868000005392002" % SERVER.port)
+        self.assertIn(b"<html>", r.body)
+
+
+class ShapesTest(unittest.TestCase):
+
+    def test_fixture_jobs_served_exactly(self):
+        names = sorted(n[:-5] for n in os.listdir(JOBS) if n.endswith(".json"))
+        self.assertEqual(len(names), 21)
+        for job in names:
+            with self.subTest(job=job):
+                r = get(SERVER.port, WRITE + job)
+                self.assertEqual(r.code, 200)
+                self.assertEqual(r.h["content-type"], "application/json")
+                self.assertEqual(r.h["transfer-encoding"], "chunked")
+                self.assertEqual(r.h["content-encoding"], "gzip")
+                with open(os.path.join(JOBS, job + ".json"), "rb") as f:
+                    self.assertEqual(r.body, f.read())
+
+    def test_shape_details(self):
+        def doc(job):
+            return json.loads(get(SERVER.port, WRITE + job).body)
+        d = doc("4150868000005350003")
+        f = d["resource"][0]["file"]
+        self.assertEqual((f["added_count"], f["skipped_count"], f["updated_count"],
+                          f["total_count"]), (9, 2, 0, 11))
+        self.assertTrue(d["result"]["download_url"].startswith("https://"))
+        d = doc("111111000000541958")
+        self.assertEqual(d["resource"][0]["file"], {"status": "INPROGRESS"})
+        for k in ("character_encoding", "result", "callback", "ignore_empty"):
+            self.assertNotIn(k, d)
+        d = doc("1000000000000000001")
+        self.assertEqual([d["status"], d["resource"][0]["status"],
+                          d["resource"][0]["file"]["status"]], ["IN PROGRESS"] * 3)
+        self.assertEqual(d["resource"][0]["code"], "INPROGRESS")
+        self.assertTrue(doc("1000000000000000002")["result"]["download_url"].startswith("/v7/"))
+        d = doc("1000000000000000003")
+        self.assertEqual([x["module"]["api_name"] for x in d["resource"]],
+                         ["Products", "Vendors", "Price_Books"])
+        self.assertEqual(d["resource"][2]["code"], "INPROGRESS")
+        self.assertEqual(d["resource"][2]["file"]["status"], "COMPLETED")
+        self.assertEqual(doc("1000000000000000004")["resource"], [])
+        self.assertEqual(doc("1000000000000000005"),
+                         {"id": "1000000000000000005", "status": "ADDED"})
+        d = doc("1000000000000000006")
+        self.assertIsNone(d["resource"][0]["field_mappings"][0]["parent_column_index"])
+        self.assertEqual(doc("1000000000000000007")["status"], "FAILED")
+        self.assertEqual(doc("1000000000000000008")["id"], 1000000000000008)
+        raw = get(SERVER.port, WRITE + "1000000000000000009").body
+        self.assertIn(b'"id": 4150868000005392002,', raw)
+        self.assertEqual(doc("1000000000000000010")["ignore_empty"], "yes")
+        self.assertEqual(doc("1000000000000000011")["resource"], {"type": "data"})
+        self.assertEqual(doc("1000000000000000012")["resource"][0]["file"]["added_count"], "9")
+        self.assertEqual(doc("1000000000000000013"), [{"id": "1"}])
+        self.assertEqual(doc("1000000000000000014"), "COMPLETED")
+        self.assertEqual(doc("1000000000000000015")["created_time"], "yesterday")
+        self.assertEqual(doc("1000000000000000017")["resource"][0]["file"]["added_count"], 9.5)
+        raw = get(SERVER.port, WRITE + "1000000000000000018").body
+        self.assertIn(b'"Pat\\u0000ricia"', raw)
+        raw = get(SERVER.port, WRITE + "1000000000000000019").body
+        self.assertIn("Zoë Ōkubo 日本 😀".encode(), raw)
+        self.assertIn("données.csv".encode(), raw)
+        d = doc("1000000000000000020")
+        self.assertEqual(d["resource"][0]["module"], "Leads")
+
+    def test_invalid_utf8_raw(self):
+        r = get(SERVER.port, WRITE + "1000000000000000016")
+        self.assertEqual(r.code, 200)
+        self.assertNotIn("content-encoding", r.h)
+        self.assertEqual(int(r.h["content-length"]), len(r.wire))
+        self.assertIn(b"\xc3\x28", r.body)
+        self.assertIn(b"\xff", r.body)
+        with self.assertRaises(UnicodeDecodeError):
+            r.body.decode("utf-8")
+
+
+class FaultsTest(unittest.TestCase):
+
+    def test_alternation_503(self):
+        SERVER.admin("POST", "reset")
+        seed_body = load_seed()["SUCCESS RESPONSE"]["body"].encode()
+        codes = []
+        for i in range(4):
+            r = get(SERVER.port, WRITE + "3000000000000000010")
+            codes.append(r.code)
+            if r.code == 200:
+                self.assertEqual(r.body, seed_body)
+            else:
+                self.assertEqual(r.body, b"Service Unavailable")
+        self.assertEqual(codes, [503, 200, 503, 200])
+        SERVER.admin("POST", "reset")
+        self.assertEqual(get(SERVER.port, WRITE + "3000000000000000010").code, 503)
+
+    def test_alternation_429(self):
+        SERVER.admin("POST", "reset")
+        codes = [get(SERVER.port, WRITE + "3000000000000000011").code for _ in range(3)]
+        self.assertEqual(codes, [429, 200, 429])
+
+    def test_slow_success(self):
+        t = time.monotonic()
+        r = get(SERVER.port, WRITE + "3000000000000000012")
+        self.assertGreaterEqual(time.monotonic() - t, 0.95)
+        self.assertEqual(r.code, 200)
+
+    def test_oversize_chunked(self):
+        r = get(SERVER.port, WRITE + "3000000000000000004")
+        self.assertEqual(len(r.body), 24 * MIB)
+        self.assertNotIn("content-encoding", r.h)
+        self.assertEqual(max(r.chunks), 64 * 1024)
+        self.assertEqual(json.loads(r.body)["id"], "3000000000000000004")
+
+    def test_oversize_content_length(self):
+        r = get(SERVER.port, WRITE + "3000000000000000005")
+        self.assertEqual(r.h["content-length"], str(24 * MIB))
+        self.assertEqual(json.loads(r.body)["status"], "ADDED")
+
+    def test_gzip_bomb(self):
+        r = get(SERVER.port, WRITE + "3000000000000000006")
+        self.assertLess(len(r.wire), MIB)
+        self.assertEqual(len(r.body), 64 * MIB)
+        self.assertEqual(json.loads(r.body)["id"], "3000000000000000006")
+
+    def test_truncated_gzip(self):
+        with Conn(SERVER.port) as c:
+            c.send("GET", WRITE + "3000000000000000007", [("Authorization", AUTH)])
+            r = c.read_head()
+            data = c.read_exact(int(r.h["content-length"]))
+        self.assertEqual(r.h["content-encoding"], "gzip")
+        with self.assertRaises((EOFError, zlib.error)):
+            gzip.decompress(data)
+
+    def test_deep_nesting(self):
+        r = get(SERVER.port, WRITE + "3000000000000000009")
+        self.assertEqual(r.body, b'{"id":"3000000000000000009","x":'
+                         + b"[" * 100000 + b"]" * 100000 + b"}")
+
+    def test_reset(self):
+        with Conn(SERVER.port) as c:
+            c.send("GET", WRITE + "3000000000000000003", [("Authorization", AUTH)])
+            r = c.read_head()
+            n = int(r.h["content-length"])
+            got = b""
+            with self.assertRaises(ConnectionResetError):
+                while True:
+                    piece = c.sock.recv(65536)   # raw: bypass the buffer's EOF
+                    if not piece:
+                        break
+                    got += piece
+                self.fail("no reset, got EOF after %d bytes" % len(got))
+            self.assertLess(len(got), n)
+
+    def test_half_body_then_stall(self):
+        with Conn(SERVER.port, timeout=1.0) as c:
+            c.send("GET", WRITE + "3000000000000000002", [("Authorization", AUTH)])
+            r = c.read_head()
+            n = int(r.h["content-length"])
+            got = c.rf.read1(n)
+            self.assertEqual(len(got), n // 2)
+            with self.assertRaises(socket.timeout):
+                c.rf.read1(n)
+
+    def test_stall_does_not_block_others(self):
+        with Conn(SERVER.port, timeout=0.5) as stalled:
+            stalled.send("GET", WRITE + "3000000000000000001", [("Authorization", AUTH)])
+            t = time.monotonic()
+            self.assertEqual(get(SERVER.port, WRITE + "4150868000005392002").code, 200)
+            self.assertLess(time.monotonic() - t, 0.5)
+            with self.assertRaises(socket.timeout):
+                stalled.rf.read1(1)
+
+    def test_drip(self):
+        with Conn(SERVER.port, timeout=2.0) as c:
+            c.send("GET", WRITE + "3000000000000000008", [("Authorization", AUTH)])
+            r = c.read_head()
+            self.assertEqual(r.h["transfer-encoding"], "chunked")
+            t = time.monotonic()
+            body = b""
+            for _ in range(4):
+                self.assertEqual(c.line(), b"1")
+                body += c.read_exact(1)
+                self.assertEqual(c.read_exact(2), b"\r\n")
+            self.assertEqual(body, b'{"st')
+            self.assertGreaterEqual(time.monotonic() - t, 0.5)
+
+
+class AdminTest(unittest.TestCase):
+
+    def test_keepalive_single_connection(self):
+        SERVER.admin("POST", "reset")
+        with Conn(SERVER.port) as c:
+            r1 = c.request("GET", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            r2 = c.request("GET", WRITE + "4150868000005350003", [("Authorization", AUTH)])
+            self.assertEqual((r1.code, r2.code), (200, 200))
+            stats = json.loads(c.request("GET", "/__admin/stats").body)
+            reqs = json.loads(c.request("GET", "/__admin/requests").body)
+        self.assertEqual(stats, {"connections": 1, "requests": 2})
+        self.assertEqual(len(reqs), 2)
+        self.assertEqual(reqs[0]["connection"], reqs[1]["connection"])
+        self.assertEqual([x["job_id"] for x in reqs],
+                         ["4150868000005392002", "4150868000005350003"])
+
+    def test_separate_connections_counted(self):
+        SERVER.admin("POST", "reset")
+        get(SERVER.port, WRITE + "4150868000005392002")
+        get(SERVER.port, WRITE + "4150868000005392002")
+        stats = SERVER.admin("GET", "stats")
+        # two API connections + the one this stats request came on
+        self.assertEqual(stats, {"connections": 3, "requests": 2})
+
+    def test_log_entries_and_no_token(self):
+        SERVER.admin("POST", "reset")
+        get(SERVER.port, WRITE + "4150868000005392002")
+        get(SERVER.port, WRITE + "4150868000005392002", auth=None)
+        get(SERVER.port, WRITE + "4150868000005392002", auth="Zoho-oauthtoken " + BAD_TOKEN)
+        get(SERVER.port, "/crm/bulk/v2/writ/" + TOKEN)
+        get(SERVER.port, WRITE + "1", method="PUT")
+        reqs = SERVER.admin("GET", "requests")
+        self.assertEqual([x["auth"] for x in reqs], ["ok", "missing", "bad", "ok", "ok"])
+        self.assertEqual([x["scenario"] for x in reqs],
+                         ["seed_success", "AUTHENTICATION_FAILURE", "INVALID_TOKEN",
+                          "INVALID_URL_PATTERN", "INVALID_REQUEST_METHOD"])
+        self.assertEqual(set(reqs[0]), {"time", "method", "path", "job_id", "version",
+                                        "auth", "connection", "scenario"})
+        self.assertEqual(reqs[0]["version"], "v2")
+        self.assertIsNone(reqs[3]["job_id"])
+        with open(SERVER.log, encoding="utf-8") as f:
+            file_text = f.read()
+        for line in file_text.splitlines():
+            json.loads(line)
+        for text in (json.dumps(reqs), file_text):
+            for secret in (TOKEN, TOKEN2, BAD_TOKEN, "Zoho-oauthtoken", "Authorization"):
+                self.assertNotIn(secret, text)
+
+    def test_unknown_admin(self):
+        with Conn(SERVER.port) as c:
+            self.assertEqual(c.request("GET", "/__admin/nope").code, 404)
+
+
+class ProcessTest(unittest.TestCase):
+
+    def test_sigterm_while_stalled(self):
+        m = MockProcess()
+        conns = []
+        try:
+            for job in ("3000000000000000001", "3000000000000000002",
+                        "3000000000000000008"):
+                c = Conn(m.port, timeout=5)
+                c.send("GET", WRITE + job, [("Authorization", AUTH)])
+                conns.append(c)
+            idle = Conn(m.port, timeout=5)      # an idle keep-alive connection
+            idle.request("GET", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            conns.append(idle)
+            deadline = time.monotonic() + 5
+            while len(m.admin("GET", "requests")) < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            t = time.monotonic()
+            m.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = m.proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                self.fail("zoho_mock still running 2 s after SIGTERM")
+            self.assertLess(time.monotonic() - t, 2.0)
+            self.assertEqual(rc, 0)
+            self.assertFalse(os.path.exists(m.pidfile))
+            self.assertFalse(os.path.exists(m.ready))
+            # the stalled client sees the connection end
+            self.assertEqual(conns[0].sock.recv(1), b"")
+        finally:
+            for c in conns:
+                c.close()
+            m.stop()
+            m.cleanup()
+
+    def test_pidfile_and_ready_file(self):
+        with open(SERVER.pidfile) as f:
+            self.assertEqual(int(f.read()), SERVER.proc.pid)
+        with open(SERVER.ready) as f:
+            info = json.load(f)
+        self.assertEqual((info["pid"], info["port"]), (SERVER.proc.pid, SERVER.port))
+
+    def test_refuses_non_loopback(self):
+        p = subprocess.run([PY, MOCK, "--host", "0.0.0.0", "--port", "0"],
+                           capture_output=True, timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"loopback", p.stderr)
+
+
+class FilesTest(unittest.TestCase):
+
+    def test_extract_seed_check(self):
+        seed, tried = find_seed()
+        if seed is None:
+            self.fail("seed document not found (tried %s); set ZCRM_SEED_FILE" % tried)
+        p = subprocess.run([PY, EXTRACT, "--check", seed], capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # a changed seed must be noticed
+        with tempfile.TemporaryDirectory() as d:
+            with open(seed, encoding="utf-8") as f:
+                text = f.read()
+            changed = os.path.join(d, "seed.txt")
+            with open(changed, "w", encoding="utf-8") as f:
+                self.assertIn('"value": "ZGS"', text)
+                f.write(text.replace('"value": "ZGS"', '"value": "ZGS2"', 1))
+            p = subprocess.run([PY, EXTRACT, "--check", changed], capture_output=True)
+            self.assertEqual(p.returncode, 1, p.stderr)
+
+    def test_readme_table_in_sync(self):
+        p = subprocess.run([PY, MOCK, "--print-table"], capture_output=True, check=True)
+        with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        self.assertIn(p.stdout.decode("utf-8"), readme,
+                      "README.md table differs from zoho_mock.py --print-table")
+
+
+def main():
+    verbosity = 2 if "-v" in sys.argv[1:] else 1
+    suite = unittest.defaultTestLoader.loadTestsFromModule(sys.modules[__name__])
+    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity).run(suite)
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    passed = result.testsRun - failed - len(result.skipped)
+    sys.stderr.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed or not result.testsRun else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,987 @@
+#!/usr/bin/python3
+"""zoho_mock.py - local stand-in for the Zoho CRM Bulk Write "job details" API.
+
+    GET /crm/bulk/{version}/write/{job_id}
+    Authorization: Zoho-oauthtoken <token>
+
+zcrm_bulk's tests and demo run against this server because the real API is
+not reachable.  Python 3 standard library only.
+
+Every response is written byte by byte with wfile.write (status line,
+headers, body): BaseHTTPRequestHandler's send_response()/send_header() are
+never used, so no Server/Date header is added behind our back.  The five
+responses of the seed document (fixtures/seed_collection.json, made by
+extract_seed.py) are replayed with the seed's status line, header list and
+body; what every job id returns is in SCENARIOS below (one table), and is
+documented in README.md (`zoho_mock.py --print-table` prints that table).
+
+Start:
+    /usr/bin/python3 test/server/zoho_mock.py --host 127.0.0.1 --port 18089 \
+        --token 1000.zcrmtest.accesstoken --log /tmp/zoho_mock.log \
+        --pidfile /tmp/zoho_mock.pid --ready-file /tmp/zoho_mock.ready
+
+--port 0 picks a free port; the ready file (JSON: pid, host, port, url) says
+which.  SIGTERM or SIGINT stops the server at once, whatever the handler
+threads (daemon threads) are doing.
+
+Admin endpoints (not logged): GET /__admin/requests, POST /__admin/reset,
+GET /__admin/stats.  The request log never holds a token or the value of an
+Authorization header.
+"""
+
+import argparse
+import datetime
+import email.utils
+import gzip
+import http
+import ipaddress
+import json
+import os
+import re
+import select
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import zlib
+from http.server import BaseHTTPRequestHandler
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "fixtures")
+SEED_FIXTURE = os.path.join(FIXTURES, "seed_collection.json")
+JOB_FIXTURES = os.path.join(FIXTURES, "jobs")
+
+DEFAULT_TOKEN = "1000.zcrmtest.accesstoken"
+WRITE_PATH = re.compile(r"^/crm/bulk/(v2|v2\.1|v[3-8])/write/([0-9]+)$")
+
+MIB = 1024 * 1024
+FAULT_WAIT = 60.0          # longest stall / drip of the fault scenarios
+DRIP_INTERVAL = 0.2
+SMALL_CHUNK = 64           # chunk size of ordinary chunked bodies
+BIG_CHUNK = 64 * 1024      # chunk size of the oversize bodies
+MAX_REQUEST_BODY = MIB     # request bodies are read and dropped up to this
+
+# Set when the server is shutting down: stalls and drips end at once.
+SHUTDOWN = threading.Event()
+
+
+def http_date():
+    return email.utils.formatdate(usegmt=True)
+
+
+def reason_of(code):
+    try:
+        return http.HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown"
+
+
+def gz(data):
+    """Deterministic gzip (mtime 0)."""
+    return gzip.compress(data, mtime=0)
+
+
+def compact(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# The seed responses
+# ---------------------------------------------------------------------------
+
+class SeedReply:
+    """One seed response, ready to send: status line, headers, wire body.
+
+    Content-Length: every Content-Length in the seed is 12 bytes smaller
+    than the body string stored next to it (131/143, 124/136, 98/110 for
+    INVALID_URL_PATTERN, INVALID_REQUEST_METHOD, AUTHENTICATION_FAILURE).
+    The seed's value is sent only when it equals the real length of what
+    goes on the wire; otherwise the real length is sent, in the same place
+    in the header list.  `content_length_note` records the discrepancy.
+    """
+
+    def __init__(self, item):
+        self.name = item["name"]
+        self.code = int(item["code"])
+        self.reason = item["status"]
+        self.body = item["body"].encode("utf-8")       # decoded body
+        self.seed_headers = [(h["key"], h["value"]) for h in item["header"]]
+        hdr = {k.lower(): v for k, v in self.seed_headers}
+        self.gzip = hdr.get("content-encoding", "").lower() == "gzip"
+        self.chunked = hdr.get("transfer-encoding", "").lower() == "chunked"
+        self.wire_body = gz(self.body) if self.gzip else self.body
+        self.content_length_note = None
+        self.headers = []
+        for k, v in self.seed_headers:
+            if k.lower() == "content-length" and int(v) != len(self.wire_body):
+                self.content_length_note = (
+                    "seed says Content-Length %s, body is %d bytes; sending %d"
+                    % (v, len(self.wire_body), len(self.wire_body)))
+                v = str(len(self.wire_body))
+            self.headers.append((k, v))
+
+
+def load_seed(path=SEED_FIXTURE):
+    try:
+        with open(path, encoding="utf-8") as f:
+            item = json.load(f)
+    except OSError as e:
+        sys.exit("zoho_mock: cannot read %s (%s); run extract_seed.py first"
+                 % (path, e))
+    return {r["name"]: SeedReply(r) for r in item["response"]}
+
+
+SEED = load_seed()
+
+
+# ---------------------------------------------------------------------------
+# Bodies
+# ---------------------------------------------------------------------------
+
+_fixture_cache = {}
+
+
+def fixture(name):
+    """Bytes of fixtures/jobs/<name>.json, exactly as stored."""
+    data = _fixture_cache.get(name)
+    if data is None:
+        with open(os.path.join(JOB_FIXTURES, name + ".json"), "rb") as f:
+            data = f.read()
+        _fixture_cache[name] = data
+    return data
+
+
+def job_body(job_id, base="4150868000005350003", **changes):
+    """A compact job body: fixture `base` with a new id and top-level changes."""
+    obj = json.loads(fixture(base))
+    obj["id"] = job_id
+    obj.update(changes)
+    return compact(obj)
+
+
+def error_body(code, message, details=None):
+    return compact({"code": code, "details": details or {}, "message": message,
+                    "status": "error"})
+
+
+def invalid_utf8_body():
+    obj = json.loads(fixture("4150868000005350003"))
+    obj["id"] = "1000000000000000016"
+    obj["created_by"]["name"] = "@NAME@"
+    # 0xC3 0x28 is a bad 2-byte sequence, 0xFF never occurs in UTF-8.
+    return compact(obj).replace(b"@NAME@", b"Pat\xc3\x28ricia \xff Boyle")
+
+
+def padded_pieces(total, prefix, suffix, fill, size):
+    """Yield `prefix + fill * n + suffix` (total bytes) in pieces of `size`."""
+    pad_end = total - len(suffix)
+    pos = 0
+    while pos < total:
+        end = min(pos + size, total)
+        out = bytearray()
+        if pos < len(prefix):
+            out += prefix[pos:min(end, len(prefix))]
+        a, b = max(pos, len(prefix)), min(end, pad_end)
+        if b > a:
+            out += fill * (b - a)
+        if end > pad_end:
+            out += suffix[max(pos, pad_end) - pad_end:end - pad_end]
+        yield bytes(out)
+        pos = end
+
+
+def oversize_pieces(job_id):
+    prefix = b'{"id":"%s","status":"ADDED","padding":"' % job_id.encode()
+    return padded_pieces(24 * MIB, prefix, b'"}', b"x", BIG_CHUNK)
+
+
+_bomb_lock = threading.Lock()
+_bomb = None
+
+
+def gzip_bomb():
+    """gzip of a 64 MiB JSON object that is almost all spaces (cached)."""
+    global _bomb
+    with _bomb_lock:
+        if _bomb is None:
+            c = zlib.compressobj(9, zlib.DEFLATED, 31)   # gzip wrapper, mtime 0
+            out = []
+            for piece in padded_pieces(
+                    64 * MIB, b'{"id":"3000000000000000006","status":"ADDED"',
+                    b"}", b" ", MIB):
+                out.append(c.compress(piece))
+            out.append(c.flush())
+            _bomb = b"".join(out)
+        return _bomb
+
+
+def deep_body():
+    n = 100000
+    return (b'{"id":"3000000000000000009","x":' + b"[" * n + b"]" * n + b"}")
+
+
+# ---------------------------------------------------------------------------
+# Headers
+# ---------------------------------------------------------------------------
+
+def zgs_headers(content_type, framing, gzipped):
+    """Header list in the style of the seed SUCCESS response (current Date).
+
+    framing: ("Transfer-Encoding", "chunked") or ("Content-Length", "n").
+    """
+    h = [("Server", "ZGS"), ("Date", http_date()),
+         ("Content-Type", content_type), framing,
+         ("Connection", "keep-alive"),
+         ("Referrer-Policy", "strict-origin"),
+         ("X-Content-Type-Options", "nosniff"),
+         ("X-XSS-Protection", "1; mode=block"),
+         ("Pragma", "no-cache"), ("Cache-Control", "no-cache"),
+         ("Expires", "Thu, 01 Jan 1970 00:00:00 GMT"),
+         ("X-Frame-Options", "SAMEORIGIN"),
+         ("vary", "accept-encoding")]
+    if gzipped:
+        h.append(("Content-Encoding", "gzip"))
+    h.append(("Strict-Transport-Security", "max-age=63072000"))
+    return h
+
+
+def invalid_token_headers(body_len):
+    """The seed 401's header list with a current Date and the right length."""
+    out = []
+    for k, v in SEED["AUTHENTICATION_FAILURE"].seed_headers:
+        if k.lower() == "date":
+            v = http_date()
+        elif k.lower() == "content-length":
+            v = str(body_len)
+        out.append((k, v))
+    return out
+
+
+INVALID_TOKEN_BODY = error_body("INVALID_TOKEN", "invalid oauth token")
+
+
+def html_page(code, text):
+    return ("<html><head><title>%d %s</title></head><body><h1>%d %s</h1>"
+            "</body></html>" % (code, text, code, text)).encode()
+
+
+# ---------------------------------------------------------------------------
+# Scenario building blocks.  Each returns fn(handler).
+# ---------------------------------------------------------------------------
+
+def seed(name):
+    def fn(h):
+        h.send_seed(name)
+    return fn
+
+
+def json_reply(code, body_fn, gzipped=True, chunked=True):
+    def fn(h):
+        h.send_body(code, body_fn(), "application/json", gzipped, chunked)
+    return fn
+
+
+def fixture_reply(name):
+    return json_reply(200, lambda: fixture(name))
+
+
+def error_reply(code, err_code, message, details=None):
+    body = error_body(err_code, message, details)
+    return json_reply(code, lambda: body)
+
+
+def plain_reply(code, content_type, body):
+    def fn(h):
+        h.send_body(code, body, content_type, gzipped=False, chunked=False)
+    return fn
+
+
+def invalid_token(h):
+    h.send_raw(401, "Unauthorized", invalid_token_headers(len(INVALID_TOKEN_BODY)),
+               INVALID_TOKEN_BODY)
+
+
+def no_content(h):
+    h.send_raw(204, "No Content", [("Server", "ZGS"), ("Date", http_date()),
+                                   ("Connection", "keep-alive")], b"")
+
+
+def redirect(h):
+    port = h.server.server_address[1]
+    loc = "http://127.0.0.2:%d/crm/bulk/v2/write/4150868000005392002" % port
+    body = ('<html><body>Moved: <a href="%s">%s</a></body></html>'
+            % (loc, loc)).encode()
+    h.send_raw(302, "Found", [("Server", "ZGS"), ("Date", http_date()),
+                              ("Content-Type", "text/html;charset=UTF-8"),
+                              ("Content-Length", str(len(body))),
+                              ("Connection", "keep-alive"),
+                              ("Location", loc)], body)
+
+
+def stall_first(h):
+    """Send nothing; after FAULT_WAIT close the connection."""
+    h.stall(FAULT_WAIT)
+    h.close_connection = True
+
+
+def half_body_then_stall(h):
+    body = job_body("3000000000000000002")
+    h.send_head(200, "OK", zgs_headers("application/json",
+                                       ("Content-Length", str(len(body))), False))
+    h.write(body[:len(body) // 2])
+    h.stall(FAULT_WAIT)
+    h.close_connection = True
+
+
+def part_body_then_reset(h):
+    body = job_body("3000000000000000003")
+    h.send_head(200, "OK", zgs_headers("application/json",
+                                       ("Content-Length", str(len(body))), False))
+    h.write(body[:len(body) // 3])
+    h.reset_connection()
+
+
+def oversize_chunked(h):
+    h.send_head(200, "OK", zgs_headers("application/json",
+                                       ("Transfer-Encoding", "chunked"), False))
+    if h.head_only:
+        return
+    for piece in oversize_pieces("3000000000000000004"):
+        h.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+    h.write(b"0\r\n\r\n")
+
+
+def oversize_length(h):
+    h.send_head(200, "OK", zgs_headers("application/json",
+                                       ("Content-Length", str(24 * MIB)), False))
+    if h.head_only:
+        return
+    for piece in oversize_pieces("3000000000000000005"):
+        h.write(piece)
+
+
+def bomb(h):
+    h.send_body(200, gzip_bomb(), "application/json", gzipped=True,
+                chunked=True, precompressed=True, chunk_size=BIG_CHUNK)
+
+
+def truncated_gzip(h):
+    data = gz(job_body("3000000000000000007"))[:-20]
+    h.send_body(200, data, "application/json", gzipped=True, chunked=False,
+                precompressed=True)
+
+
+def drip(h):
+    body = job_body("3000000000000000008")
+    h.send_head(200, "OK", zgs_headers("application/json",
+                                       ("Transfer-Encoding", "chunked"), False))
+    if h.head_only:
+        return
+    deadline = time.monotonic() + FAULT_WAIT
+    for i in range(len(body)):
+        if SHUTDOWN.is_set() or time.monotonic() >= deadline:
+            h.close_connection = True          # body left unfinished
+            return
+        h.write(b"1\r\n%s\r\n" % body[i:i + 1])
+        SHUTDOWN.wait(DRIP_INTERVAL)
+    h.write(b"0\r\n\r\n")
+
+
+def alternate(counter, first):
+    """first on the 1st, 3rd, 5th... call since start/reset; seed SUCCESS else."""
+    def fn(h):
+        n = h.server.state.bump(counter)
+        if n % 2 == 1:
+            first(h)
+        else:
+            h.send_seed("SUCCESS RESPONSE")
+    return fn
+
+
+def delayed_success(h):
+    if SHUTDOWN.wait(1.0):
+        h.close_connection = True
+        return
+    h.send_seed("SUCCESS RESPONSE")
+
+
+def invalid_utf8(h):
+    h.send_body(200, invalid_utf8_body(), "application/json", gzipped=False,
+                chunked=False)
+
+
+def echo_version(h):
+    """A job whose "operation" is the API version segment of the request, so
+    a test can see which version the client asked for."""
+    version = WRITE_PATH.match(h.path.split("?", 1)[0]).group(1)
+    h.send_body(200, compact({"id": "1000000000000000021", "status": "ADDED",
+                              "operation": version}),
+                "application/json", gzipped=True, chunked=True)
+
+
+def echo_token(h):
+    """A hostile or buggy server that echoes the Authorization header back in
+    its error message and details: the client must not repeat it."""
+    auth = h.headers.get("Authorization", "")
+    token = auth.split(" ", 1)[1] if " " in auth else auth
+    h.send_body(400, error_body("INVALID_DATA", "the token %s is not valid here" % token,
+                                {"authorization": auth, "token": token}),
+                "application/json", gzipped=True, chunked=True)
+
+
+SERVICE_UNAVAILABLE = plain_reply(503, "text/plain", b"Service Unavailable")
+TOO_MANY_REQUESTS = error_reply(
+    429, "TOO_MANY_REQUESTS",
+    "The number of API requests per minute has exceeded")
+
+
+class Scenario:
+    def __init__(self, name, http_code, what, sqlstate, fn):
+        self.name = name
+        self.http = http_code
+        self.what = what
+        self.sqlstate = sqlstate
+        self.fn = fn
+
+
+S = Scenario
+OK = "- (success)"
+
+# ---------------------------------------------------------------------------
+# THE TABLE: job id -> scenario.  README.md shows it (--print-table).
+# "sqlstate" is what zcrm_bulk is expected to raise (documentation only).
+# ---------------------------------------------------------------------------
+SCENARIOS = {
+    # --- shapes (HTTP 200) ---
+    "4150868000005392002": S("seed_success", "200", "seed SUCCESS RESPONSE replayed byte for byte (v2, INPROGRESS, gzip+chunked, 2021 Date)", OK, seed("SUCCESS RESPONSE")),
+    "4150868000005350003": S("v21_completed", "200", "v2.1 COMPLETED real sample: module object, counts 9/2/0/11, absolute download_url, UTF-8", OK, fixture_reply("4150868000005350003")),
+    "111111000000541958": S("v7_added", "200", "v7 ADDED doc sample (commas repaired): file {status} only, no counts/encoding/result/callback/ignore_empty", OK, fixture_reply("111111000000541958")),
+    "1000000000000000001": S("in_progress_spaced", "200", '"IN PROGRESS" at job, resource and file level; code INPROGRESS; counts 1200/0/3/25000; module Contacts object', OK, fixture_reply("1000000000000000001")),
+    "1000000000000000002": S("completed_relative_url", "200", "COMPLETED with a relative result.download_url (/v7/crm/org6196138/...)", OK, fixture_reply("1000000000000000002")),
+    "1000000000000000003": S("parent_child", "200", "parent/child COMPLETED: Products, Vendors, Price_Books; one child code INPROGRESS with file COMPLETED; parent_column_index, default_value objects, find_by, lookup module, format", OK, fixture_reply("1000000000000000003")),
+    "1000000000000000004": S("empty_resource", "200", '"resource": []', OK, fixture_reply("1000000000000000004")),
+    "1000000000000000005": S("minimal", "200", 'minimal {"id","status":"ADDED"}, no resource key', OK, fixture_reply("1000000000000000005")),
+    "1000000000000000006": S("all_null", "200", "every optional key present as JSON null (job, resource, mapping)", OK, fixture_reply("1000000000000000006")),
+    "1000000000000000007": S("failed", "200", "FAILED (illustrative shape, reference 2.3)", OK, fixture_reply("1000000000000000007")),
+    "1000000000000000008": S("numeric_small_ids", "200", "ids as JSON numbers below 2^53: id 1000000000000008, created_by.id 42, module.id 5", OK, fixture_reply("1000000000000000008")),
+    "1000000000000000009": S("numeric_big_id", "200", 'id as the JSON number 4150868000005392002 (not exact in a double)', "22000", fixture_reply("1000000000000000009")),
+    "1000000000000000010": S("ignore_empty_string", "200", 'ignore_empty "yes" (string)', "22000", fixture_reply("1000000000000000010")),
+    "1000000000000000011": S("resource_object", "200", 'resource is an object {"type":"data"}', "22000", fixture_reply("1000000000000000011")),
+    "1000000000000000012": S("count_string", "200", 'resource[0].file.added_count "9" (string)', "22000", fixture_reply("1000000000000000012")),
+    "1000000000000000013": S("top_array", "200", 'top-level array [{"id":"1"}]', "22000", fixture_reply("1000000000000000013")),
+    "1000000000000000014": S("top_string", "200", 'top-level string "COMPLETED"', "22000", fixture_reply("1000000000000000014")),
+    "1000000000000000015": S("bad_created_time", "200", 'created_time "yesterday"', "22000", fixture_reply("1000000000000000015")),
+    "1000000000000000016": S("invalid_utf8", "200", "created_by.name holds raw bytes C3 28 and FF (invalid UTF-8); plain, Content-Length", "22032", invalid_utf8),
+    "1000000000000000017": S("count_fraction", "200", "resource[0].file.added_count 9.5", "22000", fixture_reply("1000000000000000017")),
+    "1000000000000000018": S("nul_escape", "200", 'created_by.name "Pat\\u0000ricia"', "22P05", fixture_reply("1000000000000000018")),
+    "1000000000000000019": S("multibyte_utf8", "200", 'created_by.name "Zoë Ōkubo 日本 😀", file name "données.csv"', OK, fixture_reply("1000000000000000019")),
+    "1000000000000000020": S("v2_module_string", "200", 'v2 shape: module "Leads" (string), 3 mappings incl. default_value {"value":"Web"} and format', OK, fixture_reply("1000000000000000020")),
+    "1000000000000000021": S("echo_version", "200", 'minimal ADDED job whose "operation" is the API version segment requested (tests zcrm_bulk.api_version)', OK, echo_version),
+    # --- errors ---
+    "2000000000000000499": S("echo_token", "400", "INVALID_DATA whose message and details echo the Authorization header back (hostile server)", "22023, token redacted", echo_token),
+    "2000000000000000400": S("authorization_failed", "400", "AUTHORIZATION_FAILED", "42501", error_reply(400, "AUTHORIZATION_FAILED", "User does not have sufficient privilege to perform this action")),
+    "2000000000000000401": S("oauth_scope_mismatch", "401", "OAUTH_SCOPE_MISMATCH", "42501", error_reply(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL")),
+    "2000000000000000402": S("invalid_token", "401", "INVALID_TOKEN (seed 401 headers, Content-Length)", "28000", invalid_token),
+    "2000000000000000403": S("no_permission", "403", 'NO_PERMISSION, details {"permissions":["Crm_Implied_Api_Access"]}', "42501", error_reply(403, "NO_PERMISSION", "permission denied", {"permissions": ["Crm_Implied_Api_Access"]})),
+    "2000000000000000404": S("resource_not_found_404", "404", "RESOURCE_NOT_FOUND with HTTP 404 (as the v7 docs say)", "P0002", error_reply(404, "RESOURCE_NOT_FOUND", "The requested resource doesn't exist.")),
+    "2000000000000000405": S("seed_invalid_url_pattern", "404", "seed INVALID_URL_PATTERN replayed", "22023", seed("INVALID_URL_PATTERN")),
+    "2000000000000000406": S("seed_invalid_request_method", "400", "seed INVALID_REQUEST_METHOD replayed", "22023", seed("INVALID_REQUEST_METHOD")),
+    "2000000000000000407": S("seed_authentication_failure", "401", "seed AUTHENTICATION_FAILURE replayed", "28000", seed("AUTHENTICATION_FAILURE")),
+    "2000000000000000408": S("unknown_code", "400", 'unknown code SOMETHING_NEW, details {"api_name":"x"}', "22023", error_reply(400, "SOMETHING_NEW", "a code zcrm_bulk has never seen", {"api_name": "x"})),
+    "2000000000000000409": S("teapot_no_code", "418", 'JSON {"status":"error","message":"no code here"}, no code key', "22023", json_reply(418, lambda: compact({"status": "error", "message": "no code here"}))),
+    "2000000000000000410": S("unauthorized_html", "401", "HTML body, no code", "28000", plain_reply(401, "text/html;charset=UTF-8", html_page(401, "Unauthorized"))),
+    "2000000000000000411": S("forbidden_html", "403", "HTML body", "42501", plain_reply(403, "text/html;charset=UTF-8", html_page(403, "Forbidden"))),
+    "2000000000000000429": S("too_many_requests", "429", "TOO_MANY_REQUESTS JSON", "53400", TOO_MANY_REQUESTS),
+    "2000000000000000430": S("too_many_requests_text", "429", 'text/plain "Too Many Requests"', "53400", plain_reply(429, "text/plain", b"Too Many Requests")),
+    "2000000000000000500": S("internal_error", "500", "INTERNAL_ERROR JSON", "58000", error_reply(500, "INTERNAL_ERROR", "Internal Server Error")),
+    "2000000000000000501": S("internal_error_html", "500", "text/html page", "58000", plain_reply(500, "text/html", b"<html><body><h1>500 Internal Server Error</h1></body></html>")),
+    "2000000000000000502": S("bad_gateway_empty", "502", "empty body, Content-Length: 0", "58000", plain_reply(502, "text/html", b"")),
+    "2000000000000000503": S("service_unavailable", "503", 'text/plain "Service Unavailable"', "58000", SERVICE_UNAVAILABLE),
+    "2000000000000000200": S("ok_with_error_body", "200", "INTERNAL_ERROR error object with HTTP 200", "58000", error_reply(200, "INTERNAL_ERROR", "Internal Server Error")),
+    "2000000000000000201": S("ok_invalid_json", "200", 'truncated JSON {"status": "COMPLETED", "id": ', "22032", json_reply(200, lambda: b'{"status": "COMPLETED", "id": ')),
+    "2000000000000000202": S("ok_empty", "200", "empty body, Content-Length: 0", "22032", plain_reply(200, "application/json", b"")),
+    "2000000000000000204": S("no_content", "204", "204 No Content, no body", "P0002", no_content),
+    "2000000000000000301": S("redirect", "302", "Location: http://127.0.0.2:<port>/crm/bulk/v2/write/4150868000005392002 (another host; nothing listens there)", "08P01", redirect),
+    # --- faults ---
+    "3000000000000000001": S("stall", "-", "accepts, sends nothing for 60 s, then closes", "08006", stall_first),
+    "3000000000000000002": S("half_body_stall", "200", "headers (Content-Length of the full body) + half the body, then 60 s stall, then close", "08006", half_body_then_stall),
+    "3000000000000000003": S("reset", "200", "headers with Content-Length + a third of the body, then RST (SO_LINGER 0)", "08006", part_body_then_reset),
+    "3000000000000000004": S("oversize_chunked", "200", "24 MiB valid JSON, chunked (64 KiB chunks), not gzip", "54000", oversize_chunked),
+    "3000000000000000005": S("oversize_length", "200", "24 MiB valid JSON with an honest Content-Length, not gzip", "54000", oversize_length),
+    "3000000000000000006": S("gzip_bomb", "200", "gzip (chunked) of a 64 MiB JSON object that is almost all spaces (~65 KiB on the wire)", "54000", bomb),
+    "3000000000000000007": S("truncated_gzip", "200", "gzip body missing its last 20 bytes, Content-Length = truncated length (libcurl 7.88 hands the cut text on without an error)", "22032", truncated_gzip),
+    "3000000000000000008": S("drip", "200", "chunked, one body byte every 0.2 s for at most 60 s (body never finishes), not gzip", "08006", drip),
+    "3000000000000000009": S("deep_nesting", "200", "JSON nested 100,000 arrays deep", "22032", json_reply(200, deep_body)),
+    "3000000000000000010": S("flaky_503", "503/200", "odd calls since start/reset: 503 text/plain; even calls: seed SUCCESS replay", "58000 then -", alternate("3000000000000000010", SERVICE_UNAVAILABLE)),
+    "3000000000000000011": S("flaky_429", "429/200", "odd calls: 429 TOO_MANY_REQUESTS JSON; even calls: seed SUCCESS replay", "53400 then -", alternate("3000000000000000011", TOO_MANY_REQUESTS)),
+    "3000000000000000012": S("slow_success", "200", "seed SUCCESS replay after a 1.0 s delay", OK, delayed_success),
+}
+
+# Routing outcomes that do not depend on the job id (for the README table).
+ROUTING_ROWS = [
+    ("(no Authorization header)", "401", "seed AUTHENTICATION_FAILURE replayed", "28000"),
+    ("(Authorization not `Zoho-oauthtoken <accepted token>`)", "401", "INVALID_TOKEN, seed 401 headers, Content-Length", "28000"),
+    ("(any job id not below)", "400", "seed RESOURCE_NOT_FOUND replayed (gzip+chunked)", "P0002"),
+    ("(any other path, e.g. `/crm/bulk/v2/writ/...`)", "404", "seed INVALID_URL_PATTERN replayed", "22023"),
+    ("(method other than GET on the write path)", "400", "seed INVALID_REQUEST_METHOD replayed", "22023"),
+    ("(nothing listening)", "-", "connect failure", "08001"),
+]
+
+
+def print_table(out=sys.stdout):
+    out.write("| job id | HTTP | what | SQLSTATE expected |\n")
+    out.write("|---|---|---|---|\n")
+    for a, b, c, d in ROUTING_ROWS:
+        out.write("| %s | %s | %s | %s |\n" % (a, b, c, d))
+    for job_id, s in SCENARIOS.items():
+        what = s.what.replace("|", "\\|")
+        out.write("| %s | %s | %s | %s |\n" % (job_id, s.http, what, s.sqlstate))
+
+
+# ---------------------------------------------------------------------------
+# Server state (connections, request log, counters)
+# ---------------------------------------------------------------------------
+
+class State:
+    def __init__(self, tokens, log_path):
+        self.tokens = list(tokens)
+        self.lock = threading.Lock()
+        self.serial = 0              # connection serial numbers (never reset)
+        self.connections = 0         # accepted since start/reset
+        self.requests = []
+        self.counters = {}
+        self.log_file = open(log_path, "a", encoding="utf-8") if log_path else None
+
+    def new_connection(self):
+        with self.lock:
+            self.serial += 1
+            self.connections += 1
+            return self.serial
+
+    def bump(self, name):
+        with self.lock:
+            n = self.counters.get(name, 0) + 1
+            self.counters[name] = n
+            return n
+
+    def reset(self):
+        with self.lock:
+            self.connections = 0
+            self.requests = []
+            self.counters = {}
+
+    def log(self, entry):
+        line = json.dumps(entry, ensure_ascii=False)
+        with self.lock:
+            self.requests.append(entry)
+            if self.log_file:
+                self.log_file.write(line + "\n")
+                self.log_file.flush()
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.requests)
+
+    def stats(self):
+        with self.lock:
+            return {"connections": self.connections,
+                    "requests": len(self.requests)}
+
+    def close(self):
+        with self.lock:
+            if self.log_file:
+                self.log_file.close()
+                self.log_file = None
+
+
+# ---------------------------------------------------------------------------
+# Request handler
+# ---------------------------------------------------------------------------
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 300                       # idle keep-alive connections
+    server_version = "ZGS"
+    sys_version = ""
+
+    # -- plumbing -----------------------------------------------------------
+
+    # Write each response as soon as it is produced: with Nagle's algorithm
+    # on, a reply written in pieces waits for the client's delayed ACK.
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        self.conn_serial = self.server.take_serial(self.request)
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("zoho_mock: %s - %s\n"
+                             % (self.address_string(), fmt % args))
+
+    def handle_one_request(self):
+        """As in BaseHTTPRequestHandler, but every method goes to dispatch()."""
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = ""
+                self.request_version = ""
+                self.command = ""
+                self.send_error(414)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return
+            self.head_only = self.command == "HEAD"
+            self.drain_request_body()
+            self.dispatch()
+        except (TimeoutError, ConnectionError, OSError):
+            self.close_connection = True
+
+    def send_error(self, code, message=None, explain=None):
+        """Malformed requests only (never a seed replay).  Raw, then close."""
+        self.close_connection = True
+        body = error_body("BAD_REQUEST" if code < 500 else "INTERNAL_ERROR",
+                          message or reason_of(code))
+        try:
+            self.send_raw(code, reason_of(code),
+                          [("Server", "ZGS"), ("Date", http_date()),
+                           ("Content-Type", "application/json"),
+                           ("Content-Length", str(len(body))),
+                           ("Connection", "close")], body)
+        except OSError:
+            pass
+
+    def drain_request_body(self):
+        """Read and drop a request body so that keep-alive stays in step."""
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        cl = self.headers.get("Content-Length")
+        if "chunked" in te:
+            total = 0
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    self.close_connection = True
+                    return
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return
+                total += size
+                if total > MAX_REQUEST_BODY:
+                    self.close_connection = True
+                    return
+                self.rfile.read(size + 2)
+        elif cl is not None:
+            try:
+                n = int(cl)
+            except ValueError:
+                self.close_connection = True
+                return
+            if n > MAX_REQUEST_BODY:
+                self.close_connection = True
+                return
+            if n > 0:
+                self.rfile.read(n)
+
+    # -- writing ------------------------------------------------------------
+
+    def write(self, data):
+        self.wfile.write(data)
+
+    def send_head(self, code, reason, headers):
+        out = ["HTTP/1.1 %d %s\r\n" % (code, reason)]
+        out += ["%s: %s\r\n" % (k, v) for k, v in headers]
+        out.append("\r\n")
+        self.write("".join(out).encode("latin-1"))
+
+    def send_raw(self, code, reason, headers, body):
+        """Status line + headers + body bytes exactly as given."""
+        self.send_head(code, reason, headers)
+        if body and not getattr(self, "head_only", False):
+            self.write(body)
+
+    def send_chunked(self, data, size=SMALL_CHUNK):
+        if getattr(self, "head_only", False):
+            return
+        out = bytearray()
+        for i in range(0, len(data), size):
+            piece = data[i:i + size]
+            out += b"%x\r\n" % len(piece) + piece + b"\r\n"
+        out += b"0\r\n\r\n"
+        self.write(bytes(out))
+
+    def send_body(self, code, body, content_type, gzipped=True, chunked=True,
+                  precompressed=False, chunk_size=SMALL_CHUNK):
+        wire = gz(body) if gzipped and not precompressed else body
+        framing = (("Transfer-Encoding", "chunked") if chunked
+                   else ("Content-Length", str(len(wire))))
+        headers = zgs_headers(content_type, framing, gzipped)
+        if chunked:
+            self.send_head(code, reason_of(code), headers)
+            self.send_chunked(wire, chunk_size)
+        else:
+            self.send_raw(code, reason_of(code), headers, wire)
+
+    def send_seed(self, name):
+        s = SEED[name]
+        if s.chunked:
+            self.send_head(s.code, s.reason, s.headers)
+            self.send_chunked(s.wire_body)
+        else:
+            self.send_raw(s.code, s.reason, s.headers, s.wire_body)
+
+    def send_json_plain(self, code, obj):
+        body = json.dumps(obj).encode()
+        self.send_raw(code, reason_of(code),
+                      [("Content-Type", "application/json"),
+                       ("Content-Length", str(len(body))),
+                       ("Connection", "keep-alive")], body)
+
+    # -- faults -------------------------------------------------------------
+
+    def stall(self, seconds):
+        """Wait up to `seconds`; end early if the peer closes or on shutdown.
+
+        Returns True when the whole time passed.
+        """
+        deadline = time.monotonic() + seconds
+        sock = self.connection
+        while not SHUTDOWN.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            try:
+                r, _, _ = select.select([sock], [], [], min(0.2, left))
+                if r:
+                    if not sock.recv(1, socket.MSG_PEEK):
+                        return False              # peer closed
+                    SHUTDOWN.wait(min(0.2, left))  # data pending: don't spin
+            except (OSError, ValueError):
+                return False
+        return False
+
+    def reset_connection(self):
+        """Close with SO_LINGER {on, 0}: the peer gets an RST."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.rfile.close()           # drop makefile's reference first
+            self.connection.close()      # so that this really closes -> RST
+        except OSError:
+            pass
+
+    # -- routing ------------------------------------------------------------
+
+    def auth_state(self):
+        values = self.headers.get_all("Authorization") or []
+        if not values:
+            return "missing"
+        if len(values) == 1:
+            for t in self.server.state.tokens:
+                if values[0] == "Zoho-oauthtoken " + t:
+                    return "ok"
+        return "bad"
+
+    def log_request_entry(self, path, job_id, version, auth, scenario):
+        self.server.state.log({
+            "time": datetime.datetime.now(datetime.timezone.utc)
+                    .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "method": self.command,
+            "path": path,
+            "job_id": job_id,
+            "version": version,
+            "auth": auth,
+            "connection": self.conn_serial,
+            "scenario": scenario,
+        })
+
+    def dispatch(self):
+        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        if path.startswith("/__admin/"):
+            return self.admin(path)
+
+        # The path is logged without its query string; tokens are masked in
+        # case a client put one into the path.
+        safe_path = path
+        for t in self.server.state.tokens:
+            if t:
+                safe_path = safe_path.replace(t, "<redacted>")
+        auth = self.auth_state()
+        m = WRITE_PATH.match(path)
+        version, job_id = (m.group(1), m.group(2)) if m else (None, None)
+
+        if not m:
+            name, fn = "INVALID_URL_PATTERN", seed("INVALID_URL_PATTERN")
+        elif self.command != "GET":
+            name, fn = "INVALID_REQUEST_METHOD", seed("INVALID_REQUEST_METHOD")
+        elif auth == "missing":
+            name, fn = "AUTHENTICATION_FAILURE", seed("AUTHENTICATION_FAILURE")
+        elif auth == "bad":
+            name, fn = "INVALID_TOKEN", invalid_token
+        elif job_id in SCENARIOS:
+            name, fn = SCENARIOS[job_id].name, SCENARIOS[job_id].fn
+        else:
+            name, fn = "RESOURCE_NOT_FOUND", seed("RESOURCE_NOT_FOUND")
+
+        self.log_request_entry(safe_path, job_id, version, auth, name)
+        fn(self)
+
+    def admin(self, path):
+        state = self.server.state
+        if path == "/__admin/requests" and self.command == "GET":
+            self.send_json_plain(200, state.snapshot())
+        elif path == "/__admin/stats" and self.command == "GET":
+            self.send_json_plain(200, state.stats())
+        elif path == "/__admin/reset" and self.command == "POST":
+            state.reset()
+            self.send_json_plain(200, {"reset": True})
+        else:
+            self.send_json_plain(404, {"error": "unknown admin endpoint"})
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 64
+
+    def __init__(self, addr, state, verbose=False):
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
+        self.state = state
+        self.verbose = verbose
+        self._serials = {}
+        self._serials_lock = threading.Lock()
+        super().__init__(addr, Handler)
+
+    def process_request(self, request, client_address):
+        # Count the connection here, in the accepting thread, so that
+        # /__admin/stats is exact as soon as the connection is accepted.
+        serial = self.state.new_connection()
+        with self._serials_lock:
+            self._serials[id(request)] = serial
+        super().process_request(request, client_address)
+
+    def take_serial(self, request):
+        with self._serials_lock:
+            return self._serials.pop(id(request), None)
+
+    def handle_error(self, request, client_address):
+        if self.verbose:
+            super().handle_error(request, client_address)
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+def loopback_only(host):
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as e:
+        sys.exit("zoho_mock: cannot resolve --host %s: %s" % (host, e))
+    for info in infos:
+        if not ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback:
+            sys.exit("zoho_mock: --host %s is not a loopback address; "
+                     "this server listens on loopback only" % host)
+
+
+def write_atomically(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Local mock of the Zoho CRM Bulk Write job-details API.")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=18089,
+                    help="0 = any free port (see --ready-file)")
+    ap.add_argument("--token", action="append",
+                    help="accepted access token (repeatable; default %s)"
+                    % DEFAULT_TOKEN)
+    ap.add_argument("--log", help="append a JSON line per API request here")
+    ap.add_argument("--pidfile")
+    ap.add_argument("--ready-file",
+                    help="written (JSON: pid, host, port, url) once listening")
+    ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--print-table", action="store_true",
+                    help="print the scenario table (Markdown) and exit")
+    args = ap.parse_args(argv)
+
+    if args.print_table:
+        print_table()
+        return 0
+
+    loopback_only(args.host)
+    tokens = args.token or [DEFAULT_TOKEN]
+    if args.ready_file and os.path.exists(args.ready_file):
+        os.remove(args.ready_file)
+
+    state = State(tokens, args.log)
+    try:
+        server = Server((args.host, args.port), state, args.verbose)
+    except OSError as e:
+        sys.exit("zoho_mock: cannot listen on %s:%d: %s"
+                 % (args.host, args.port, e))
+    port = server.server_address[1]
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        SHUTDOWN.set()
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    # The gzip bomb takes a moment to build; do it before anyone asks.
+    threading.Thread(target=gzip_bomb, daemon=True).start()
+
+    loop = threading.Thread(target=server.serve_forever,
+                            kwargs={"poll_interval": 0.1}, daemon=True)
+    loop.start()
+
+    if args.pidfile:
+        write_atomically(args.pidfile, "%d\n" % os.getpid())
+    if args.ready_file:
+        host = args.host if ":" not in args.host else "[%s]" % args.host
+        write_atomically(args.ready_file, json.dumps({
+            "pid": os.getpid(), "host": args.host, "port": port,
+            "url": "http://%s:%d" % (host, port)}) + "\n")
+    sys.stderr.write("zoho_mock: listening on %s:%d (pid %d)\n"
+                     % (args.host, port, os.getpid()))
+    sys.stderr.flush()
+
+    while not stop.wait(0.5):
+        pass
+
+    server.shutdown()           # serve_forever returns within poll_interval
+    server.server_close()       # closes the listening socket
+    state.close()
+    for p in (args.pidfile, args.ready_file):
+        if p:
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+    sys.stderr.write("zoho_mock: stopped\n")
+    sys.stderr.flush()
+    # Handler threads may still be stalled/dripping; they are daemon threads
+    # and die with the process.  Leave without waiting for them.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
