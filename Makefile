@@ -18,7 +18,7 @@ PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_faults zcrm_input \
-	zcrm_settings zcrm_lateral zcrm_plpgsql
+	zcrm_settings zcrm_lateral zcrm_plpgsql zcrm_recipe
 REGRESS_OPTS = --inputdir=.
 
 PKG_CONFIG ?= pkg-config
@@ -26,7 +26,7 @@ PG_CPPFLAGS = -DZCRM_BULK_VERSION='"$(EXTVERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags libcurl libcjson)
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl libcjson)
 
-EXTRA_CLEAN = results regression.diffs regression.out
+EXTRA_CLEAN = results regression.diffs regression.out test/readme_recipe.sql
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -35,3 +35,10 @@ include $(PGXS)
 .PHONY: unittest
 unittest:
 	$(MAKE) -C test/unit check
+
+# zcrm_recipe runs the pg_cron recipe of README.md (all but the
+# cron.schedule call), taken from the README itself so the two cannot drift.
+installcheck: test/readme_recipe.sql
+test/readme_recipe.sql: README.md
+	sed -n '/^CREATE TABLE zoho_token/,/^END \$$\$$;/p' $< > $@
+	test -s $@

@@ -15,6 +15,7 @@ trap 'zcrm_cleanup "$DIR"' EXIT
 
 zcrm_install_packages
 zcrm_build_install
+zcrm_cleanup "$DIR"
 zcrm_start_cluster "$DIR"
 zcrm_start_mock "$DIR"
 

@@ -21,7 +21,7 @@
  * are not left to cJSON's printer, which in 1.7.15 may drop the last digit
  * of a 16- or 17-digit number (9007199254740991 prints as
  * 9.00719925474099e+15): each number node is turned into a cJSON_Raw node
- * holding the shortest text that reads back as the very same double.
+ * holding a text that reads back as the very same double.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -1079,9 +1079,9 @@ get_timestamp(ParseCtx *ctx, const cJSON *obj, const char *key,
 
 /*
  * exact_number_text
- *	  Write into buf the shortest JSON text that reads back as exactly d:
- *	  plain digits for an integer a double holds exactly, else the first
- *	  of %.15g, %.16g, %.17g that round-trips.  Returns false for NaN and
+ *	  Write into buf a JSON text that reads back as exactly d: plain
+ *	  digits for an integer a double holds exactly, else the first of
+ *	  %.15g, %.16g, %.17g that round-trips.  Returns false for NaN and
  *	  infinities, which JSON cannot express.
  *
  * snprintf() and strtod() agree on the locale's decimal point; whatever it
@@ -1133,8 +1133,9 @@ exact_number_text(double d, char *buf, size_t bufsize)
  *	  holding exact_number_text(), so that cJSON_PrintUnformatted() prints
  *	  each number without loss.  With "strict", a number whose magnitude
  *	  exceeds 2^53-1 (or is not finite) is refused: ZCRM_PARSE_BAD_SHAPE,
- *	  with *err left for the caller to fill.  Without it, such numbers are
- *	  left to cJSON.
+ *	  with *err left for the caller to fill.  Without it, large numbers are
+ *	  written as the double they were read into, and infinities (from
+ *	  1e400 and the like) are left to cJSON, which prints null.
  *
  * The recursion follows the JSON nesting, which scan_body() bounds to
  * CJSON_NESTING_LIMIT; "depth" enforces that bound once more.

@@ -8,9 +8,9 @@
  * and runs outside the server for unit tests, valgrind and fuzzing.
  *
  * Ownership: everything reachable from a ZcrmJob or ZcrmApiError (strings,
- * arrays, the cJSON tree they point into) is owned by that object and is
- * released by zcrm_job_free() / zcrm_api_error_free().  The functions never
- * longjmp and never print.
+ * arrays) lives in one arena owned by that object and is released by
+ * zcrm_job_free() / zcrm_api_error_free(); no cJSON tree outlives a call.
+ * The functions never longjmp and never print.
  *
  * Conventions for every parsed value:
  *	- a missing key and a JSON null both become "absent" (NULL pointer, or
@@ -125,7 +125,7 @@ typedef struct ZcrmApiError
 {
 	const char *code;			/* never NULL when parsed OK */
 	const char *message;		/* NULL when missing */
-	const char *details;		/* compact JSON text, NULL when missing */
+	const char *details;		/* compact JSON text, NULL when missing/null */
 	void	   *internal;
 } ZcrmApiError;
 
@@ -145,9 +145,10 @@ extern ZcrmParseStatus zcrm_parse_job(const char *body, size_t len,
  * zcrm_parse_api_error
  *	  Read a Zoho error body.  Returns ZCRM_PARSE_OK when the body is a JSON
  *	  object with a string "code" (whatever the HTTP status), and sets *out,
- *	  to be freed with zcrm_api_error_free().  Returns ZCRM_PARSE_NOT_JSON or
- *	  ZCRM_PARSE_BAD_SHAPE otherwise (an HTML page, an empty body, JSON
- *	  without a code), with *out NULL.
+ *	  to be freed with zcrm_api_error_free().  Otherwise *out is NULL and the
+ *	  status says why: ZCRM_PARSE_NOT_JSON (an HTML page, an empty body),
+ *	  ZCRM_PARSE_BAD_SHAPE (JSON without a string code), ZCRM_PARSE_NUL_CHAR
+ *	  or ZCRM_PARSE_NO_MEMORY.
  */
 extern ZcrmParseStatus zcrm_parse_api_error(const char *body, size_t len,
 											ZcrmApiError **out,

@@ -52,6 +52,7 @@ extern void *__wrap_realloc(void *ptr, size_t size);
 static long alloc_fail_at = -1;	/* index of the allocation to fail; -1 none */
 static long alloc_count;		/* allocations seen since the last reset */
 static bool alloc_failed;		/* did an injected failure happen? */
+static long alloc_failures_total;	/* injected failures, for the report */
 
 /* Decide whether the allocation being made now must fail. */
 static bool
@@ -2044,6 +2045,7 @@ expect_clean_failures_at(RunFn fn, const char *text, ZcrmParseStatus want,
 			}
 			break;
 		}
+		alloc_failures_total++;
 		if (rc != ZCRM_PARSE_NO_MEMORY)
 		{
 			bad++;
@@ -2099,6 +2101,7 @@ test_out_of_memory(void)
 		snprintf(text + n, size - n, "]}]}");
 		expect_clean_failures(run_job, text, ZCRM_PARSE_OK);
 	}
+	diag("%ld allocation failures injected", alloc_failures_total);
 }
 
 
