@@ -7,7 +7,8 @@
 #   1. the C unit tests of the parser under AddressSanitizer + UBSan,
 #   2. the local API server's self-test (seed replayed byte for byte),
 #   3. the pg_regress suite (sql/ + expected/),
-#   4. the cancel and statement_timeout tests (test/cancel_test.py),
+#   4. the backend tests: cancel, statement_timeout, pg_terminate_backend
+#      and connection reuse (test/backend_test.py),
 #   5. a scan of every log and test output for the access token.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.
@@ -79,10 +80,10 @@ if [ $rc -ne 0 ]; then
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "4/5 cancel and statement_timeout tests"
-"$ZCRM_PY" "$ZCRM_ROOT/test/cancel_test.py" >"$DIR/cancel.log" 2>&1
-add_counts "cancel tests" "$DIR/cancel.log" $?
-grep -E '^# ' "$DIR/cancel.log" >&2
+zcrm_log "4/5 backend tests (cancel, statement_timeout, terminate, connection reuse)"
+"$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py" >"$DIR/backend.log" 2>&1
+add_counts "backend tests" "$DIR/backend.log" $?
+grep -E '^# ' "$DIR/backend.log" >&2
 
 zcrm_log "5/5 no access token in logs or test outputs"
 # The suite's own logs plus the server's, checked after a clean shutdown so

@@ -337,8 +337,8 @@ zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
 		case ZCRM_FAIL_CONNECT_TIMEOUT:
 			ereport(ERROR,
 					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-					 errmsg("could not connect to the Zoho CRM API within zcrm_bulk.connect_timeout"),
-					 errdetail("The request for bulk write job %s failed: %s.", job_id, why),
+					 errmsg("could not connect to the Zoho CRM API"),
+					 errdetail("No connection for bulk write job %s within zcrm_bulk.connect_timeout: %s.", job_id, why),
 					 errhint("Check the network path to zcrm_bulk.api_domain, or raise zcrm_bulk.connect_timeout.")));
 			break;
 		case ZCRM_FAIL_TIMEOUT:

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Cancel and statement_timeout tests for zcrm_bulk.
+"""Backend-level tests for zcrm_bulk: cancel, statement_timeout,
+pg_terminate_backend and connection reuse.
 
-pg_regress cannot send a cancel from a second connection or time a
-statement, so these run here, driving psql.  They need a running cluster
+pg_regress cannot send a cancel from a second connection, time a statement
+or look at the server's side of the connection, so these run here, driving
+psql and the local API server's admin endpoints.  They need a running cluster
 with zcrm_bulk installed (PGHOST/PGPORT/PGUSER), the local Zoho API server
 the cluster points at, and ZCRM_TEST_TOKEN.  Each test asserts the SQLSTATE,
 a generous upper bound on how long the interruption took (the requirement is
@@ -11,8 +13,10 @@ same session succeeds.  Measured figures are printed as "# " lines.  The
 last line is "N passed, N failed".
 """
 
+import json
 import os
 import subprocess
+import urllib.request
 import sys
 import threading
 import time
@@ -163,6 +167,36 @@ def terminate_test():
           SEED_JOB + " INPROGRESS" in after, after)
 
 
+def mock_admin(path, method="GET"):
+    """Call an admin endpoint of the local API server; return its JSON."""
+    url = "http://127.0.0.1:%s%s" % (os.environ.get("ZCRM_MOCK_PORT", "18089"), path)
+    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10) as r:
+        return json.load(r)
+
+
+def connection_reuse_test(calls=20):
+    """Consecutive calls in one backend reuse one keep-alive connection,
+    whatever the function and however the previous call ended."""
+    mock_admin("/__admin/reset", "POST")
+    script = "".join(
+        "SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n" % SEED_JOB
+        if i % 2 == 0 else
+        "SELECT count(*) FROM zcrm_write_job_field_mappings('%s', :'token');\n" % SEED_JOB
+        for i in range(calls))
+    out = Session(script, "zcrm_reuse").finish()
+    requests = [r for r in mock_admin("/__admin/requests") if r.get("job_id") == SEED_JOB]
+    connections = {r["connection"] for r in requests}
+    print("# %d calls in one session: %d requests on %d TCP connection(s)"
+          % (calls, len(requests), len(connections)))
+    lines = out.splitlines()
+    check("%d calls in one session all succeed" % calls,
+          lines.count(SEED_JOB + " INPROGRESS") == calls // 2 and
+          lines.count("5") == calls - calls // 2, out)
+    check("%d calls in one session use one TCP connection" % calls,
+          len(requests) == calls and len(connections) == 1,
+          "requests %d, connections %r" % (len(requests), connections))
+
+
 def main():
     psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
     psql("CREATE DATABASE %s" % DB, db="postgres")
@@ -174,6 +208,7 @@ def main():
         statement_timeout_test(STALL_BEFORE_HEADERS, "stall-before-headers")
         statement_timeout_test(STALL_MID_BODY, "stall-mid-body")
         terminate_test()
+        connection_reuse_test()
     finally:
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
     failed = results.count(False)
