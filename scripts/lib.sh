@@ -40,10 +40,12 @@ zcrm_install_packages() {
 	# Debian's postgresql package may start a cluster of its own; we never use it.
 }
 
-# Build and install the extension into the server's directories.
+# Build and install the extension into the server's directories.  Extra
+# compiler flags (the test suite passes -Werror and more) go in ZCRM_CFLAGS.
 zcrm_build_install() {
 	zcrm_log "building and installing zcrm_bulk"
-	make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config >/dev/null
+	make -C "$ZCRM_ROOT" -s clean >/dev/null
+	make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config PG_CFLAGS="${ZCRM_CFLAGS:-}" >/dev/null
 	make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config install >/dev/null
 }
 

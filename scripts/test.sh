@@ -45,6 +45,8 @@ add_counts() {
 }
 
 set -e
+# The extension must build without a single warning.
+ZCRM_CFLAGS="-Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare"
 zcrm_install_packages
 zcrm_build_install
 zcrm_cleanup "$DIR"

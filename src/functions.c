@@ -420,10 +420,14 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
 }
 
 /*
- * zcrm_write_job(job_id text, token text) RETURNS SETOF zcrm_write_job_row
+ * materialize_job
+ *		The body of the two set-returning functions: fetch and parse the job,
+ *		then let "emit" fill the tuplestore.  The parsed job is freed even
+ *		when emitting rows raises an error.
  */
-Datum
-zcrm_write_job(PG_FUNCTION_ARGS)
+static Datum
+materialize_job(FunctionCallInfo fcinfo,
+				void (*emit) (ReturnSetInfo *rsinfo, const ZcrmJob *job))
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ZcrmJob    *job;
@@ -433,7 +437,7 @@ zcrm_write_job(PG_FUNCTION_ARGS)
 
 	PG_TRY();
 	{
-		emit_job_rows(rsinfo, job);
+		emit(rsinfo, job);
 	}
 	PG_FINALLY();
 	{
@@ -445,29 +449,22 @@ zcrm_write_job(PG_FUNCTION_ARGS)
 }
 
 /*
+ * zcrm_write_job(job_id text, token text) RETURNS SETOF zcrm_write_job_row
+ */
+Datum
+zcrm_write_job(PG_FUNCTION_ARGS)
+{
+	return materialize_job(fcinfo, emit_job_rows);
+}
+
+/*
  * zcrm_write_job_field_mappings(job_id text, token text)
  *		RETURNS SETOF zcrm_field_mapping_row
  */
 Datum
 zcrm_write_job_field_mappings(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ZcrmJob    *job;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	job = fetch_job(fcinfo);
-
-	PG_TRY();
-	{
-		emit_mapping_rows(rsinfo, job);
-	}
-	PG_FINALLY();
-	{
-		zcrm_job_free(job);
-	}
-	PG_END_TRY();
-
-	return (Datum) 0;
+	return materialize_job(fcinfo, emit_mapping_rows);
 }
 
 /*
