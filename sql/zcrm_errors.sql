@@ -4,6 +4,8 @@
 -- SQLSTATE, the HTTP status only when the body carries no known code.
 --
 \getenv token ZCRM_TEST_TOKEN
+-- 429, 5xx and connection failures are retried (see zcrm_retries): quickly here.
+SET zcrm_bulk.retry_delay = '1ms';
 \pset null '(null)'
 
 -- As users see them: message, detail and hint.

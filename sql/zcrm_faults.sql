@@ -4,6 +4,8 @@
 -- varies with timing, so only SQLSTATE and message are shown.
 --
 \getenv token ZCRM_TEST_TOKEN
+-- 429, 5xx and connection failures are retried (see zcrm_retries): quickly here.
+SET zcrm_bulk.retry_delay = '1ms';
 SET zcrm_bulk.timeout = '1s';
 SET zcrm_bulk.connect_timeout = '2s';
 

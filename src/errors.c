@@ -321,9 +321,12 @@ zcrm_raise_parse_error(const ZcrmParseError *err, const char *job_id)
  */
 void
 zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
-						   const char *job_id, long limit)
+						   const char *job_id, long limit, int attempts)
 {
 	const char *why = (reason && reason[0]) ? reason : "no further information";
+
+	if (attempts > 1)
+		why = psprintf("%s (the last of %d attempts)", why, attempts);
 
 	switch (kind)
 	{

@@ -31,6 +31,8 @@
 char	   *zcrm_api_domain = NULL;
 int			zcrm_timeout_ms = 30000;
 int			zcrm_connect_timeout_ms = 10000;
+int			zcrm_retries = 2;
+int			zcrm_retry_delay_ms = 500;
 int			zcrm_max_response_size = 16 * 1024 * 1024;
 char	   *zcrm_ca_file = NULL;
 
@@ -182,8 +184,8 @@ zcrm_define_settings(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("zcrm_bulk.timeout",
-							"Maximum time a whole API request may take.",
-							NULL,
+							"Maximum time a whole API call may take.",
+							"Retries and the waits between them count too.",
 							&zcrm_timeout_ms,
 							30000, 1, INT_MAX,
 							PGC_USERSET,
@@ -195,6 +197,24 @@ zcrm_define_settings(void)
 							NULL,
 							&zcrm_connect_timeout_ms,
 							10000, 1, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.retries",
+							"How often a failed request is retried.",
+							"Only failures a retry may cure are retried: no connection, a connection lost mid-response, HTTP 429 and 5xx.",
+							&zcrm_retries,
+							2, 0, 10,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.retry_delay",
+							"Wait before the first retry; each further retry doubles it.",
+							"A random part of up to half of each wait is taken off, so that failing sessions do not retry in step.",
+							&zcrm_retry_delay_ms,
+							500, 1, 60000,
 							PGC_USERSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);

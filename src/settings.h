@@ -19,9 +19,13 @@
 /* zcrm_bulk.api_domain: scheme://host[:port], no path (superuser only) */
 extern char *zcrm_api_domain;
 
-/* zcrm_bulk.timeout and zcrm_bulk.connect_timeout, in milliseconds */
+/* zcrm_bulk.timeout (whole call, retries included), connect_timeout; ms */
 extern int	zcrm_timeout_ms;
 extern int	zcrm_connect_timeout_ms;
+
+/* zcrm_bulk.retries and zcrm_bulk.retry_delay (milliseconds) */
+extern int	zcrm_retries;
+extern int	zcrm_retry_delay_ms;
 
 /* zcrm_bulk.max_response_size, in bytes (superuser only) */
 extern int	zcrm_max_response_size;

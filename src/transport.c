@@ -23,6 +23,11 @@
  *	- PG_TRY/PG_CATCH releases the header list and the body and detaches the
  *	  easy handle from the multi handle when an ERROR (an interrupt, say)
  *	  is raised mid-transfer; the handles themselves stay usable.
+ *	- A failure that a retry may cure (no connection, a connection lost
+ *	  mid-response, HTTP 429 or 5xx) is retried up to zcrm_bulk.retries
+ *	  times after a jittered exponential backoff spent on the process latch,
+ *	  so interrupts end the wait at once.  zcrm_bulk.timeout bounds the
+ *	  whole call, retries and waits included.
  *	- CURLOPT_NOSIGNAL is set: libcurl must not use alarm(), which belongs
  *	  to PostgreSQL's timeouts.  Redirects are not followed, only http and
  *	  https are allowed, TLS peer and host verification stay on, and
@@ -39,7 +44,10 @@
 
 #include <curl/curl.h>
 
+#include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "errors.h"
@@ -52,6 +60,9 @@
 
 /* Longest wait on curl's sockets before interrupts are checked again. */
 #define ZCRM_POLL_INTERVAL_MS	50
+
+/* Longest single backoff wait between retries. */
+#define ZCRM_MAX_BACKOFF_MS		60000.0
 
 /* The response body as it streams in; malloc'd, owned by one request. */
 typedef struct ZcrmBody
@@ -86,7 +97,7 @@ ensure_handles(void)
 
 		if (rc != CURLE_OK)
 			zcrm_raise_transport_error(ZCRM_FAIL_INTERNAL,
-									   curl_easy_strerror(rc), "(none)", 0);
+									   curl_easy_strerror(rc), "(none)", 0, 1);
 		global_done = true;
 	}
 	if (zcrm_multi == NULL)
@@ -169,12 +180,13 @@ build_headers(const char *token)
 
 /*
  * configure_request
- *		Set every option of the (freshly reset) easy handle for one GET.
- *		Returns the first setopt failure, or CURLE_OK.
+ *		Set every option of the (freshly reset) easy handle for one GET that
+ *		may take at most timeout_ms.  Returns the first setopt failure, or
+ *		CURLE_OK.
  */
 static CURLcode
 configure_request(CURL *easy, const char *url, struct curl_slist *headers,
-				  ZcrmBody *body)
+				  ZcrmBody *body, long timeout_ms)
 {
 	CURLcode	rc = CURLE_OK;
 
@@ -198,8 +210,8 @@ configure_request(CURL *easy, const char *url, struct curl_slist *headers,
 	ZCRM_SETOPT(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	ZCRM_SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, (long) zcrm_timeout_ms);
-	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long) zcrm_connect_timeout_ms);
+	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
+	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, Min((long) zcrm_connect_timeout_ms, timeout_ms));
 	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) body->limit);
 	ZCRM_SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	ZCRM_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -324,13 +336,24 @@ release_request(bool attached, struct curl_slist *headers)
 	pgstat_report_wait_end();
 }
 
+/* Why one attempt got no complete response. */
+typedef struct ZcrmFailure
+{
+	ZcrmTransportFailure kind;
+	char	   *reason;			/* libcurl's description, palloc'd */
+	long		limit;			/* body limit, for ZCRM_FAIL_TOO_LARGE */
+} ZcrmFailure;
+
 /*
- * zcrm_http_get
- *		See transport.h.
+ * perform_once
+ *		One GET of "url" with at most "timeout_ms" for the whole transfer.
+ *		Returns true and fills *resp when a complete response (any status)
+ *		arrived; returns false and fills *failure otherwise.  Raises only
+ *		for interrupts, after releasing every curl resource of the attempt.
  */
-void
-zcrm_http_get(const char *url, const char *token, const char *job_id,
-			  ZcrmHttpResponse *resp)
+static bool
+perform_once(const char *url, const char *token, long timeout_ms,
+			 ZcrmHttpResponse *resp, ZcrmFailure *failure)
 {
 	ZcrmBody   *body = palloc0(sizeof(ZcrmBody));
 	struct curl_slist *volatile headers = NULL;
@@ -339,7 +362,6 @@ zcrm_http_get(const char *url, const char *token, const char *job_id,
 	volatile CURLcode result = CURLE_OK;
 	char	   *content_type = NULL;
 
-	ensure_handles();
 	body->limit = (size_t) zcrm_max_response_size;
 	zcrm_errbuf[0] = '\0';
 
@@ -350,7 +372,7 @@ zcrm_http_get(const char *url, const char *token, const char *job_id,
 		if (headers == NULL)
 			setup = CURLE_OUT_OF_MEMORY;
 		else
-			setup = configure_request(zcrm_easy, url, headers, body);
+			setup = configure_request(zcrm_easy, url, headers, body, timeout_ms);
 		if (setup == CURLE_OK)
 		{
 			if (curl_multi_add_handle(zcrm_multi, zcrm_easy) != CURLM_OK)
@@ -376,15 +398,17 @@ zcrm_http_get(const char *url, const char *token, const char *job_id,
 	if (setup != CURLE_OK || result != CURLE_OK)
 	{
 		CURLcode	rc = (setup != CURLE_OK) ? setup : result;
-		ZcrmTransportFailure kind = (setup != CURLE_OK) ?
-			(setup == CURLE_OUT_OF_MEMORY ? ZCRM_FAIL_NO_MEMORY : ZCRM_FAIL_INTERNAL) :
-			classify_failure(result, body);
-		char	   *reason = pstrdup(zcrm_errbuf[0] ? zcrm_errbuf : curl_easy_strerror(rc));
-		long		limit = (long) body->limit;
 
+		if (setup != CURLE_OK)
+			failure->kind = (setup == CURLE_OUT_OF_MEMORY) ?
+				ZCRM_FAIL_NO_MEMORY : ZCRM_FAIL_INTERNAL;
+		else
+			failure->kind = classify_failure(result, body);
+		failure->reason = pstrdup(zcrm_errbuf[0] ? zcrm_errbuf : curl_easy_strerror(rc));
+		failure->limit = (long) body->limit;
 		free(body->data);
 		pfree(body);
-		zcrm_raise_transport_error(kind, reason, job_id, limit);
+		return false;
 	}
 
 	resp->status = 0;
@@ -401,11 +425,134 @@ zcrm_http_get(const char *url, const char *token, const char *job_id,
 	{
 		free(body->data);
 		pfree(body);
-		zcrm_raise_transport_error(ZCRM_FAIL_NO_MEMORY, "", job_id, 0);
+		failure->kind = ZCRM_FAIL_NO_MEMORY;
+		failure->reason = pstrdup("out of memory");
+		failure->limit = 0;
+		return false;
 	}
 	if (body->len > 0)
 		memcpy(resp->body, body->data, body->len);
 	resp->body[body->len] = '\0';
 	free(body->data);
 	pfree(body);
+	return true;
+}
+
+/*
+ * failure_is_retryable / status_is_retryable
+ *		What a retry may cure: failing to connect, a connection lost
+ *		mid-response, 429 and 5xx.  A request that used up its time, a body
+ *		over the size limit, or any other status is final.
+ */
+static bool
+failure_is_retryable(ZcrmTransportFailure kind)
+{
+	return kind == ZCRM_FAIL_CONNECT || kind == ZCRM_FAIL_CONNECT_TIMEOUT ||
+		kind == ZCRM_FAIL_LOST;
+}
+
+static bool
+status_is_retryable(long status)
+{
+	return status == 429 || (status >= 500 && status <= 599);
+}
+
+/*
+ * backoff_delay_ms
+ *		The wait before retry number "retry" (0 for the first): the base
+ *		delay doubled per retry, capped at ZCRM_MAX_BACKOFF_MS, of which a
+ *		random half is taken off ("equal jitter"), so that sessions failing
+ *		together do not retry in lockstep.
+ */
+static long
+backoff_delay_ms(int retry)
+{
+	double		base = (double) zcrm_retry_delay_ms;
+	uint64		half;
+
+	for (int i = 0; i < retry && base < ZCRM_MAX_BACKOFF_MS; i++)
+		base *= 2;
+	if (base > ZCRM_MAX_BACKOFF_MS)
+		base = ZCRM_MAX_BACKOFF_MS;
+	half = (uint64) (base / 2);
+	return (long) (base - half + pg_prng_uint64_range(&pg_global_prng_state, 0, half));
+}
+
+/*
+ * backoff_wait
+ *		Sleep "ms" milliseconds on the process latch, so that query cancel,
+ *		statement_timeout and termination end the wait at once (through
+ *		CHECK_FOR_INTERRUPTS) and postmaster death ends the backend.
+ */
+static void
+backoff_wait(long ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		remaining;
+
+		CHECK_FOR_INTERRUPTS();
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+		if (remaining <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 remaining, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/*
+ * zcrm_http_get
+ *		See transport.h.  Up to zcrm_bulk.retries retries follow a retryable
+ *		failure, each after an interruptible, jittered, exponential backoff;
+ *		zcrm_bulk.timeout bounds the whole call, waits included, so no retry
+ *		is attempted that could not finish in time.
+ */
+void
+zcrm_http_get(const char *url, const char *token, const char *job_id,
+			  ZcrmHttpResponse *resp)
+{
+	TimestampTz deadline;
+	ZcrmFailure failure = {0};
+	bool		complete = false;
+	int			attempt;
+
+	ensure_handles();
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), zcrm_timeout_ms);
+
+	for (attempt = 1;; attempt++)
+	{
+		long		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		long		delay;
+
+		complete = perform_once(url, token, Max(remaining, 1), resp, &failure);
+		if (complete ? !status_is_retryable(resp->status) :
+			!failure_is_retryable(failure.kind))
+			break;
+		if (attempt > zcrm_retries)
+			break;
+
+		delay = backoff_delay_ms(attempt - 1);
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (delay >= remaining)
+			break;
+
+		if (complete)
+			ereport(DEBUG1,
+					(errmsg_internal("zcrm_bulk: bulk write job %s: HTTP status %ld, retry %d of %d in %ld ms",
+									 job_id, resp->status, attempt, zcrm_retries, delay)));
+		else
+			ereport(DEBUG1,
+					(errmsg_internal("zcrm_bulk: bulk write job %s: %s, retry %d of %d in %ld ms",
+									 job_id, failure.reason, attempt, zcrm_retries, delay)));
+		if (complete)
+			pfree(resp->body);
+		backoff_wait(delay);
+	}
+
+	if (!complete)
+		zcrm_raise_transport_error(failure.kind, failure.reason, job_id,
+								   failure.limit, attempt);
 }

@@ -30,6 +30,17 @@ BOUND = 2.0          # generous bound in seconds; the target is 0.5 s
 
 results = []
 
+# A session-local function returning the SQLSTATE of a call ('00000' if none).
+TRY_STATE = """CREATE FUNCTION pg_temp.zcrm_try_state(job text, tok text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM * FROM zcrm_write_job(job, tok);
+    RETURN '00000';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+"""
+
 
 def psql(sql, appname="zcrm_cancel_ctl", db=None):
     """Run one SQL string in a new session; return stdout (raises on error)."""
@@ -44,7 +55,7 @@ class Session:
     """A psql session fed from a script; its output is collected with the
     time each line arrived."""
 
-    def __init__(self, script, appname):
+    def __init__(self, script, appname, prelude=""):
         env = dict(os.environ, PGAPPNAME=appname)
         self.proc = subprocess.Popen(
             ["psql", "-X", "-At", "-v", "VERBOSITY=verbose", "-d", DB],
@@ -53,7 +64,7 @@ class Session:
         self.lines = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.proc.stdin.write("\\getenv token ZCRM_TEST_TOKEN\n" + script)
+        self.proc.stdin.write("\\getenv token ZCRM_TEST_TOKEN\n" + prelude + script)
         self.proc.stdin.close()
 
     def _read(self):
@@ -197,6 +208,82 @@ def connection_reuse_test(calls=20):
           "requests %d, connections %r" % (len(requests), connections))
 
 
+def retry_count_test():
+    """Each job is called once with zcrm_bulk.retries = 2; the local API
+    server's request log shows how many requests each call made."""
+    expected = {
+        "2000000000000000429": 3,   # 429 every time: retried twice
+        "2000000000000000503": 3,   # 503 every time
+        "2000000000000000500": 3,   # 500 INTERNAL_ERROR
+        "3000000000000000003": 3,   # connection reset mid-body
+        "3000000000000000010": 2,   # 503, then 200
+        "3000000000000000011": 2,   # 429, then 200
+        "2000000000000000400": 1,   # 400: never retried
+        "2000000000000000402": 1,   # 401
+        "2000000000000000403": 1,   # 403
+        "2000000000000000404": 1,   # 404
+        "2000000000000000201": 1,   # 200 with invalid JSON
+        "3000000000000000004": 1,   # body over the size limit
+        "4150868000005392002": 1,   # success
+    }
+    mock_admin("/__admin/reset", "POST")
+    script = "SET zcrm_bulk.retries = 2;\nSET zcrm_bulk.retry_delay = '5ms';\n" + "".join(
+        "SELECT '%s', pg_temp.zcrm_try_state('%s', :'token');\n" % (job, job) for job in expected)
+    out = Session(script, "zcrm_retry_count", prelude=TRY_STATE).finish()
+    seen = {}
+    for r in mock_admin("/__admin/requests"):
+        seen[r.get("job_id")] = seen.get(r.get("job_id"), 0) + 1
+    for job, n in expected.items():
+        check("job %s is requested %d time(s) with zcrm_bulk.retries = 2" % (job, n),
+              seen.get(job) == n, "requests: %r; psql: %s" % (seen.get(job), out))
+
+
+def backoff_cancel_test():
+    """Cancel and statement_timeout end a backoff wait at once."""
+    job = "2000000000000000503"
+    mock_admin("/__admin/reset", "POST")
+    app = "zcrm_backoff_cancel"
+    s = Session("SET zcrm_bulk.retries = 5;\nSET zcrm_bulk.retry_delay = '20s';\n"
+                "SELECT * FROM zcrm_write_job('%s', :'token');\n"
+                "SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
+                % (job, SEED_JOB), app)
+    pid = wait_for_request(app)
+    # the first attempt fails at once; wait until the backend is in its backoff
+    time.sleep(0.3)
+    requests_before = len([r for r in mock_admin("/__admin/requests") if r.get("job_id") == job])
+    t0 = time.monotonic()
+    if pid is not None:
+        psql("SELECT pg_cancel_backend(%d)" % pid)
+    t1, _ = s.wait_line("57014", BOUND + 5)
+    out = s.finish()
+    if t1:
+        print("# cancel during a backoff wait: ended %.0f ms after pg_cancel_backend was sent"
+              % ((t1 - t0) * 1000))
+    check("cancel during a backoff wait raises 57014 within %.1f s" % BOUND,
+          pid is not None and t1 is not None and t1 - t0 < BOUND and requests_before == 1,
+          "pid %r, requests before cancel %r, output %s" % (pid, requests_before, out))
+    check("after cancel during a backoff wait the next call works",
+          SEED_JOB + " INPROGRESS" in out, out)
+
+    s = Session("SET zcrm_bulk.retries = 5;\nSET zcrm_bulk.retry_delay = '20s';\n"
+                "SET statement_timeout = '400ms';\n"
+                "SELECT clock_timestamp() AS t0 \\gset\n"
+                "SELECT * FROM zcrm_write_job('%s', :'token');\n"
+                "SELECT 'elapsed_ms=' || round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000);\n"
+                % job, "zcrm_backoff_timeout")
+    out = s.finish()
+    elapsed = None
+    for line in out.splitlines():
+        if line.startswith("elapsed_ms="):
+            elapsed = float(line.split("=")[1]) / 1000
+    if elapsed is not None:
+        print("# statement_timeout 400 ms during a backoff wait: statement ended after %.0f ms"
+              % (elapsed * 1000))
+    check("statement_timeout during a backoff wait raises 57014 within %.1f s of the timeout" % BOUND,
+          "canceling statement due to statement timeout" in out and elapsed is not None
+          and elapsed - 0.4 < BOUND, out)
+
+
 def main():
     psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
     psql("CREATE DATABASE %s" % DB, db="postgres")
@@ -209,6 +296,8 @@ def main():
         statement_timeout_test(STALL_MID_BODY, "stall-mid-body")
         terminate_test()
         connection_reuse_test()
+        retry_count_test()
+        backoff_cancel_test()
     finally:
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
     failed = results.count(False)
