@@ -24,7 +24,7 @@ zcrm_log() { printf '==> %s\n' "$*" >&2; }
 zcrm_install_packages() {
 	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev
 		postgresql-$ZCRM_PG_VERSION postgresql-server-dev-$ZCRM_PG_VERSION
-		postgresql-$ZCRM_PG_VERSION-cron python3 valgrind "$@")
+		postgresql-$ZCRM_PG_VERSION-cron python3 openssl clang libclang-rt-14-dev "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do
@@ -86,32 +86,38 @@ zcrm_stop_cluster() {
 	fi
 }
 
-# zcrm_start_mock DIR: the local Zoho API server on 127.0.0.1:$ZCRM_MOCK_PORT.
+# zcrm_start_mock DIR [NAME PORT [extra zoho_mock.py options...]]
+# Start an instance of the local Zoho API server on 127.0.0.1:PORT (default:
+# the plain-HTTP instance "mock" on $ZCRM_MOCK_PORT), with its pid, ready file,
+# request log and output in DIR/NAME.*.
 zcrm_start_mock() {
-	local dir=$1
-	zcrm_stop_mock "$dir"
-	rm -f "$dir/mock.ready"
-	zcrm_log "starting the local Zoho API server on port $ZCRM_MOCK_PORT"
-	"$ZCRM_PY" "$ZCRM_ROOT/test/server/zoho_mock.py" --host 127.0.0.1 --port "$ZCRM_MOCK_PORT" \
-		--token "$ZCRM_TEST_TOKEN" --log "$dir/mock-requests.jsonl" \
-		--pidfile "$dir/mock.pid" --ready-file "$dir/mock.ready" \
-		>"$dir/mock.log" 2>&1 &
+	local dir=$1 name=${2:-mock} port=${3:-$ZCRM_MOCK_PORT}
+	shift $(($# < 3 ? $# : 3))
+	zcrm_stop_mock "$dir" "$name"
+	rm -f "$dir/$name.ready"
+	zcrm_log "starting the local Zoho API server ($name) on port $port"
+	"$ZCRM_PY" "$ZCRM_ROOT/test/server/zoho_mock.py" --host 127.0.0.1 --port "$port" \
+		--token "$ZCRM_TEST_TOKEN" --log "$dir/$name-requests.jsonl" \
+		--pidfile "$dir/$name.pid" --ready-file "$dir/$name.ready" "$@" \
+		>"$dir/$name.log" 2>&1 &
 	local i
 	for i in $(seq 1 100); do
-		[ -f "$dir/mock.ready" ] && return 0
+		[ -f "$dir/$name.ready" ] && return 0
 		sleep 0.1
 	done
-	cat "$dir/mock.log" >&2
-	zcrm_log "the local Zoho API server did not start"
+	cat "$dir/$name.log" >&2
+	zcrm_log "the local Zoho API server ($name) did not start"
 	return 1
 }
 
+# zcrm_stop_mock DIR [NAME]: stop one instance, or every instance in DIR.
 zcrm_stop_mock() {
-	local dir=$1
-	if [ -f "$dir/mock.pid" ]; then
-		kill "$(cat "$dir/mock.pid")" 2>/dev/null || true
-		rm -f "$dir/mock.pid"
-	fi
+	local dir=$1 name=${2:-} pidfile
+	for pidfile in "$dir"/${name:-*}.pid; do
+		[ -f "$pidfile" ] || continue
+		kill "$(cat "$pidfile")" 2>/dev/null || true
+		rm -f "$pidfile"
+	done
 }
 
 zcrm_cleanup() {

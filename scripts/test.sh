@@ -2,21 +2,36 @@
 # scripts/test.sh: run the whole zcrm_bulk test suite (README command 2).
 #
 # As root on a fresh Debian 12 machine: installs what is missing, builds and
-# installs the extension, starts a throwaway cluster and the local Zoho API
-# server, then runs
+# installs the extension with -Werror, starts a throwaway cluster (logging at
+# debug5 with verbose error fields) and the local Zoho API server over HTTP
+# and, with test certificates, over HTTPS, then runs
 #   1. the C unit tests of the parser under AddressSanitizer + UBSan,
-#   2. the local API server's self-test (seed replayed byte for byte),
-#   3. the pg_regress suite (sql/ + expected/),
-#   4. the backend tests: cancel, statement_timeout, pg_terminate_backend
-#      and connection reuse (test/backend_test.py),
-#   5. a scan of every log and test output for the access token.
+#   2. the libFuzzer harness: regression inputs, then ZCRM_FUZZ_SECONDS (60),
+#   3. the local API server's self-test (seed replayed byte for byte),
+#   4. the pg_regress suite (sql/ + expected/),
+#   5. backend tests: cancel, statement_timeout, terminate, connection reuse,
+#      retries and cancel during backoff (test/backend_test.py),
+#   6. the leak test: 10,000 mixed calls in one backend (test/leak_test.py),
+#   7. security tests: hostile arguments, TLS verification, tokens as bind
+#      parameters (test/security_test.py),
+#   8. the load test: 16 sessions for ZCRM_LOAD_SECONDS (60) (test/load_test.py),
+#   9. a scan of every log and test output for the access token.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
-# failure.
+# failure.  ZCRM_QUICK=1 shortens the fuzz and load runs to 10 s each.
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 set +e
 
 DIR=${ZCRM_TEST_DIR:-/tmp/zcrm_bulk.test}
+if [ "${ZCRM_QUICK:-0}" = 1 ]; then
+	: "${ZCRM_FUZZ_SECONDS:=10}" "${ZCRM_LOAD_SECONDS:=10}"
+fi
+export ZCRM_FUZZ_SECONDS=${ZCRM_FUZZ_SECONDS:-60}
+export ZCRM_LOAD_SECONDS=${ZCRM_LOAD_SECONDS:-60}
+export ZCRM_TLS_PORT=$((ZCRM_MOCK_PORT + 1))
+export ZCRM_TLS_WRONG_HOST_PORT=$((ZCRM_MOCK_PORT + 2))
+export ZCRM_TLS_SELF_SIGNED_PORT=$((ZCRM_MOCK_PORT + 3))
+export ZCRM_MOCK_PORT ZCRM_SERVER_LOG=$DIR/postgres.log ZCRM_CA_FILE=$DIR/certs/ca.pem
 PASSED=0
 FAILED=0
 trap 'zcrm_cleanup "$DIR"' EXIT
@@ -36,12 +51,21 @@ add_counts() {
 	else
 		FAILED=$((FAILED + 1))
 	fi
+	grep -E '^# ' "$log" >&2
 	if [ "$rc" -ne 0 ]; then
 		zcrm_log "$name FAILED (exit $rc); its output:"
-		tail -n 80 "$log" >&2
+		grep -vE '^ok ' "$log" | tail -n 60 >&2
 	else
 		zcrm_log "$name: $line"
 	fi
+}
+
+# run_suite NAME COMMAND...: run one suite with its output in $DIR/NAME.out.
+run_suite() {
+	local name=$1
+	shift
+	"$@" >"$DIR/$name.out" 2>&1
+	add_counts "$name" "$DIR/$name.out" $?
 }
 
 set -e
@@ -53,52 +77,73 @@ zcrm_cleanup "$DIR"
 # The tests pass the token with psql's :'token' interpolation, which puts it
 # into the statement text as a literal; PostgreSQL's own statement logging
 # (log_statement, log_min_error_statement) would record that text, as the
-# README warns.  Those are switched off so that the token scan (step 5)
-# checks what zcrm_bulk itself logs, at debug1 with verbose error fields.
-zcrm_start_cluster "$DIR" "log_min_messages = debug1" "log_error_verbosity = verbose" \
+# README warns.  Those are switched off so that the token scan (step 9)
+# checks what zcrm_bulk itself logs, at debug5 with verbose error fields;
+# security_test.py turns log_min_error_statement back on for its calls that
+# pass the token as a bind parameter.
+zcrm_start_cluster "$DIR" "log_min_messages = debug5" "log_error_verbosity = verbose" \
 	"log_statement = 'none'" "log_min_error_statement = panic"
+mkdir -p "$DIR/certs"
+bash "$ZCRM_ROOT/test/server/make_certs.sh" "$DIR/certs" >"$DIR/certs.log" 2>&1
+chmod 755 "$DIR/certs"
 zcrm_start_mock "$DIR"
+zcrm_start_mock "$DIR" tls "$ZCRM_TLS_PORT" \
+	--tls-cert "$DIR/certs/server.pem" --tls-key "$DIR/certs/server.key"
+zcrm_start_mock "$DIR" tls-wrong-host "$ZCRM_TLS_WRONG_HOST_PORT" \
+	--tls-cert "$DIR/certs/wrong-host.pem" --tls-key "$DIR/certs/wrong-host.key"
+zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
+	--tls-cert "$DIR/certs/self-signed.pem" --tls-key "$DIR/certs/self-signed.key"
 set +e
 
-zcrm_log "1/5 parser unit tests (AddressSanitizer, UBSan)"
-make -C "$ZCRM_ROOT/test/unit" -s check >"$DIR/unit.log" 2>&1
-add_counts "unit tests" "$DIR/unit.log" $?
+zcrm_log "1/9 parser unit tests (AddressSanitizer, UBSan)"
+run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
-zcrm_log "2/5 local API server self-test"
-"$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py" >"$DIR/server-test.log" 2>&1
-add_counts "server self-test" "$DIR/server-test.log" $?
+zcrm_log "2/9 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
+run_suite fuzz make -C "$ZCRM_ROOT/test/fuzz" -s regress run FUZZ_SECONDS="$ZCRM_FUZZ_SECONDS"
 
-zcrm_log "3/5 pg_regress suite"
-make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.log" 2>&1
+zcrm_log "3/9 local API server self-test"
+run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
+
+zcrm_log "4/9 pg_regress suite"
+make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
-ok=$(grep -cE '\.\.\. ok' "$DIR/regress.log")
-bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$DIR/regress.log")
+ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
+bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$DIR/regress.out")
 PASSED=$((PASSED + ok))
 FAILED=$((FAILED + bad))
 if [ $rc -ne 0 ]; then
 	[ "$bad" -eq 0 ] && FAILED=$((FAILED + 1))
-	cat "$DIR/regress.log" >&2
+	cat "$DIR/regress.out" >&2
 	[ -f "$ZCRM_ROOT/regression.diffs" ] && head -c 20000 "$ZCRM_ROOT/regression.diffs" >&2
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "4/5 backend tests (cancel, statement_timeout, terminate, connection reuse)"
-"$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py" >"$DIR/backend.log" 2>&1
-add_counts "backend tests" "$DIR/backend.log" $?
-grep -E '^# ' "$DIR/backend.log" >&2
+zcrm_log "5/9 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
+run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
 
-zcrm_log "5/5 no access token in logs or test outputs"
-# The suite's own logs plus the server's, checked after a clean shutdown so
-# everything is flushed.
+zcrm_log "6/9 leak test (10,000 mixed calls in one backend)"
+run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
+
+zcrm_log "7/9 security tests (hostile arguments, TLS, tokens as bind parameters)"
+run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
+
+zcrm_log "8/9 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
+# debug5 would log a quarter of a million transactions: keep this run quiet.
+PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
+
+zcrm_log "9/9 no access token in logs or test outputs"
+# Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
-hits=$(grep -rlF -- "$ZCRM_TEST_TOKEN" "$DIR"/*.log "$DIR"/*.jsonl \
+zcrm_stop_mock "$DIR"
+hits=$(grep -rlF -- "$ZCRM_TEST_TOKEN" "$DIR"/*.log "$DIR"/*.out "$DIR"/*.jsonl \
 	"$ZCRM_ROOT/results" "$ZCRM_ROOT/expected" "$ZCRM_ROOT/regression.out" 2>/dev/null)
-if [ -z "$hits" ]; then
+lines=$(cat "$DIR"/postgres.log | wc -l)
+if [ -z "$hits" ] && [ "$lines" -gt 1000 ]; then
 	PASSED=$((PASSED + 1))
-	zcrm_log "token scan: no hits"
+	zcrm_log "token scan: no hits in $lines lines of server log (debug5) and every test output"
 else
 	FAILED=$((FAILED + 1))
-	zcrm_log "token scan: the access token appears in: $hits"
+	zcrm_log "token scan: the access token appears in: ${hits:-(none; but the server log is too short: $lines lines)}"
 fi
 
 echo "$PASSED passed, $FAILED failed"

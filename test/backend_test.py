@@ -55,7 +55,7 @@ class Session:
     """A psql session fed from a script; its output is collected with the
     time each line arrived."""
 
-    def __init__(self, script, appname, prelude=""):
+    def __init__(self, script, appname, prelude="", keep_open=False):
         env = dict(os.environ, PGAPPNAME=appname)
         self.proc = subprocess.Popen(
             ["psql", "-X", "-At", "-v", "VERBOSITY=verbose", "-d", DB],
@@ -65,6 +65,17 @@ class Session:
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         self.proc.stdin.write("\\getenv token ZCRM_TEST_TOKEN\n" + prelude + script)
+        if keep_open:
+            self.proc.stdin.flush()
+        else:
+            self.proc.stdin.close()
+
+    def send(self, script):
+        """More input for a session started with keep_open."""
+        self.proc.stdin.write(script)
+        self.proc.stdin.flush()
+
+    def close(self):
         self.proc.stdin.close()
 
     def _read(self):
@@ -284,6 +295,34 @@ def backoff_cancel_test():
           and elapsed - 0.4 < BOUND, out)
 
 
+def oversize_abort_test():
+    """A body over zcrm_bulk.max_response_size is aborted as the limit is
+    passed, not after it has all been received: the server's request log
+    shows how much of the 24 MiB body left before the client hung up."""
+    full = 24 * 1024 * 1024
+    mock_admin("/__admin/reset", "POST")
+    out = Session("SET zcrm_bulk.max_response_size = '1MB';\n"
+                  "SELECT 'chunked=' || pg_temp.zcrm_try_state('3000000000000000004', :'token');\n"
+                  "SELECT 'length=' || pg_temp.zcrm_try_state('3000000000000000005', :'token');\n",
+                  "zcrm_oversize", prelude=TRY_STATE).finish()
+    entries = {}
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        entries = {r["job_id"]: r for r in mock_admin("/__admin/requests")}
+        if all(entries.get(j, {}).get("complete") is not None
+               for j in ("3000000000000000004", "3000000000000000005")):
+            break
+        time.sleep(0.05)
+    for job, label in (("3000000000000000004", "chunked"), ("3000000000000000005", "length")):
+        e = entries.get(job, {})
+        print("# %s body of 24 MiB, limit 1 MB: %s bytes left the server before the client hung up"
+              % (label, e.get("bytes_sent")))
+        check("%s oversize body: 54000, aborted after less than half of it was sent" % label,
+              "%s=54000" % label in out and e.get("complete") is False
+              and e.get("bytes_sent") is not None and e["bytes_sent"] < full // 2,
+              "entry %r, output %s" % (e, out))
+
+
 def main():
     psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
     psql("CREATE DATABASE %s" % DB, db="postgres")
@@ -297,6 +336,7 @@ def main():
         terminate_test()
         connection_reuse_test()
         retry_count_test()
+        oversize_abort_test()
         backoff_cancel_test()
     finally:
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")

@@ -3,8 +3,11 @@
 
 Starts zoho_mock.py on a free port (--port 0, port read from --ready-file),
 talks HTTP/1.1 to it byte by byte, and checks the seed replays, routing,
-keep-alive, the request log, the scenario table and a clean SIGTERM while a
-handler is stalled.  Also runs `extract_seed.py --check` on the seed.
+keep-alive, the request log (with bytes_sent/complete), the scenario table,
+the generated wrong-JSON-type jobs and a clean SIGTERM while a handler is
+stalled.  Also runs `extract_seed.py --check` on the seed, and make_certs.sh
+(the openssl CLI is required: without it the TLS tests fail) to test
+--tls-cert/--tls-key.
 
     /usr/bin/python3 test/server/test_server.py [-v]
 
@@ -19,9 +22,12 @@ Standard library only.
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import socket
+import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -35,6 +41,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 PY = sys.executable or "/usr/bin/python3"
 MOCK = os.path.join(HERE, "zoho_mock.py")
 EXTRACT = os.path.join(HERE, "extract_seed.py")
+MAKE_CERTS = os.path.join(HERE, "make_certs.sh")
 SEED_FIXTURE = os.path.join(HERE, "fixtures", "seed_collection.json")
 JOBS = os.path.join(HERE, "fixtures", "jobs")
 SEED_NAME = "000_8ced99537aecdabc.txt"
@@ -70,10 +77,21 @@ class ProtocolError(AssertionError):
 
 
 class Conn:
-    """One TCP connection; requests are written raw, responses parsed strictly."""
+    """One TCP connection; requests are written raw, responses parsed strictly.
 
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    tls: an ssl.SSLContext to speak HTTPS (server_hostname: the name checked
+    against the certificate, default 127.0.0.1).
+    """
+
+    def __init__(self, port, timeout=10.0, tls=None, server_hostname="127.0.0.1"):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls is not None:
+            try:
+                sock = tls.wrap_socket(sock, server_hostname=server_hostname)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = sock
         self.rf = self.sock.makefile("rb")
 
     def close(self):
@@ -173,12 +191,17 @@ class Conn:
         return self.read_response(method)
 
 
-def get(port, path, auth=AUTH, method="GET", extra=()):
+def get(port, path, auth=AUTH, method="GET", extra=(), tls=None):
     headers = list(extra)
     if auth is not None:
         headers.append(("Authorization", auth))
-    with Conn(port) as c:
+    with Conn(port, tls=tls) as c:
         return c.request(method, path, headers)
+
+
+def chunked_wire_len(chunks):
+    """Bytes of a chunked message body with these chunk sizes, framing included."""
+    return sum(len(b"%x\r\n" % n) + n + 2 for n in chunks) + len(b"0\r\n\r\n")
 
 
 # ---------------------------------------------------------------------------
@@ -186,7 +209,8 @@ def get(port, path, auth=AUTH, method="GET", extra=()):
 # ---------------------------------------------------------------------------
 
 class MockProcess:
-    def __init__(self, tokens=(TOKEN, TOKEN2)):
+    def __init__(self, tokens=(TOKEN, TOKEN2), extra_args=(), tls=None):
+        self.tls = tls              # client SSLContext for admin requests
         self.dir = tempfile.mkdtemp(prefix="zoho_mock_test.")
         self.log = os.path.join(self.dir, "requests.jsonl")
         self.pidfile = os.path.join(self.dir, "mock.pid")
@@ -196,6 +220,7 @@ class MockProcess:
                "--ready-file", self.ready]
         for t in tokens:
             cmd += ["--token", t]
+        cmd += list(extra_args)
         self.stderr = open(os.path.join(self.dir, "stderr.txt"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                      stderr=self.stderr)
@@ -205,6 +230,7 @@ class MockProcess:
                 with open(self.ready) as f:
                     info = json.load(f)
                 self.port = info["port"]
+                self.url = info["url"]
                 return
             if self.proc.poll() is not None:
                 break
@@ -228,10 +254,31 @@ class MockProcess:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def admin(self, method, what):
-        with Conn(self.port) as c:
+        with Conn(self.port, tls=self.tls) as c:
             r = c.request(method, "/__admin/" + what)
         assert r.code == 200, (what, r.code)
         return json.loads(r.body)
+
+    def stderr_text(self):
+        self.stderr.flush()
+        with open(self.stderr.name, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def finished_entry(self, job_id, timeout=10.0):
+        """The newest /__admin/requests entry for job_id, once its response
+        has ended ("complete" no longer null)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            mine = [e for e in self.admin("GET", "requests") if e["job_id"] == job_id]
+            if mine and mine[-1]["complete"] is not None:
+                return mine[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError("no finished log entry for %s: %r" % (job_id, mine))
+            time.sleep(0.05)
+
+    def log_lines(self):
+        with open(self.log, encoding="utf-8") as f:
+            return [json.loads(line) for line in f]
 
 
 SERVER = None
@@ -575,23 +622,64 @@ class FaultsTest(unittest.TestCase):
         self.assertGreaterEqual(time.monotonic() - t, 0.95)
         self.assertEqual(r.code, 200)
 
+    def assert_sent(self, job, bytes_sent, complete=True, error=None):
+        e = SERVER.finished_entry(job)
+        self.assertEqual((e["bytes_sent"], e["complete"], e["error"]),
+                         (bytes_sent, complete, error), e)
+        return e
+
     def test_oversize_chunked(self):
         r = get(SERVER.port, WRITE + "3000000000000000004")
         self.assertEqual(len(r.body), 24 * MIB)
         self.assertNotIn("content-encoding", r.h)
         self.assertEqual(max(r.chunks), 64 * 1024)
         self.assertEqual(json.loads(r.body)["id"], "3000000000000000004")
+        self.assert_sent("3000000000000000004", chunked_wire_len(r.chunks))
 
     def test_oversize_content_length(self):
         r = get(SERVER.port, WRITE + "3000000000000000005")
         self.assertEqual(r.h["content-length"], str(24 * MIB))
         self.assertEqual(json.loads(r.body)["status"], "ADDED")
+        self.assert_sent("3000000000000000005", 24 * MIB)
 
     def test_gzip_bomb(self):
         r = get(SERVER.port, WRITE + "3000000000000000006")
         self.assertLess(len(r.wire), MIB)
         self.assertEqual(len(r.body), 64 * MIB)
         self.assertEqual(json.loads(r.body)["id"], "3000000000000000006")
+        self.assert_sent("3000000000000000006", chunked_wire_len(r.chunks))
+
+    def test_oversize_client_goes_away(self):
+        # Read the head and 1 MiB, then close: the server's next write fails
+        # and the entry says how far it got.
+        for job in ("3000000000000000004", "3000000000000000005"):
+            with self.subTest(job=job):
+                with Conn(SERVER.port) as c:
+                    c.send("GET", WRITE + job, [("Authorization", AUTH)])
+                    c.read_head()
+                    c.read_exact(MIB)
+                e = SERVER.finished_entry(job)
+                self.assertIs(e["complete"], False, e)
+                self.assertIn(e["error"], ("BrokenPipeError", "ConnectionResetError"), e)
+                self.assertGreaterEqual(e["bytes_sent"], MIB)
+                self.assertLess(e["bytes_sent"], 24 * MIB)
+                # the --log file has the same numbers in an "end" line
+                ends = [x for x in SERVER.log_lines()
+                        if x.get("event") == "end" and x["request"] == e["request"]]
+                self.assertEqual(len(ends), 1, ends)
+                self.assertEqual((ends[0]["bytes_sent"], ends[0]["complete"],
+                                  ends[0]["error"], ends[0]["job_id"]),
+                                 (e["bytes_sent"], False, e["error"], job))
+
+    def test_bytes_sent_ordinary_and_head(self):
+        r = get(SERVER.port, WRITE + "4150868000005392002")
+        self.assert_sent("4150868000005392002", chunked_wire_len(r.chunks))
+        r = get(SERVER.port, WRITE + "2000000000000000503")
+        self.assert_sent("2000000000000000503", len(b"Service Unavailable"))
+        # HEAD (answered INVALID_REQUEST_METHOD): the head only, no body bytes
+        r = get(SERVER.port, WRITE + "2000000000000000500", method="HEAD")
+        self.assertEqual((r.code, r.h["content-length"]), (400, "136"))
+        self.assert_sent("2000000000000000500", 0)
 
     def test_truncated_gzip(self):
         with Conn(SERVER.port) as c:
@@ -621,6 +709,8 @@ class FaultsTest(unittest.TestCase):
                     got += piece
                 self.fail("no reset, got EOF after %d bytes" % len(got))
             self.assertLess(len(got), n)
+        e = SERVER.finished_entry("3000000000000000003")
+        self.assertEqual((e["bytes_sent"], e["complete"], e["error"]), (n // 3, False, None))
 
     def test_half_body_then_stall(self):
         with Conn(SERVER.port, timeout=1.0) as c:
@@ -631,6 +721,9 @@ class FaultsTest(unittest.TestCase):
             self.assertEqual(len(got), n // 2)
             with self.assertRaises(socket.timeout):
                 c.rf.read1(n)
+        # the client is gone: the stall ends, the entry is finished, not complete
+        e = SERVER.finished_entry("3000000000000000002")
+        self.assertEqual((e["bytes_sent"], e["complete"], e["error"]), (n // 2, False, None))
 
     def test_stall_does_not_block_others(self):
         with Conn(SERVER.port, timeout=0.5) as stalled:
@@ -666,7 +759,8 @@ class AdminTest(unittest.TestCase):
             self.assertEqual((r1.code, r2.code), (200, 200))
             stats = json.loads(c.request("GET", "/__admin/stats").body)
             reqs = json.loads(c.request("GET", "/__admin/requests").body)
-        self.assertEqual(stats, {"connections": 1, "requests": 2})
+        self.assertEqual(stats, {"connections": 1, "requests": 2,
+                                 "tls_handshake_failures": 0})
         self.assertEqual(len(reqs), 2)
         self.assertEqual(reqs[0]["connection"], reqs[1]["connection"])
         self.assertEqual([x["job_id"] for x in reqs],
@@ -678,7 +772,25 @@ class AdminTest(unittest.TestCase):
         get(SERVER.port, WRITE + "4150868000005392002")
         stats = SERVER.admin("GET", "stats")
         # two API connections + the one this stats request came on
-        self.assertEqual(stats, {"connections": 3, "requests": 2})
+        self.assertEqual(stats, {"connections": 3, "requests": 2,
+                                 "tls_handshake_failures": 0})
+
+    def test_no_request_left(self):
+        # The pattern the README documents: reset, act, then the log is [].
+        get(SERVER.port, WRITE + "4150868000005392002")
+        SERVER.admin("POST", "reset")
+        self.assertEqual(SERVER.admin("GET", "requests"), [])
+        self.assertEqual(SERVER.admin("GET", "stats")["requests"], 0)
+        get(SERVER.port, "/crm/bulk/v2/writ/1")        # any API request is logged
+        self.assertEqual(len(SERVER.admin("GET", "requests")), 1)
+
+    def test_reset_resets_both_alternations(self):
+        get(SERVER.port, WRITE + "3000000000000000010")
+        get(SERVER.port, WRITE + "3000000000000000011")
+        SERVER.admin("POST", "reset")
+        self.assertEqual([get(SERVER.port, WRITE + "3000000000000000010").code,
+                          get(SERVER.port, WRITE + "3000000000000000011").code],
+                         [503, 429])
 
     def test_log_entries_and_no_token(self):
         SERVER.admin("POST", "reset")
@@ -693,13 +805,21 @@ class AdminTest(unittest.TestCase):
                          ["seed_success", "AUTHENTICATION_FAILURE", "INVALID_TOKEN",
                           "INVALID_URL_PATTERN", "INVALID_REQUEST_METHOD"])
         self.assertEqual(set(reqs[0]), {"time", "method", "path", "job_id", "version",
-                                        "auth", "connection", "scenario"})
+                                        "auth", "connection", "scenario", "request",
+                                        "bytes_sent", "complete", "error"})
         self.assertEqual(reqs[0]["version"], "v2")
         self.assertIsNone(reqs[3]["job_id"])
+        serials = [x["request"] for x in reqs]
+        self.assertEqual(serials, sorted(set(serials)))
         with open(SERVER.log, encoding="utf-8") as f:
             file_text = f.read()
-        for line in file_text.splitlines():
-            json.loads(line)
+        lines = [json.loads(line) for line in file_text.splitlines()]
+        self.assertEqual({x["event"] for x in lines}, {"start", "end"})
+        starts = {x["request"]: x for x in lines if x["event"] == "start"}
+        for x in reqs:
+            self.assertEqual(dict(starts[x["request"]], event=None),
+                             dict(x, event=None, bytes_sent=None, complete=None,
+                                  error=None))
         for text in (json.dumps(reqs), file_text):
             for secret in (TOKEN, TOKEN2, BAD_TOKEN, "Zoho-oauthtoken", "Authorization"):
                 self.assertNotIn(secret, text)
@@ -757,6 +877,300 @@ class ProcessTest(unittest.TestCase):
                            capture_output=True, timeout=10)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn(b"loopback", p.stderr)
+
+
+# Every field zcrm_bulk's parser reads, in the order of the wrong-type family
+# (1100000000000000001 ...), with the JSON type the mock must put there.
+WRONG_TYPE_PATHS = [
+    ("id", "object"), ("status", "number"), ("operation", "array"),
+    ("ignore_empty", "string"), ("character_encoding", "boolean"),
+    ("created_time", "number"), ("created_by", "string"),
+    ("created_by.id", "boolean"), ("created_by.name", "number"),
+    ("callback", "array"), ("callback.url", "number"),
+    ("callback.method", "object"), ("result", "string"),
+    ("result.download_url", "number"), ("resource", "object"),
+    ("resource[0]", "string"), ("resource[0].type", "number"),
+    ("resource[0].module", "number"), ("resource[0].module.api_name", "number"),
+    ("resource[0].module.id", "array"), ("resource[0].status", "boolean"),
+    ("resource[0].code", "number"), ("resource[0].file", "array"),
+    ("resource[0].file.name", "number"), ("resource[0].file.status", "object"),
+    ("resource[0].file.added_count", "string"),
+    ("resource[0].file.updated_count", "boolean"),
+    ("resource[0].file.skipped_count", "array"),
+    ("resource[0].file.total_count", "object"),
+    ("resource[0].field_mappings", "object"),
+    ("resource[0].field_mappings[1]", "number"),
+    ("resource[0].field_mappings[1].api_name", "number"),
+    ("resource[0].field_mappings[1].index", "string"),
+    ("resource[0].field_mappings[1].format", "number"),
+    ("resource[0].field_mappings[1].find_by", "boolean"),
+    ("resource[0].field_mappings[1].module", "number"),
+    ("resource[0].field_mappings[1].parent_column_index", "string"),
+    ("resource[0].field_mappings[1].index", 2147483648),     # out of int32 range
+    ("resource[0].file.total_count", 1e300),                 # out of range
+]
+
+
+def json_type(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    return "array" if isinstance(v, list) else "object"
+
+
+def json_diff(a, b, path=""):
+    """Paths (notation a.b[1].c) at which JSON values a and b differ; a
+    container of another type, or a key present on one side only, is one
+    difference at that path."""
+    if json_type(a) != json_type(b):
+        return [path]
+    if isinstance(a, dict):
+        out = []
+        for k in list(a) + [k for k in b if k not in a]:
+            sub = "%s.%s" % (path, k) if path else k
+            if k not in a or k not in b:
+                out.append(sub)
+            else:
+                out += json_diff(a[k], b[k], sub)
+        return out
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return [path]
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += json_diff(x, y, "%s[%d]" % (path, i))
+        return out
+    return [] if a == b else [path]
+
+
+def expected_wrong_type_base():
+    """The base document, derived here independently of the mock."""
+    with open(os.path.join(JOBS, "4150868000005350003.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    doc["id"] = "1100000000000000000"
+    doc["resource"][0]["field_mappings"].insert(1, {
+        "api_name": "Vendor_Name", "index": 3, "format": "yyyy-MM-dd",
+        "find_by": "id", "module": "Vendors", "default_value": {"value": "x"},
+        "parent_column_index": 0})
+    return doc
+
+
+def value_at(doc, path):
+    for key, idx in re.findall(r"([A-Za-z_]+)|\[(\d+)\]", path):
+        doc = doc[key] if key else doc[int(idx)]
+    return doc
+
+
+class WrongTypesTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        p = subprocess.run([PY, MOCK, "--list-wrong-types"], capture_output=True,
+                           check=True)
+        cls.listing = [tuple(line.split("\t"))
+                       for line in p.stdout.decode("utf-8").splitlines()]
+
+    def test_listing_covers_every_field(self):
+        self.assertEqual(len(self.listing), len(WRONG_TYPE_PATHS))
+        for n, ((job, path), (want_path, _)) in enumerate(
+                zip(self.listing, WRONG_TYPE_PATHS), 1):
+            self.assertEqual(job, "11%017d" % n)
+            self.assertEqual(len(job), 19)
+            self.assertEqual(path, want_path)
+
+    def test_base_document(self):
+        base = json.loads(get(SERVER.port, WRITE + "1100000000000000000").body)
+        self.assertEqual(base, expected_wrong_type_base())
+        # every field the parser reads is there, not null
+        for path, _ in WRONG_TYPE_PATHS:
+            self.assertIsNotNone(value_at(base, path), path)
+        self.assertEqual(base["resource"][0]["field_mappings"][1]["parent_column_index"], 0)
+
+    def test_each_job_differs_at_its_path_only(self):
+        base = expected_wrong_type_base()
+        with Conn(SERVER.port) as c:
+            for (job, path), (_, want) in zip(self.listing, WRONG_TYPE_PATHS):
+                with self.subTest(job=job, path=path):
+                    r = c.request("GET", WRITE + job, [("Authorization", AUTH)])
+                    self.assertEqual(r.code, 200)
+                    self.assertEqual(r.h["content-encoding"], "gzip")
+                    doc = json.loads(r.body)
+                    self.assertEqual(json_diff(base, doc), [path])
+                    got = value_at(doc, path)
+                    if isinstance(want, str):
+                        self.assertEqual(json_type(got), want)
+                        self.assertNotEqual(json_type(value_at(base, path)), want)
+                    else:                       # right type, out of range
+                        self.assertEqual(json_type(got), "number")
+                        self.assertEqual(got, want)
+
+    def test_table_rows(self):
+        p = subprocess.run([PY, MOCK, "--print-table"], capture_output=True, check=True)
+        rows = {}
+        for line in p.stdout.decode("utf-8").splitlines()[2:]:
+            cells = [x.strip() for x in line.strip("|").split(" | ")]
+            rows[cells[0]] = cells
+        self.assertEqual(rows["1100000000000000000"][3], "- (success)")
+        for job, path in self.listing:
+            with self.subTest(job=job):
+                _, code, what, sqlstate = rows[job]
+                self.assertEqual((code, sqlstate), ("200", "22000"))
+                self.assertRegex(what, r"^(wrong type|out of range): %s = \S"
+                                 % path.replace("[", r"\[").replace("]", r"\]").replace(".", r"\."))
+
+    def test_top_level_scalars(self):
+        for job, body in (("1000000000000000022", b"42"), ("1000000000000000023", b"null"),
+                          ("1000000000000000024", b"true")):
+            with self.subTest(job=job):
+                r = get(SERVER.port, WRITE + job)
+                self.assertEqual((r.code, r.body), (200, body))
+
+
+class TLSTest(unittest.TestCase):
+    """--tls-cert/--tls-key with the certificates of make_certs.sh."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="zoho_mock_certs.")
+        cls.certs = os.path.join(cls.dir, "certs")
+        cls.servers = []
+        if shutil.which("openssl") is None:
+            raise AssertionError("the openssl command is required by make_certs.sh")
+        p = subprocess.run(["sh", MAKE_CERTS, cls.certs], capture_output=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError("make_certs.sh failed: %s" % p.stderr.decode())
+        cls.ca = os.path.join(cls.certs, "ca.pem")
+        cls.trusting = ssl.create_default_context(cafile=cls.ca)
+
+        def start(name):
+            m = MockProcess(extra_args=[
+                "--tls-cert", os.path.join(cls.certs, name + ".pem"),
+                "--tls-key", os.path.join(cls.certs, name + ".key")],
+                tls=cls.trusting)
+            cls.servers.append(m)
+            return m
+        try:
+            cls.good = start("server")
+            cls.wrong = start("wrong-host")
+            # admin requests to the wrong-host server check the chain only
+            cls.wrong.tls = ssl.create_default_context(cafile=cls.ca)
+            cls.wrong.tls.check_hostname = False
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        for m in cls.servers:
+            m.stop()
+            m.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def openssl(self, *args):
+        return subprocess.run(["openssl"] + list(args), capture_output=True,
+                              text=True, cwd=self.certs)
+
+    def test_certificate_files(self):
+        names = ["ca", "server", "wrong-host", "self-signed"]
+        self.assertEqual(sorted(os.listdir(self.certs)),
+                         sorted(n + ext for n in names for ext in (".key", ".pem")))
+        for f in os.listdir(self.certs):
+            mode = stat.S_IMODE(os.stat(os.path.join(self.certs, f)).st_mode)
+            self.assertEqual(mode, 0o644, f)
+        self.assertIn("zcrm_bulk test CA",
+                      self.openssl("x509", "-in", "ca.pem", "-noout", "-subject").stdout)
+        for name, san in (("server", "DNS:localhost, IP Address:127.0.0.1"),
+                          ("wrong-host", "DNS:other.example"),
+                          ("self-signed", "DNS:localhost, IP Address:127.0.0.1")):
+            p = self.openssl("x509", "-in", name + ".pem", "-noout", "-ext", "subjectAltName")
+            self.assertEqual(p.stdout.split("\n")[1].strip(), san, name)
+        for name in names:
+            p = self.openssl("x509", "-in", name + ".pem", "-noout", "-startdate", "-enddate")
+            dates = dict(line.split("=", 1) for line in p.stdout.split("\n") if line)
+            days = (ssl.cert_time_to_seconds(dates["notAfter"])
+                    - ssl.cert_time_to_seconds(dates["notBefore"])) / 86400
+            self.assertEqual(days, 2, name)
+        self.assertEqual(self.openssl("verify", "-CAfile", "ca.pem", "server.pem",
+                                      "wrong-host.pem").returncode, 0)
+        self.assertNotEqual(self.openssl("verify", "-CAfile", "ca.pem",
+                                         "self-signed.pem").returncode, 0)
+
+    def test_ready_file_says_https(self):
+        self.assertEqual(self.good.url, "https://127.0.0.1:%d" % self.good.port)
+
+    def test_trusting_ca_succeeds(self):
+        seed_body = load_seed()["SUCCESS RESPONSE"]["body"].encode()
+        for hostname in ("127.0.0.1", "localhost"):
+            with self.subTest(server_hostname=hostname):
+                with Conn(self.good.port, tls=self.trusting, server_hostname=hostname) as c:
+                    for _ in range(2):          # keep-alive over TLS
+                        r = c.request("GET", WRITE + "4150868000005392002",
+                                      [("Authorization", AUTH)])
+                        self.assertEqual(r.status_line, "HTTP/1.1 200 OK")
+                        self.assertEqual(r.body, seed_body)
+        reqs = self.good.admin("GET", "requests")
+        self.assertEqual(len({x["connection"] for x in reqs
+                              if x["job_id"] == "4150868000005392002"}), 2)
+
+    def assert_rejected_then_still_serving(self, server, before):
+        deadline = time.monotonic() + 5
+        while server.admin("GET", "stats")["tls_handshake_failures"] <= before:
+            self.assertLess(time.monotonic(), deadline, "failure not counted")
+            time.sleep(0.05)
+        self.assertEqual(get(server.port, WRITE + "4150868000005350003",
+                             tls=server.tls).code, 200)
+        self.assertIsNone(server.proc.poll())
+        err = server.stderr_text()
+        self.assertIn("TLS handshake failed", err)
+        self.assertNotIn("Traceback", err)
+
+    def test_system_store_rejects(self):
+        before = self.good.admin("GET", "stats")["tls_handshake_failures"]
+        with self.assertRaises(ssl.SSLCertVerificationError) as cm:
+            Conn(self.good.port, tls=ssl.create_default_context())
+        self.assertIn("unable to get local issuer certificate", str(cm.exception))
+        self.assert_rejected_then_still_serving(self.good, before)
+
+    def test_wrong_host_rejected(self):
+        before = self.wrong.admin("GET", "stats")["tls_handshake_failures"]
+        for hostname, why in (("127.0.0.1", "IP address mismatch"),
+                              ("localhost", "Hostname mismatch")):
+            with self.subTest(server_hostname=hostname):
+                with self.assertRaises(ssl.SSLCertVerificationError) as cm:
+                    Conn(self.wrong.port, tls=self.trusting, server_hostname=hostname)
+                self.assertIn(why, str(cm.exception))
+        # the chain itself is fine: only the host name fails
+        self.assert_rejected_then_still_serving(self.wrong, before + 1)
+
+    def test_plain_http_to_tls_port(self):
+        before = self.good.admin("GET", "stats")["tls_handshake_failures"]
+        with Conn(self.good.port, timeout=5) as c:
+            c.send("GET", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            try:
+                self.assertNotIn(b"HTTP/1.1", c.sock.recv(65536))
+            except ConnectionResetError:
+                pass
+        self.assert_rejected_then_still_serving(self.good, before)
+
+    def test_stall_over_tls(self):
+        # the stall must wait (its peer check works on a TLS socket)
+        with Conn(self.good.port, timeout=0.5, tls=self.trusting) as c:
+            c.send("GET", WRITE + "3000000000000000001", [("Authorization", AUTH)])
+            with self.assertRaises(socket.timeout):
+                c.rf.read1(1)
+        e = self.good.finished_entry("3000000000000000001")
+        self.assertEqual((e["bytes_sent"], e["complete"]), (0, False))
+
+    def test_oversize_over_tls(self):
+        r = get(self.good.port, WRITE + "3000000000000000005", tls=self.trusting)
+        self.assertEqual(len(r.body), 24 * MIB)
+        e = self.good.finished_entry("3000000000000000005")
+        self.assertEqual((e["bytes_sent"], e["complete"]), (24 * MIB, True))
 
 
 class FilesTest(unittest.TestCase):

@@ -24,9 +24,17 @@ Start:
 which.  SIGTERM or SIGINT stops the server at once, whatever the handler
 threads (daemon threads) are doing.
 
+--tls-cert FILE --tls-key FILE serve the same routing over HTTPS (each
+accepted connection is wrapped in its own thread, so a failed handshake
+ends that connection only); make_certs.sh DIR makes test certificates.
+
 Admin endpoints (not logged): GET /__admin/requests, POST /__admin/reset,
 GET /__admin/stats.  The request log never holds a token or the value of an
-Authorization header.
+Authorization header.  Each entry gets "bytes_sent" and "complete" when its
+response ends (see State.finish).
+
+--list-wrong-types prints the generated wrong-JSON-type jobs (job id, TAB,
+field path); they are built from one base document, see WRONG_TYPES.
 """
 
 import argparse
@@ -42,6 +50,7 @@ import select
 import signal
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -63,6 +72,7 @@ DRIP_INTERVAL = 0.2
 SMALL_CHUNK = 64           # chunk size of ordinary chunked bodies
 BIG_CHUNK = 64 * 1024      # chunk size of the oversize bodies
 MAX_REQUEST_BODY = MIB     # request bodies are read and dropped up to this
+HANDSHAKE_TIMEOUT = 10.0   # TLS handshake of a new connection
 
 # Set when the server is shutting down: stalls and drips end at once.
 SHUTDOWN = threading.Event()
@@ -324,7 +334,7 @@ def redirect(h):
 def stall_first(h):
     """Send nothing; after FAULT_WAIT close the connection."""
     h.stall(FAULT_WAIT)
-    h.close_connection = True
+    h.cut_response()
 
 
 def half_body_then_stall(h):
@@ -333,7 +343,7 @@ def half_body_then_stall(h):
                                        ("Content-Length", str(len(body))), False))
     h.write(body[:len(body) // 2])
     h.stall(FAULT_WAIT)
-    h.close_connection = True
+    h.cut_response()
 
 
 def part_body_then_reset(h):
@@ -383,7 +393,7 @@ def drip(h):
     deadline = time.monotonic() + FAULT_WAIT
     for i in range(len(body)):
         if SHUTDOWN.is_set() or time.monotonic() >= deadline:
-            h.close_connection = True          # body left unfinished
+            h.cut_response()                   # body left unfinished
             return
         h.write(b"1\r\n%s\r\n" % body[i:i + 1])
         SHUTDOWN.wait(DRIP_INTERVAL)
@@ -403,7 +413,7 @@ def alternate(counter, first):
 
 def delayed_success(h):
     if SHUTDOWN.wait(1.0):
-        h.close_connection = True
+        h.cut_response()
         return
     h.send_seed("SUCCESS RESPONSE")
 
@@ -450,6 +460,164 @@ class Scenario:
 S = Scenario
 OK = "- (success)"
 
+
+# ---------------------------------------------------------------------------
+# Wrong JSON types: one generated job per field the parser reads.
+#
+# Every job 11000000000000000NN (NN = 01, 02, ...) is the base document
+# (WRONG_TYPE_BASE_ID) with exactly one value replaced, at the path of row NN
+# of WRONG_TYPES.  Paths: object keys joined by ".", array elements as [i].
+# --list-wrong-types prints "<job id>\t<path>" per job.
+# ---------------------------------------------------------------------------
+
+WRONG_TYPE_BASE_ID = "1100000000000000000"
+
+# (path, wrong value, why).  why None = a value of the wrong JSON type; else
+# the value has the right type but is out of range, and why says so.
+WRONG_TYPES = [
+    ("id", {"id": 1}, None),
+    ("status", 3, None),
+    ("operation", ["insert"], None),
+    ("ignore_empty", "true", None),
+    ("character_encoding", True, None),
+    ("created_time", 1620716909, None),
+    ("created_by", "Patricia Boyle", None),
+    ("created_by.id", True, None),
+    ("created_by.name", 42, None),
+    ("callback", ["https://www.zoho.com/"], None),
+    ("callback.url", 42, None),
+    ("callback.method", {"method": "post"}, None),
+    ("result", "https://download-accl.zoho.com/x.zip", None),
+    ("result.download_url", 42, None),
+    ("resource", {"type": "data"}, None),
+    ("resource[0]", "data", None),
+    ("resource[0].type", 1, None),
+    ("resource[0].module", 42, None),
+    ("resource[0].module.api_name", 42, None),
+    ("resource[0].module.id", ["4150868000000002175"], None),
+    ("resource[0].status", True, None),
+    ("resource[0].code", 200, None),
+    ("resource[0].file", ["Fil2.csv"], None),
+    ("resource[0].file.name", 2, None),
+    ("resource[0].file.status", {"status": "COMPLETED"}, None),
+    ("resource[0].file.added_count", "9", None),
+    ("resource[0].file.updated_count", False, None),
+    ("resource[0].file.skipped_count", [2], None),
+    ("resource[0].file.total_count", {"value": 11}, None),
+    ("resource[0].field_mappings", {"api_name": "Owner", "index": 2}, None),
+    ("resource[0].field_mappings[1]", 3, None),
+    ("resource[0].field_mappings[1].api_name", 7, None),
+    ("resource[0].field_mappings[1].index", "3", None),
+    ("resource[0].field_mappings[1].format", 20210511, None),
+    ("resource[0].field_mappings[1].find_by", True, None),
+    ("resource[0].field_mappings[1].module", 5, None),
+    ("resource[0].field_mappings[1].parent_column_index", "0", None),
+    ("resource[0].field_mappings[1].index", 2147483648,
+     "a number above the int32 maximum 2147483647"),
+    ("resource[0].file.total_count", 1e300,
+     "a number above the count maximum 2^53-1"),
+]
+
+_PATH_STEP = re.compile(r"(?:^|\.)([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]")
+
+
+def path_steps(path):
+    """"a.b[1].c" -> ["a", "b", 1, "c"]; ValueError unless well formed."""
+    steps, pos = [], 0
+    for m in _PATH_STEP.finditer(path):
+        if m.start() != pos:
+            break
+        steps.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if pos != len(path) or not steps or not isinstance(steps[0], str):
+        raise ValueError("bad path %r" % path)
+    return steps
+
+
+def json_type(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def wrong_type_job_id(n):
+    return "11%017d" % n          # 1100000000000000001, ...
+
+
+def wrong_type_base():
+    """The base document: the v2.1 COMPLETED sample (fixture
+    4150868000005350003) with id WRONG_TYPE_BASE_ID and a second field
+    mapping in which every mapping key has a value of its right type, so that
+    every field the parser reads is present and well typed."""
+    obj = json.loads(fixture("4150868000005350003"))
+    obj["id"] = WRONG_TYPE_BASE_ID
+    obj["resource"][0]["field_mappings"].insert(1, {
+        "api_name": "Vendor_Name",
+        "index": 3,
+        "format": "yyyy-MM-dd",
+        "find_by": "id",
+        "module": "Vendors",
+        "default_value": {"value": "x"},
+        "parent_column_index": 0,
+    })
+    return obj
+
+
+def wrong_type_doc(n):
+    """The base with row n (1-based) of WRONG_TYPES applied."""
+    path, value, why = WRONG_TYPES[n - 1]
+    doc = wrong_type_base()
+    steps = path_steps(path)
+    parent = doc
+    for step in steps[:-1]:
+        parent = parent[step]
+    last = steps[-1]
+    # Only replace what is there: the document must differ at this path only.
+    if isinstance(last, int):
+        if not (isinstance(parent, list) and 0 <= last < len(parent)):
+            raise KeyError(path)
+    elif not (isinstance(parent, dict) and last in parent):
+        raise KeyError(path)
+    old = parent[last]
+    if why is None and json_type(old) == json_type(value):
+        raise ValueError("%s: %r has the base value's type" % (path, value))
+    parent[last] = value
+    return doc
+
+
+def wrong_type_scenarios():
+    base = compact(wrong_type_base())
+    out = {WRONG_TYPE_BASE_ID: S(
+        "wrong_type_base", "200",
+        "base of the 11000000000000000NN family below: the v2.1 COMPLETED "
+        "sample plus a 2nd field mapping with every key of its right type "
+        '(find_by "id", module "Vendors", format "yyyy-MM-dd", '
+        'default_value {"value":"x"}, parent_column_index 0)',
+        OK, json_reply(200, lambda: base))}
+    for n, (path, value, why) in enumerate(WRONG_TYPES, 1):
+        body = compact(wrong_type_doc(n))
+        if why is None:
+            what = "wrong type: %s = %s (%s)" % (
+                path, compact(value).decode(), json_type(value))
+        else:
+            what = "out of range: %s = %s (%s)" % (
+                path, compact(value).decode(), why)
+        out[wrong_type_job_id(n)] = S(
+            "wrong_type_%02d" % n, "200", what, "22000",
+            json_reply(200, lambda body=body: body))
+    return out
+
+
+def list_wrong_types(out=sys.stdout):
+    for n, (path, _, _) in enumerate(WRONG_TYPES, 1):
+        out.write("%s\t%s\n" % (wrong_type_job_id(n), path))
+
 # ---------------------------------------------------------------------------
 # THE TABLE: job id -> scenario.  README.md shows it (--print-table).
 # "sqlstate" is what zcrm_bulk is expected to raise (documentation only).
@@ -480,6 +648,11 @@ SCENARIOS = {
     "1000000000000000019": S("multibyte_utf8", "200", 'created_by.name "Zoë Ōkubo 日本 😀", file name "données.csv"', OK, fixture_reply("1000000000000000019")),
     "1000000000000000020": S("v2_module_string", "200", 'v2 shape: module "Leads" (string), 3 mappings incl. default_value {"value":"Web"} and format', OK, fixture_reply("1000000000000000020")),
     "1000000000000000021": S("echo_version", "200", 'minimal ADDED job whose "operation" is the API version segment requested (tests zcrm_bulk.api_version)', OK, echo_version),
+    "1000000000000000022": S("top_number", "200", "top-level JSON number 42", "22000", json_reply(200, lambda: b"42")),
+    "1000000000000000023": S("top_null", "200", "top-level JSON null", "22000", json_reply(200, lambda: b"null")),
+    "1000000000000000024": S("top_true", "200", "top-level JSON true", "22000", json_reply(200, lambda: b"true")),
+    # --- one wrong JSON type per field (generated, see WRONG_TYPES) ---
+    **wrong_type_scenarios(),
     # --- errors ---
     "2000000000000000499": S("echo_token", "400", "INVALID_DATA whose message and details echo the Authorization header back (hostile server)", "22023, token redacted", echo_token),
     "2000000000000000400": S("authorization_failed", "400", "AUTHORIZATION_FAILED", "42501", error_reply(400, "AUTHORIZATION_FAILED", "User does not have sufficient privilege to perform this action")),
@@ -545,12 +718,28 @@ def print_table(out=sys.stdout):
 # Server state (connections, request log, counters)
 # ---------------------------------------------------------------------------
 
+def utc_now():
+    return (datetime.datetime.now(datetime.timezone.utc)
+            .isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+
+
 class State:
+    """Connections, the request log and the alternation counters.
+
+    Request log: log() appends the entry when the request is routed (so a
+    stalled request is visible at once) with "bytes_sent", "complete" and
+    "error" null; finish() fills them in place when the response has ended.
+    The --log file gets one line per event: {"event": "start", <entry>}
+    when the request is routed, {"event": "end", ...} when it ends.
+    """
+
     def __init__(self, tokens, log_path):
         self.tokens = list(tokens)
         self.lock = threading.Lock()
         self.serial = 0              # connection serial numbers (never reset)
+        self.request_serial = 0      # request serial numbers (never reset)
         self.connections = 0         # accepted since start/reset
+        self.tls_failures = 0        # failed TLS handshakes since start/reset
         self.requests = []
         self.counters = {}
         self.log_file = open(log_path, "a", encoding="utf-8") if log_path else None
@@ -567,28 +756,60 @@ class State:
             self.counters[name] = n
             return n
 
+    def tls_failure(self):
+        with self.lock:
+            self.tls_failures += 1
+
     def reset(self):
+        """Forget the request log, the alternation counters and the counts
+        (serial numbers keep increasing; the --log file is kept)."""
         with self.lock:
             self.connections = 0
+            self.tls_failures = 0
             self.requests = []
             self.counters = {}
 
+    def _write_line(self, obj):
+        if self.log_file:
+            self.log_file.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self.log_file.flush()
+
     def log(self, entry):
-        line = json.dumps(entry, ensure_ascii=False)
+        """Append a request entry; returns it (with its "request" serial)."""
         with self.lock:
+            self.request_serial += 1
+            entry["request"] = self.request_serial
+            entry.update(bytes_sent=None, complete=None, error=None)
             self.requests.append(entry)
-            if self.log_file:
-                self.log_file.write(line + "\n")
-                self.log_file.flush()
+            self._write_line(dict({"event": "start"}, **entry))
+        return entry
+
+    def finish(self, entry, bytes_sent, complete, error):
+        """The response of `entry` has ended: record what went out.
+
+        bytes_sent: message-body bytes the kernel accepted (after gzip and
+        chunked framing; status line and headers not counted).  complete:
+        the whole response was written (false when the scenario cut it short
+        on purpose or a write failed).  error: the exception class that ended
+        it (BrokenPipeError, ConnectionResetError, TimeoutError, ...) or None.
+        """
+        with self.lock:
+            entry.update(bytes_sent=bytes_sent, complete=complete, error=error)
+            self._write_line({
+                "event": "end", "time": utc_now(), "request": entry["request"],
+                "connection": entry["connection"], "job_id": entry["job_id"],
+                "scenario": entry["scenario"], "bytes_sent": bytes_sent,
+                "complete": complete, "error": error})
 
     def snapshot(self):
         with self.lock:
-            return list(self.requests)
+            return [dict(e) for e in self.requests]
 
     def stats(self):
         with self.lock:
             return {"connections": self.connections,
-                    "requests": len(self.requests)}
+                    "requests": len(self.requests),
+                    "tls_handshake_failures": self.tls_failures}
 
     def close(self):
         with self.lock:
@@ -612,6 +833,10 @@ class Handler(BaseHTTPRequestHandler):
     # Write each response as soon as it is produced: with Nagle's algorithm
     # on, a reply written in pieces waits for the client's delayed ACK.
     disable_nagle_algorithm = True
+
+    # Per response: body bytes written, and whether the scenario cut it short.
+    bytes_sent = 0
+    cut = False
 
     def setup(self):
         super().setup()
@@ -693,14 +918,32 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- writing ------------------------------------------------------------
 
-    def write(self, data):
-        self.wfile.write(data)
+    def write(self, data, body=True):
+        """Send all of data, counting body bytes as the kernel takes them,
+        so that bytes_sent is exact when the client goes away mid-write
+        (the OSError is raised on; handle_one_request ends the connection).
+        The socket is unbuffered (wbufsize 0), so nothing hides in wfile."""
+        view = memoryview(data)
+        try:
+            while view:
+                n = self.connection.send(view)
+                if body:
+                    self.bytes_sent += n
+                view = view[n:]
+        except OSError:
+            self.close_connection = True
+            raise
+
+    def cut_response(self):
+        """The scenario leaves its response unfinished and closes."""
+        self.cut = True
+        self.close_connection = True
 
     def send_head(self, code, reason, headers):
         out = ["HTTP/1.1 %d %s\r\n" % (code, reason)]
         out += ["%s: %s\r\n" % (k, v) for k, v in headers]
         out.append("\r\n")
-        self.write("".join(out).encode("latin-1"))
+        self.write("".join(out).encode("latin-1"), body=False)
 
     def send_raw(self, code, reason, headers, body):
         """Status line + headers + body bytes exactly as given."""
@@ -760,8 +1003,10 @@ class Handler(BaseHTTPRequestHandler):
                 return True
             try:
                 r, _, _ = select.select([sock], [], [], min(0.2, left))
+                # socket.socket.recv: on a TLS connection, peek at the raw
+                # TCP stream (SSLSocket.recv refuses flags).
                 if r:
-                    if not sock.recv(1, socket.MSG_PEEK):
+                    if not socket.socket.recv(sock, 1, socket.MSG_PEEK):
                         return False              # peer closed
                     SHUTDOWN.wait(min(0.2, left))  # data pending: don't spin
             except (OSError, ValueError):
@@ -770,7 +1015,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def reset_connection(self):
         """Close with SO_LINGER {on, 0}: the peer gets an RST."""
-        self.close_connection = True
+        self.cut_response()
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
@@ -792,9 +1037,8 @@ class Handler(BaseHTTPRequestHandler):
         return "bad"
 
     def log_request_entry(self, path, job_id, version, auth, scenario):
-        self.server.state.log({
-            "time": datetime.datetime.now(datetime.timezone.utc)
-                    .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        return self.server.state.log({
+            "time": utc_now(),
             "method": self.command,
             "path": path,
             "job_id": job_id,
@@ -832,8 +1076,18 @@ class Handler(BaseHTTPRequestHandler):
         else:
             name, fn = "RESOURCE_NOT_FOUND", seed("RESOURCE_NOT_FOUND")
 
-        self.log_request_entry(safe_path, job_id, version, auth, name)
-        fn(self)
+        entry = self.log_request_entry(safe_path, job_id, version, auth, name)
+        self.bytes_sent = 0
+        self.cut = False
+        error = None
+        try:
+            fn(self)
+        except BaseException as e:
+            error = type(e).__name__
+            raise
+        finally:
+            self.server.state.finish(entry, self.bytes_sent,
+                                     error is None and not self.cut, error)
 
     def admin(self, path):
         state = self.server.state
@@ -854,11 +1108,12 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     block_on_close = False
     request_queue_size = 64
 
-    def __init__(self, addr, state, verbose=False):
+    def __init__(self, addr, state, verbose=False, ssl_context=None):
         if ":" in addr[0]:
             self.address_family = socket.AF_INET6
         self.state = state
         self.verbose = verbose
+        self.ssl_context = ssl_context
         self._serials = {}
         self._serials_lock = threading.Lock()
         super().__init__(addr, Handler)
@@ -874,6 +1129,34 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def take_serial(self, request):
         with self._serials_lock:
             return self._serials.pop(id(request), None)
+
+    def finish_request(self, request, client_address):
+        """In the connection's own thread: with TLS, do the handshake here
+        (not in the accepting thread), so that a slow or failing client
+        holds up nobody.  A failed handshake (the client rejects the
+        certificate, speaks plain HTTP, goes away) ends this connection
+        only: one line on stderr, no traceback."""
+        if self.ssl_context is None:
+            return super().finish_request(request, client_address)
+        serial = self.take_serial(request)
+        try:
+            request.settimeout(HANDSHAKE_TIMEOUT)
+            conn = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            self.state.tls_failure()
+            sys.stderr.write("zoho_mock: TLS handshake failed (connection %s): %s\n"
+                             % (serial, e))
+            sys.stderr.flush()
+            request.close()
+            return
+        with self._serials_lock:
+            self._serials[id(conn)] = serial
+        try:
+            self.RequestHandlerClass(conn, client_address, self)
+        finally:
+            # `request` was detached by wrap_socket; close the TLS socket
+            # (the caller's shutdown_request(request) is then a no-op).
+            self.shutdown_request(conn)
 
     def handle_error(self, request, client_address):
         if self.verbose:
@@ -916,13 +1199,35 @@ def main(argv=None):
     ap.add_argument("--ready-file",
                     help="written (JSON: pid, host, port, url) once listening")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls-cert", metavar="FILE",
+                    help="serve HTTPS with this PEM certificate (chain)")
+    ap.add_argument("--tls-key", metavar="FILE",
+                    help="the PEM private key of --tls-cert (default: in "
+                    "the --tls-cert file)")
     ap.add_argument("--print-table", action="store_true",
                     help="print the scenario table (Markdown) and exit")
+    ap.add_argument("--list-wrong-types", action="store_true",
+                    help="print '<job id>\\t<json path>' per generated "
+                    "wrong-type job and exit")
     args = ap.parse_args(argv)
 
     if args.print_table:
         print_table()
         return 0
+    if args.list_wrong_types:
+        list_wrong_types()
+        return 0
+    if args.tls_key and not args.tls_cert:
+        ap.error("--tls-key needs --tls-cert")
+
+    ssl_context = None
+    if args.tls_cert:
+        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            ssl_context.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            sys.exit("zoho_mock: cannot load --tls-cert %s / --tls-key %s: %s"
+                     % (args.tls_cert, args.tls_key, e))
 
     loopback_only(args.host)
     tokens = args.token or [DEFAULT_TOKEN]
@@ -931,7 +1236,8 @@ def main(argv=None):
 
     state = State(tokens, args.log)
     try:
-        server = Server((args.host, args.port), state, args.verbose)
+        server = Server((args.host, args.port), state, args.verbose,
+                        ssl_context)
     except OSError as e:
         sys.exit("zoho_mock: cannot listen on %s:%d: %s"
                  % (args.host, args.port, e))
@@ -955,13 +1261,14 @@ def main(argv=None):
 
     if args.pidfile:
         write_atomically(args.pidfile, "%d\n" % os.getpid())
+    host = args.host if ":" not in args.host else "[%s]" % args.host
+    url = "%s://%s:%d" % ("https" if ssl_context else "http", host, port)
     if args.ready_file:
-        host = args.host if ":" not in args.host else "[%s]" % args.host
         write_atomically(args.ready_file, json.dumps({
             "pid": os.getpid(), "host": args.host, "port": port,
-            "url": "http://%s:%d" % (host, port)}) + "\n")
-    sys.stderr.write("zoho_mock: listening on %s:%d (pid %d)\n"
-                     % (args.host, port, os.getpid()))
+            "url": url}) + "\n")
+    sys.stderr.write("zoho_mock: listening on %s (pid %d)\n"
+                     % (url, os.getpid()))
     sys.stderr.flush()
 
     while not stop.wait(0.5):

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Security tests for zcrm_bulk that pg_regress cannot express.
+
+1. Hostile arguments (job ids and tokens with path characters, control
+   characters, spaces, non-ASCII digits, huge lengths) are rejected before
+   any request is sent: the local API server's request log stays empty.
+2. TLS: an HTTPS server whose certificate the system store does not trust is
+   rejected (08001) by default and accepted once zcrm_bulk.ca_file names its
+   CA; a certificate for another host name, or one not issued by that CA, is
+   rejected even then.  No setting turns verification off.
+3. Tokens passed as bind parameters (pgbench -M extended), with errors
+   raised and logged at log_min_error_statement = error: the server log
+   shows the statement with $n placeholders and never the token.
+
+Needs the environment of backend_test.py plus ZCRM_TLS_PORT,
+ZCRM_TLS_WRONG_HOST_PORT, ZCRM_TLS_SELF_SIGNED_PORT (HTTPS instances of the
+local API server with the certificates of test/server/make_certs.sh),
+ZCRM_CA_FILE and ZCRM_SERVER_LOG.  Prints "N passed, N failed" last.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backend_test import (DB, SEED_JOB, TRY_STATE, Session, check,  # noqa: E402
+                          mock_admin, psql, results)
+
+HOSTILE_JOB_IDS = [
+    "", "abc", "../4150868000005392002", "4150868000005392002/../../x",
+    "4150868000005392002?x=1", "4150868000005392002#x", "4150868000005392002%2F",
+    "4150868000005392002 ", " 4150868000005392002", "41508680 00005392002",
+    "4150868000005392002\r\nX-Injected: 1", "4150868000005392002\t", "415\x01",
+    "\u0664\u0661\u0665", "\uff14\uff11\uff15", "\u00b9\u00b2\u00b3", "-1", "+1", "1e3", "0x1F",
+    "9" * 33, "1" * 100000,
+]
+HOSTILE_TOKENS = [
+    "", " ", "1000.abc def", "1000.abc\r\nHost: evil.example", "1000.abc\nX: y",
+    "1000.abc\tdef", "1000.\x7f", "1000.abcé", "1000.\u0664",
+    "1000.a/../b?c", "1000.a#b", "1000.a%0d%0ab", "1000.\"abc\"", "1000.ab=c",
+    "Zoho-oauthtoken 1000.abc", "a" * 4097, "a" * 100000,
+]
+
+
+def sql_literal(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def hostile_arguments_test():
+    mock_admin("/__admin/reset", "POST")
+    token = os.environ["ZCRM_TEST_TOKEN"]
+    lines = []
+    for fn in ("zcrm_write_job", "zcrm_write_job_field_mappings", "zcrm_write_job_json"):
+        for job in HOSTILE_JOB_IDS:
+            lines.append("SELECT 'job', %s, pg_temp.state_of(%s, %s, :'token');"
+                         % (sql_literal(fn), sql_literal(fn), sql_literal(job)))
+        for tok in HOSTILE_TOKENS:
+            lines.append("SELECT 'token', %s, pg_temp.state_of(%s, %s, %s);"
+                         % (sql_literal(fn), sql_literal(fn), sql_literal(SEED_JOB),
+                            sql_literal(tok)))
+    prelude = """CREATE FUNCTION pg_temp.state_of(fn text, job text, tok text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %I($1, $2)', fn) USING job, tok;
+    RETURN '00000';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+"""
+    out = Session("\n".join(lines) + "\n", "zcrm_hostile", prelude=prelude).finish()
+    states = [line.rsplit("|", 1)[1] for line in out.splitlines() if line.count("|") == 2]
+    requests = mock_admin("/__admin/requests")
+    print("# %d hostile calls: SQLSTATEs %s; requests that reached the server: %d"
+          % (len(states), sorted(set(states)), len(requests)))
+    check("every hostile job id and token is rejected with 22023",
+          len(states) == len(lines) and set(states) == {"22023"}, out[-3000:])
+    check("no request left for any hostile argument", requests == [], repr(requests[:3]))
+    check("the hostile token values are not echoed in any error",
+          all(t not in out for t in HOSTILE_TOKENS if len(t) > 6) and token not in out)
+
+
+def tls_test():
+    ca = os.environ["ZCRM_CA_FILE"]
+    port = os.environ["ZCRM_TLS_PORT"]
+    wrong = os.environ["ZCRM_TLS_WRONG_HOST_PORT"]
+    selfsigned = os.environ["ZCRM_TLS_SELF_SIGNED_PORT"]
+
+    def state(domain, ca_file):
+        script = ("SET zcrm_bulk.api_domain = '%s';\n" % domain
+                  + ("SET zcrm_bulk.ca_file = '%s';\n" % ca_file if ca_file else "")
+                  + "SELECT 'state=' || pg_temp.zcrm_try_state('%s', :'token');\n" % SEED_JOB)
+        out = Session(script, "zcrm_tls", prelude=TRY_STATE).finish()
+        for line in out.splitlines():
+            if line.startswith("state="):
+                return line[6:]
+        return out
+
+    cases = [
+        ("CA-signed certificate, system store only", "https://127.0.0.1:%s" % port, None, "08001"),
+        ("CA-signed certificate, zcrm_bulk.ca_file names the CA", "https://127.0.0.1:%s" % port, ca, "00000"),
+        ("CA-signed certificate via host name localhost", "https://localhost:%s" % port, ca, "00000"),
+        ("certificate for another host name, CA trusted", "https://127.0.0.1:%s" % wrong, ca, "08001"),
+        ("self-signed certificate not issued by the CA", "https://127.0.0.1:%s" % selfsigned, ca, "08001"),
+        ("CA file that does not exist", "https://127.0.0.1:%s" % port, "/nonexistent/ca.pem", "08001"),
+    ]
+    for label, domain, ca_file, want in cases:
+        got = state(domain, ca_file)
+        check("TLS: %s -> %s" % (label, want), got == want, "got %r" % got)
+    names = psql("SELECT string_agg(name, ',') FROM pg_settings WHERE name LIKE 'zcrm\\_bulk.%' "
+                 "AND (name ~ 'verif|insecure|ssl' OR short_desc ~* 'verif.* off')")
+    check("no zcrm_bulk setting turns TLS verification off", names == "", names)
+
+
+def bind_parameter_test():
+    """Calls with the token as a bind parameter, succeeding and failing, with
+    errors logged with their statement: the token never reaches the log."""
+    token = os.environ["ZCRM_TEST_TOKEN"]
+    log = os.environ["ZCRM_SERVER_LOG"]
+    size_before = os.path.getsize(log)
+    with tempfile.TemporaryDirectory() as d:
+        script = os.path.join(d, "calls.sql")
+        with open(script, "w") as f:
+            f.write("SELECT count(*) FROM zcrm_write_job(:job, :token);\n")
+        results_ = {}
+        for job in (SEED_JOB, "415086800000539200", "2000000000000000402"):
+            env = dict(os.environ, PGOPTIONS="-c log_min_error_statement=error "
+                       "-c log_error_verbosity=verbose -c client_min_messages=debug5")
+            p = subprocess.run(["pgbench", "-n", "-M", "extended", "-t", "3", "-f", script,
+                                "-D", "job=" + job, "-D", "token=" + token, DB],
+                               env=env, capture_output=True, text=True)
+            results_[job] = (p.returncode, p.stdout + p.stderr)
+    ok = results_[SEED_JOB][0] == 0 and all(results_[j][0] != 0 for j in results_ if j != SEED_JOB)
+    check("pgbench with the token as a bind parameter: success and failures as expected",
+          ok, repr(results_))
+    with open(log, errors="replace") as f:
+        f.seek(size_before)
+        text = f.read()
+    logged = [l for l in text.splitlines() if "zcrm_write_job($1, $2)" in l]
+    check("failed calls were logged with their statement ($n placeholders)", len(logged) >= 2,
+          text[-2000:])
+    check("the token is not in the server log nor in pgbench's output",
+          token not in text and all(token not in out for _, out in results_.values()))
+
+
+def main():
+    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
+    psql("CREATE DATABASE %s" % DB, db="postgres")
+    psql("CREATE EXTENSION zcrm_bulk")
+    try:
+        hostile_arguments_test()
+        tls_test()
+        bind_parameter_test()
+    finally:
+        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
+    failed = results.count(False)
+    print("%d passed, %d failed" % (len(results) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
