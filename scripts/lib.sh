@@ -73,8 +73,10 @@ zcrm_start_cluster() {
 		local line
 		for line in "$@"; do echo "$line"; done
 	} >>"$dir/data/postgresql.conf"
-	runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" \
-		-w -t 60 start >/dev/null
+	# The postmaster logs its whole environment at debug3 and below: start it
+	# without the test token in it.
+	env -u ZCRM_TEST_TOKEN runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" \
+		-l "$dir/postgres.log" -w -t 60 start >/dev/null
 	export PGHOST=$dir PGPORT=$ZCRM_PGPORT PGUSER=postgres
 }
 
