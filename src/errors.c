@@ -182,6 +182,36 @@ scrub_text(const char *text, size_t len, const char *token, size_t maxlen,
 }
 
 /*
+ * copy_api_error
+ *		Copy the code, message and details of a parsed API error into
+ *		scrubbed palloc'd strings (message and details stay NULL when the
+ *		body had none) and look its code up in api_codes.  The parse is
+ *		freed in every case, also when copying raises an error.
+ */
+static void
+copy_api_error(ZcrmApiError *apierr, const char *token,
+			   const ZcrmApiCode **known, char **code, char **message,
+			   char **details)
+{
+	PG_TRY();
+	{
+		*known = find_api_code(apierr->code);
+		*code = scrub_text(apierr->code, strlen(apierr->code), token, 64, true);
+		if (apierr->message)
+			*message = scrub_text(apierr->message, strlen(apierr->message),
+								  token, ZCRM_MAX_QUOTED_TEXT, true);
+		if (apierr->details)
+			*details = scrub_text(apierr->details, strlen(apierr->details),
+								  token, ZCRM_MAX_QUOTED_TEXT, true);
+	}
+	PG_FINALLY();
+	{
+		zcrm_api_error_free(apierr);
+	}
+	PG_END_TRY();
+}
+
+/*
  * zcrm_raise_http_error
  *		See errors.h.  The message names the API code and the API's own
  *		message; the detail gives the HTTP status, the job id and the
@@ -210,19 +240,8 @@ zcrm_raise_http_error(long http_status, const char *body, size_t body_len,
 				 errdetail("The API answered HTTP status 204 with an empty body."),
 				 errhint("Check the job id, and that zcrm_bulk.api_domain is the data centre of the organisation the token belongs to.")));
 
-	/* Copy what we need out of the parse, then free it before raising. */
 	if (zcrm_parse_api_error(body, body_len, &apierr, &perr) == ZCRM_PARSE_OK)
-	{
-		known = find_api_code(apierr->code);
-		code = scrub_text(apierr->code, strlen(apierr->code), token, 64, true);
-		if (apierr->message)
-			message = scrub_text(apierr->message, strlen(apierr->message),
-								 token, ZCRM_MAX_QUOTED_TEXT, true);
-		if (apierr->details)
-			details = scrub_text(apierr->details, strlen(apierr->details),
-								 token, ZCRM_MAX_QUOTED_TEXT, true);
-		zcrm_api_error_free(apierr);
-	}
+		copy_api_error(apierr, token, &known, &code, &message, &details);
 	else if (body_len > 0)
 		snippet = scrub_text(body, body_len, token, ZCRM_MAX_BODY_SNIPPET, false);
 

@@ -234,6 +234,7 @@ def retry_count_test():
         "2000000000000000403": 1,   # 403
         "2000000000000000404": 1,   # 404
         "2000000000000000201": 1,   # 200 with invalid JSON
+        "2000000000000000301": 1,   # redirect: not followed, not retried
         "3000000000000000004": 1,   # body over the size limit
         "4150868000005392002": 1,   # success
     }
