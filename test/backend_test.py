@@ -109,6 +109,35 @@ def wait_for_request(appname, timeout=10):
     return None
 
 
+def run_suite(tests):
+    """Run test functions against a fresh database with zcrm_bulk, drop it,
+    print the closing "N passed, N failed" line; return the exit status."""
+    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
+    psql("CREATE DATABASE %s" % DB, db="postgres")
+    psql("CREATE EXTENSION zcrm_bulk")
+    try:
+        for test in tests:
+            test()
+    finally:
+        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
+    failed = results.count(False)
+    print("%d passed, %d failed" % (len(results) - failed, failed))
+    return 1 if failed else 0
+
+
+# A psql line printing the milliseconds since :'t0' (set with \gset), and
+# the reader of that line.
+ELAPSED_SQL = ("SELECT 'elapsed_ms=' || round(extract(epoch FROM "
+               "clock_timestamp() - :'t0'::timestamptz) * 1000);\n")
+
+
+def elapsed_seconds(out):
+    for line in out.splitlines():
+        if line.startswith("elapsed_ms="):
+            return float(line.split("=")[1]) / 1000
+    return None
+
+
 def check(name, ok, note=""):
     results.append(ok)
     print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,
@@ -143,18 +172,15 @@ def cancel_test(job_id, label):
 
 def statement_timeout_test(job_id, label, timeout_ms=400):
     app = "zcrm_timeout_" + label
-    s = Session("SET statement_timeout = '%dms';\n"
-                "SELECT clock_timestamp() AS t0 \\gset\n"
-                "SELECT * FROM zcrm_write_job('%s', :'token');\n"
-                "SELECT 'elapsed_ms=' || round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000);\n"
+    s = Session(("SET statement_timeout = '%dms';\n"
+                 "SELECT clock_timestamp() AS t0 \\gset\n"
+                 "SELECT * FROM zcrm_write_job('%s', :'token');\n"
+                 % (timeout_ms, job_id)) + ELAPSED_SQL +
                 "RESET statement_timeout;\n"
                 "SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
-                % (timeout_ms, job_id, SEED_JOB), app)
+                % SEED_JOB, app)
     out = s.finish()
-    elapsed = None
-    for line in out.splitlines():
-        if line.startswith("elapsed_ms="):
-            elapsed = float(line.split("=")[1]) / 1000
+    elapsed = elapsed_seconds(out)
     if elapsed is not None:
         print("# statement_timeout %d ms during %s: statement ended after %.0f ms (%.0f ms past the timeout)"
               % (timeout_ms, label, elapsed * 1000, elapsed * 1000 - timeout_ms))
@@ -281,13 +307,9 @@ def backoff_cancel_test():
                 "SET statement_timeout = '400ms';\n"
                 "SELECT clock_timestamp() AS t0 \\gset\n"
                 "SELECT * FROM zcrm_write_job('%s', :'token');\n"
-                "SELECT 'elapsed_ms=' || round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000);\n"
-                % job, "zcrm_backoff_timeout")
+                % job + ELAPSED_SQL, "zcrm_backoff_timeout")
     out = s.finish()
-    elapsed = None
-    for line in out.splitlines():
-        if line.startswith("elapsed_ms="):
-            elapsed = float(line.split("=")[1]) / 1000
+    elapsed = elapsed_seconds(out)
     if elapsed is not None:
         print("# statement_timeout 400 ms during a backoff wait: statement ended after %.0f ms"
               % (elapsed * 1000))
@@ -325,25 +347,18 @@ def oversize_abort_test():
 
 
 def main():
-    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    psql("CREATE DATABASE %s" % DB, db="postgres")
-    psql("CREATE EXTENSION zcrm_bulk")
-    try:
-        cancel_test(STALL_BEFORE_HEADERS, "stall-before-headers")
-        cancel_test(STALL_MID_BODY, "stall-mid-body")
-        cancel_test(DRIP_FEED, "drip-feed")
-        statement_timeout_test(STALL_BEFORE_HEADERS, "stall-before-headers")
-        statement_timeout_test(STALL_MID_BODY, "stall-mid-body")
-        terminate_test()
-        connection_reuse_test()
-        retry_count_test()
-        oversize_abort_test()
-        backoff_cancel_test()
-    finally:
-        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    failed = results.count(False)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
-    return 1 if failed else 0
+    return run_suite([
+        lambda: cancel_test(STALL_BEFORE_HEADERS, "stall-before-headers"),
+        lambda: cancel_test(STALL_MID_BODY, "stall-mid-body"),
+        lambda: cancel_test(DRIP_FEED, "drip-feed"),
+        lambda: statement_timeout_test(STALL_BEFORE_HEADERS, "stall-before-headers"),
+        lambda: statement_timeout_test(STALL_MID_BODY, "stall-mid-body"),
+        terminate_test,
+        connection_reuse_test,
+        retry_count_test,
+        oversize_abort_test,
+        backoff_cancel_test,
+    ])
 
 
 if __name__ == "__main__":

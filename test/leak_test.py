@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import DB, Session, check, psql, results  # noqa: E402
+from backend_test import Session, check, run_suite  # noqa: E402
 
 CALLS = int(os.environ.get("ZCRM_LEAK_CALLS", "10000"))
 RSS_LIMIT_KB = 5 * 1024
@@ -79,56 +79,46 @@ def block(n):
     return "".join(STATEMENTS[i % len(STATEMENTS)] + "\n" for i in range(n)) + STATEMENTS[0] + "\n"
 
 
-def main():
-    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    psql("CREATE DATABASE %s" % DB, db="postgres")
-    psql("CREATE EXTENSION zcrm_bulk")
-    try:
-        s = Session("SET zcrm_bulk.retries = 0;\n"
-                    "SET zcrm_bulk.max_response_size = '64kB';\n"
-                    "SELECT 'pid=' || pg_backend_pid();\n"
-                    + block(5 * len(STATEMENTS)) + "SELECT 'checkpoint-1';\n",
-                    "zcrm_leak", keep_open=True)
-        _, line = s.wait_line("pid=", 60)
-        pid = int(line.split("=")[1])
-        s.wait_line("checkpoint-1", 300)
-        before = proc_status(pid)
-        t0 = time.monotonic()
-        s.send(block(CALLS) + "SELECT 'checkpoint-2';\n")
-        t2, _ = s.wait_line("checkpoint-2", 1200)
-        after = proc_status(pid) if t2 else None
-        s.close()
-        out = s.finish(60)
-        calls_done = t2 is not None
-        if calls_done:
-            print("# %d calls in %.1f s (%.0f calls/s); VmRSS %d -> %d kB (%+d kB), "
-                  "RssAnon %d -> %d kB (%+d kB), open fds %d -> %d"
-                  % (CALLS, t2 - t0, CALLS / (t2 - t0), before["VmRSS"], after["VmRSS"],
-                     after["VmRSS"] - before["VmRSS"], before["RssAnon"], after["RssAnon"],
-                     after["RssAnon"] - before["RssAnon"], before["fds"], after["fds"]))
-        check("%d mixed calls complete in one backend" % CALLS, calls_done,
-              out[-2000:])
-        check("backend RSS grows by less than 5 MB over %d calls" % CALLS,
-              calls_done and after["VmRSS"] - before["VmRSS"] < RSS_LIMIT_KB,
-              "before %r after %r" % (before, after))
-        check("backend open file descriptors do not grow over %d calls" % CALLS,
-              calls_done and after["fds"] <= before["fds"],
-              "before %r after %r" % (before, after))
-        kinds = set()
-        for line in out.splitlines():
-            if line.startswith("ERROR:"):
-                kinds.add(line.split()[1].rstrip(":"))
-        print("# SQLSTATEs seen: %s" % " ".join(sorted(kinds)))
-        check("every kind of error occurred",
-              {"28000", "42501", "P0002", "22023", "53400", "58000", "08001", "08006",
-               "22032", "22000", "22P05", "54000", "08P01", "22004", "57014"} <= kinds,
-              "seen %r" % sorted(kinds))
-    finally:
-        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    failed = results.count(False)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
-    return 1 if failed else 0
+def leak_test():
+    s = Session("SET zcrm_bulk.retries = 0;\n"
+                "SET zcrm_bulk.max_response_size = '64kB';\n"
+                "SELECT 'pid=' || pg_backend_pid();\n"
+                + block(5 * len(STATEMENTS)) + "SELECT 'checkpoint-1';\n",
+                "zcrm_leak", keep_open=True)
+    _, line = s.wait_line("pid=", 60)
+    pid = int(line.split("=")[1])
+    s.wait_line("checkpoint-1", 300)
+    before = proc_status(pid)
+    t0 = time.monotonic()
+    s.send(block(CALLS) + "SELECT 'checkpoint-2';\n")
+    t2, _ = s.wait_line("checkpoint-2", 1200)
+    after = proc_status(pid) if t2 else None
+    s.close()
+    out = s.finish(60)
+    calls_done = t2 is not None
+    if calls_done:
+        print("# %d calls in %.1f s (%.0f calls/s); VmRSS %d -> %d kB (%+d kB), "
+              "RssAnon %d -> %d kB (%+d kB), open fds %d -> %d"
+              % (CALLS, t2 - t0, CALLS / (t2 - t0), before["VmRSS"], after["VmRSS"],
+                 after["VmRSS"] - before["VmRSS"], before["RssAnon"], after["RssAnon"],
+                 after["RssAnon"] - before["RssAnon"], before["fds"], after["fds"]))
+    check("%d mixed calls complete in one backend" % CALLS, calls_done, out[-2000:])
+    check("backend RSS grows by less than 5 MB over %d calls" % CALLS,
+          calls_done and after["VmRSS"] - before["VmRSS"] < RSS_LIMIT_KB,
+          "before %r after %r" % (before, after))
+    check("backend open file descriptors do not grow over %d calls" % CALLS,
+          calls_done and after["fds"] <= before["fds"],
+          "before %r after %r" % (before, after))
+    kinds = set()
+    for line in out.splitlines():
+        if line.startswith("ERROR:"):
+            kinds.add(line.split()[1].rstrip(":"))
+    print("# SQLSTATEs seen: %s" % " ".join(sorted(kinds)))
+    check("every kind of error occurred",
+          {"28000", "42501", "P0002", "22023", "53400", "58000", "08001", "08006",
+           "22032", "22000", "22P05", "54000", "08P01", "22004", "57014"} <= kinds,
+          "seen %r" % sorted(kinds))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite([leak_test]))

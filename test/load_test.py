@@ -17,7 +17,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import DB, SEED_JOB, Session, check, psql, results  # noqa: E402
+from backend_test import DB, SEED_JOB, Session, check, run_suite  # noqa: E402
 
 SECONDS = int(os.environ.get("ZCRM_LOAD_SECONDS", "60"))
 CLIENTS = int(os.environ.get("ZCRM_LOAD_CLIENTS", "16"))
@@ -30,57 +30,48 @@ SCRIPTS = {
 }
 
 
-def main():
-    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    psql("CREATE DATABASE %s" % DB, db="postgres")
-    psql("CREATE EXTENSION zcrm_bulk")
+def load_test():
     log = os.environ.get("ZCRM_SERVER_LOG")
     log_size = os.path.getsize(log) if log else 0
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            args = ["pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS),
-                    "-j", str(min(CLIENTS, 4)), "-T", str(SECONDS),
-                    "-D", "job=" + SEED_JOB, "-D", "multi=1000000000000000003",
-                    "-D", "completed=4150868000005350003",
-                    "-D", "token=" + os.environ["ZCRM_TEST_TOKEN"]]
-            for name, body in SCRIPTS.items():
-                path = os.path.join(d, name.split("@")[0])
-                with open(path, "w") as f:
-                    f.write(body)
-                args += ["-f", path + "@" + name.split("@")[1]]
-            args.append(DB)
-            p = subprocess.run(args, capture_output=True, text=True,
-                               timeout=SECONDS + 120)
-        out = p.stdout + p.stderr
-        processed = re.search(r"number of transactions actually processed: (\d+)", out)
-        failed = re.search(r"number of failed transactions: (\d+)", out)
-        tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
-        latency = re.search(r"latency average = ([0-9.]+) ms", out)
-        if processed and tps:
-            print("# %d sessions for %d s: %s calls, %.0f calls/s, average latency %s ms"
-                  % (CLIENTS, SECONDS, processed.group(1), float(tps.group(1)),
-                     latency.group(1) if latency else "?"))
-        check("pgbench ran %d sessions for %d s without an aborted client" % (CLIENTS, SECONDS),
-              p.returncode == 0 and "aborted" not in out and processed is not None
-              and int(processed.group(1)) > 0, out[-3000:])
-        check("zero failed transactions",
-              failed is not None and int(failed.group(1)) == 0, out[-3000:])
-        crashed = ""
-        if log:
-            with open(log, errors="replace") as f:
-                f.seek(log_size)
-                crashed = "\n".join(l for l in f.read().splitlines()
-                                    if "terminated by signal" in l or "PANIC" in l)
-        check("no backend crashed", crashed == "", crashed)
-        after = Session("SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
-                        % SEED_JOB, "zcrm_after_load").finish()
-        check("a new session works after the load", SEED_JOB + " INPROGRESS" in after, after)
-    finally:
-        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    nfailed = results.count(False)
-    print("%d passed, %d failed" % (len(results) - nfailed, nfailed))
-    return 1 if nfailed else 0
+    with tempfile.TemporaryDirectory() as d:
+        args = ["pgbench", "-n", "-M", "prepared", "-c", str(CLIENTS),
+                "-j", str(min(CLIENTS, 4)), "-T", str(SECONDS),
+                "-D", "job=" + SEED_JOB, "-D", "multi=1000000000000000003",
+                "-D", "completed=4150868000005350003",
+                "-D", "token=" + os.environ["ZCRM_TEST_TOKEN"]]
+        for name, body in SCRIPTS.items():
+            path = os.path.join(d, name.split("@")[0])
+            with open(path, "w") as f:
+                f.write(body)
+            args += ["-f", path + "@" + name.split("@")[1]]
+        args.append(DB)
+        p = subprocess.run(args, capture_output=True, text=True,
+                           timeout=SECONDS + 120)
+    out = p.stdout + p.stderr
+    processed = re.search(r"number of transactions actually processed: (\d+)", out)
+    failed = re.search(r"number of failed transactions: (\d+)", out)
+    tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out)
+    latency = re.search(r"latency average = ([0-9.]+) ms", out)
+    if processed and tps:
+        print("# %d sessions for %d s: %s calls, %.0f calls/s, average latency %s ms"
+              % (CLIENTS, SECONDS, processed.group(1), float(tps.group(1)),
+                 latency.group(1) if latency else "?"))
+    check("pgbench ran %d sessions for %d s without an aborted client" % (CLIENTS, SECONDS),
+          p.returncode == 0 and "aborted" not in out and processed is not None
+          and int(processed.group(1)) > 0, out[-3000:])
+    check("zero failed transactions",
+          failed is not None and int(failed.group(1)) == 0, out[-3000:])
+    crashed = ""
+    if log:
+        with open(log, errors="replace") as f:
+            f.seek(log_size)
+            crashed = "\n".join(l for l in f.read().splitlines()
+                                if "terminated by signal" in l or "PANIC" in l)
+    check("no backend crashed", crashed == "", crashed)
+    after = Session("SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
+                    % SEED_JOB, "zcrm_after_load").finish()
+    check("a new session works after the load", SEED_JOB + " INPROGRESS" in after, after)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite([load_test]))

@@ -25,7 +25,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_test import (DB, SEED_JOB, TRY_STATE, Session, check,  # noqa: E402
-                          mock_admin, psql, results)
+                          mock_admin, psql, run_suite)
 
 HOSTILE_JOB_IDS = [
     "", "abc", "../4150868000005392002", "4150868000005392002/../../x",
@@ -143,20 +143,5 @@ def bind_parameter_test():
           token not in text and all(token not in out for _, out in results_.values()))
 
 
-def main():
-    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    psql("CREATE DATABASE %s" % DB, db="postgres")
-    psql("CREATE EXTENSION zcrm_bulk")
-    try:
-        hostile_arguments_test()
-        tls_test()
-        bind_parameter_test()
-    finally:
-        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    failed = results.count(False)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite([hostile_arguments_test, tls_test, bind_parameter_test]))
