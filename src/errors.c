@@ -340,7 +340,7 @@ zcrm_raise_parse_error(const ZcrmParseError *err, const char *job_id)
  */
 void
 zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
-						   const char *job_id, long limit, int attempts)
+						   const char *what, long limit, int attempts)
 {
 	const char *why = (reason && reason[0]) ? reason : "no further information";
 
@@ -353,49 +353,49 @@ zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
 			ereport(ERROR,
 					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 					 errmsg("could not connect to the Zoho CRM API"),
-					 errdetail("The request for bulk write job %s failed: %s.", job_id, why),
+					 errdetail("The request for %s failed: %s.", what, why),
 					 errhint("Check zcrm_bulk.api_domain, the network and DNS, and zcrm_bulk.ca_file if the server's certificate is not in the system store.")));
 			break;
 		case ZCRM_FAIL_CONNECT_TIMEOUT:
 			ereport(ERROR,
 					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
 					 errmsg("could not connect to the Zoho CRM API"),
-					 errdetail("No connection for bulk write job %s within zcrm_bulk.connect_timeout: %s.", job_id, why),
+					 errdetail("No connection for %s within zcrm_bulk.connect_timeout: %s.", what, why),
 					 errhint("Check the network path to zcrm_bulk.api_domain, or raise zcrm_bulk.connect_timeout.")));
 			break;
 		case ZCRM_FAIL_TIMEOUT:
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("Zoho CRM API request timed out"),
-					 errdetail("The request for bulk write job %s did not complete within zcrm_bulk.timeout: %s.", job_id, why),
+					 errdetail("The request for %s did not complete within zcrm_bulk.timeout: %s.", what, why),
 					 errhint("Retry later, or raise zcrm_bulk.timeout.")));
 			break;
 		case ZCRM_FAIL_LOST:
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("connection to the Zoho CRM API was lost"),
-					 errdetail("The response for bulk write job %s was cut short: %s.", job_id, why),
+					 errdetail("The response for %s was cut short: %s.", what, why),
 					 errhint("Retry the call.")));
 			break;
 		case ZCRM_FAIL_TOO_LARGE:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("Zoho CRM API response is larger than zcrm_bulk.max_response_size"),
-					 errdetail("The response for bulk write job %s was aborted after %ld bytes.", job_id, limit),
+					 errdetail("The response for %s was aborted after %ld bytes.", what, limit),
 					 errhint("A superuser can raise zcrm_bulk.max_response_size.")));
 			break;
 		case ZCRM_FAIL_PROTOCOL:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("Zoho CRM API server sent a malformed HTTP response"),
-					 errdetail("The response for bulk write job %s could not be read: %s.", job_id, why),
+					 errdetail("The response for %s could not be read: %s.", what, why),
 					 errhint("Check zcrm_bulk.api_domain: it may point at something other than the Zoho CRM API.")));
 			break;
 		case ZCRM_FAIL_NO_MEMORY:
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory while receiving the Zoho CRM API response"),
-					 errdetail("The response for bulk write job %s could not be stored.", job_id)));
+					 errdetail("The response for %s could not be stored.", what)));
 			break;
 		case ZCRM_FAIL_INTERNAL:
 			ereport(ERROR,

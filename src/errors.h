@@ -36,13 +36,15 @@ typedef enum ZcrmTransportFailure
 /*
  * zcrm_raise_transport_error
  *		Raise the error for a request that got no complete HTTP response.
- *		"reason" is libcurl's own description (may be empty), "limit" the
+ *		"what" names the request ("bulk write job 41508...", "the token
+ *		refresh of connection \"prod\""), "reason" is libcurl's own
+ *		description (may be empty), "limit" the
  *		size limit in bytes for ZCRM_FAIL_TOO_LARGE, "attempts" how many
  *		requests were made (1 when nothing was retried).
  */
 extern void zcrm_raise_transport_error(ZcrmTransportFailure kind,
 									   const char *reason,
-									   const char *job_id,
+									   const char *what,
 									   long limit,
 									   int attempts) pg_attribute_noreturn();
 

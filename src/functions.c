@@ -214,15 +214,17 @@ absolute_url(const char *url)
 static void
 fetch_body(const char *job_id, const char *token, ZcrmHttpResponse *resp)
 {
-	char	   *url;
+	ZcrmRequest req;
 
 	check_job_id(job_id);
 	check_token(token);
 
-	url = psprintf("%s/crm/bulk/%s/write/%s",
-				   api_base(), zcrm_api_version_name(), job_id);
-	zcrm_http_get(url, token, job_id, resp);
-	pfree(url);
+	req.url = psprintf("%s/crm/bulk/%s/write/%s",
+					   api_base(), zcrm_api_version_name(), job_id);
+	req.token = token;
+	req.form = NULL;
+	req.what = psprintf("bulk write job %s", job_id);
+	zcrm_http_request(&req, resp);
 
 	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
 		zcrm_raise_http_error(resp->status, resp->body, resp->body_len,

@@ -1582,6 +1582,93 @@ zcrm_parse_api_error(const char *body, size_t len, ZcrmApiError **out,
 }
 
 /*
+ * zcrm_parse_token_reply
+ *	  See parse.h.  expires_in_sec, when present, wins over expires_in
+ *	  (which Zoho then sends in milliseconds); both must be positive
+ *	  integers of at most ten years.
+ */
+ZcrmParseStatus
+zcrm_parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
+					   ZcrmParseError *err)
+{
+	ZcrmParseError localerr;
+	ParseCtx	ctx;
+	cJSON	   *root;
+	ZcrmTokenReply *result = NULL;
+	ZcrmParseStatus rc;
+	bool		has_sec = false;
+	int64_t		sec = 0;
+	const double max_seconds = 10.0 * 366 * 24 * 3600;
+
+	if (err == NULL)
+		err = &localerr;
+	clear_error(err);
+	if (out != NULL)
+		*out = NULL;
+
+	rc = load_document(body, len, &root, err);
+	if (rc != ZCRM_PARSE_OK)
+		return rc;
+	if (!cJSON_IsObject(root))
+	{
+		rc = top_level_error(err, root);
+		cJSON_Delete(root);
+		return rc;
+	}
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.err = err;
+	if ((result = arena_alloc0(&ctx.arena, sizeof(ZcrmTokenReply))) == NULL)
+		rc = oom_error(&ctx);
+	else if ((rc = get_string(&ctx, root, "error", &result->error)) == ZCRM_PARSE_OK &&
+			 (rc = get_string(&ctx, root, "error_description",
+							  &result->error_description)) == ZCRM_PARSE_OK &&
+			 result->error == NULL)
+	{
+		if ((rc = get_string(&ctx, root, "access_token",
+							 &result->access_token)) == ZCRM_PARSE_OK &&
+			result->access_token == NULL)
+			rc = shape_error(&ctx, "access_token",
+							 "expected a string, found %s",
+							 type_name(get_member(root, "access_token")));
+		if (rc == ZCRM_PARSE_OK)
+			rc = get_string(&ctx, root, "api_domain", &result->api_domain);
+		if (rc == ZCRM_PARSE_OK)
+			rc = get_integer(&ctx, root, "expires_in_sec", 1, max_seconds,
+							 &has_sec, &sec);
+		if (rc == ZCRM_PARSE_OK && has_sec)
+		{
+			result->has_expires_in = true;
+			result->expires_in = sec;
+		}
+		else if (rc == ZCRM_PARSE_OK)
+			rc = get_integer(&ctx, root, "expires_in", 1, max_seconds,
+							 &result->has_expires_in, &result->expires_in);
+	}
+	cJSON_Delete(root);
+
+	if (rc != ZCRM_PARSE_OK || out == NULL)
+	{
+		arena_free(ctx.arena);
+		return rc;
+	}
+	result->internal = ctx.arena;
+	*out = result;
+	return ZCRM_PARSE_OK;
+}
+
+/*
+ * zcrm_token_reply_free
+ *	  See parse.h.
+ */
+void
+zcrm_token_reply_free(ZcrmTokenReply *reply)
+{
+	if (reply != NULL)
+		arena_free(reply->internal);
+}
+
+/*
  * zcrm_check_document
  *	  Validate a body meant to be stored as JSON; see parse.h.
  */

@@ -130,6 +130,24 @@ typedef struct ZcrmApiError
 } ZcrmApiError;
 
 /*
+ * A Zoho Accounts token reply, to a refresh-token grant:
+ * {"access_token":..,"api_domain":..,"token_type":"Bearer","expires_in":3600}
+ * or {"error":"invalid_code"} (Zoho answers errors with HTTP 200 too).
+ */
+typedef struct ZcrmTokenReply
+{
+	const char *access_token;	/* NULL when error is set */
+	const char *api_domain;		/* NULL when missing */
+	const char *error;			/* the "error" string, NULL on success */
+	const char *error_description;
+	bool		has_expires_in;
+	int64_t		expires_in;		/* seconds: expires_in_sec if present (then
+								 * expires_in is in milliseconds), else
+								 * expires_in */
+	void	   *internal;
+} ZcrmTokenReply;
+
+/*
  * zcrm_parse_job
  *	  Parse a job-details body of "len" bytes (need not be NUL-terminated).
  *
@@ -163,8 +181,20 @@ extern ZcrmParseStatus zcrm_parse_api_error(const char *body, size_t len,
 extern ZcrmParseStatus zcrm_check_document(const char *body, size_t len,
 										   ZcrmParseError *err);
 
-/* Release a job or an API error; NULL is allowed. */
+/*
+ * zcrm_parse_token_reply
+ *	  Read a token reply.  ZCRM_PARSE_OK means a JSON object that carries
+ *	  either a string "error" (reply->error set) or a string "access_token";
+ *	  anything else is ZCRM_PARSE_NOT_JSON or ZCRM_PARSE_BAD_SHAPE.  Free
+ *	  *out with zcrm_token_reply_free().
+ */
+extern ZcrmParseStatus zcrm_parse_token_reply(const char *body, size_t len,
+											  ZcrmTokenReply **out,
+											  ZcrmParseError *err);
+
+/* Release a job, an API error or a token reply; NULL is allowed. */
 extern void zcrm_job_free(ZcrmJob *job);
 extern void zcrm_api_error_free(ZcrmApiError *apierr);
+extern void zcrm_token_reply_free(ZcrmTokenReply *reply);
 
 #endif							/* ZCRM_PARSE_H */

@@ -45,6 +45,7 @@
 #include <curl/curl.h>
 
 #include "common/pg_prng.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/timestamp.h"
@@ -154,38 +155,53 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 /*
  * build_headers
- *		The request headers, or NULL when libcurl runs out of memory.  The
- *		temporary string holding the token is wiped before it is freed.
+ *		The request headers, or NULL when libcurl runs out of memory: the
+ *		Authorization header when there is a token, the Content-Type of a
+ *		form when there is a form body.  The temporary string holding the
+ *		token is wiped before it is freed.
  */
 static struct curl_slist *
-build_headers(const char *token)
+build_headers(const char *token, bool form)
 {
 	struct curl_slist *list;
 	struct curl_slist *next;
-	char	   *auth = psprintf("Authorization: Zoho-oauthtoken %s", token);
 
-	list = curl_slist_append(NULL, auth);
-	explicit_bzero(auth, strlen(auth));
-	pfree(auth);
+	list = curl_slist_append(NULL, "Accept: application/json");
 	if (list == NULL)
 		return NULL;
-	next = curl_slist_append(list, "Accept: application/json");
-	if (next == NULL)
+	if (form)
 	{
-		curl_slist_free_all(list);
-		return NULL;
+		next = curl_slist_append(list, "Content-Type: application/x-www-form-urlencoded");
+		if (next == NULL)
+		{
+			curl_slist_free_all(list);
+			return NULL;
+		}
 	}
-	return next;
+	if (token)
+	{
+		char	   *auth = psprintf("Authorization: Zoho-oauthtoken %s", token);
+
+		next = curl_slist_append(list, auth);
+		explicit_bzero(auth, strlen(auth));
+		pfree(auth);
+		if (next == NULL)
+		{
+			curl_slist_free_all(list);
+			return NULL;
+		}
+	}
+	return list;
 }
 
 /*
  * configure_request
- *		Set every option of the (freshly reset) easy handle for one GET that
- *		may take at most timeout_ms.  Returns the first setopt failure, or
+ *		Set every option of the (freshly reset) easy handle for one request
+ *		that may take at most timeout_ms.  Returns the first setopt failure, or
  *		CURLE_OK.
  */
 static CURLcode
-configure_request(CURL *easy, const char *url, struct curl_slist *headers,
+configure_request(CURL *easy, const ZcrmRequest *req, struct curl_slist *headers,
 				  ZcrmBody *body, long timeout_ms)
 {
 	CURLcode	rc = CURLE_OK;
@@ -196,8 +212,15 @@ configure_request(CURL *easy, const char *url, struct curl_slist *headers,
 			rc = curl_easy_setopt(easy, opt, val); \
 	} while (0)
 
-	ZCRM_SETOPT(CURLOPT_URL, url);
-	ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
+	ZCRM_SETOPT(CURLOPT_URL, req->url);
+	if (req->form)
+	{
+		ZCRM_SETOPT(CURLOPT_POST, 1L);
+		ZCRM_SETOPT(CURLOPT_POSTFIELDSIZE, (long) strlen(req->form));
+		ZCRM_SETOPT(CURLOPT_POSTFIELDS, req->form);
+	}
+	else
+		ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
 	ZCRM_SETOPT(CURLOPT_HTTPHEADER, headers);
 	ZCRM_SETOPT(CURLOPT_USERAGENT, "zcrm_bulk/" ZCRM_BULK_VERSION);
 	ZCRM_SETOPT(CURLOPT_ACCEPT_ENCODING, "");
@@ -346,13 +369,13 @@ typedef struct ZcrmFailure
 
 /*
  * perform_once
- *		One GET of "url" with at most "timeout_ms" for the whole transfer.
+ *		One request with at most "timeout_ms" for the whole transfer.
  *		Returns true and fills *resp when a complete response (any status)
  *		arrived; returns false and fills *failure otherwise.  Raises only
  *		for interrupts, after releasing every curl resource of the attempt.
  */
 static bool
-perform_once(const char *url, const char *token, long timeout_ms,
+perform_once(const ZcrmRequest *req, long timeout_ms,
 			 ZcrmHttpResponse *resp, ZcrmFailure *failure)
 {
 	ZcrmBody   *body = palloc0(sizeof(ZcrmBody));
@@ -368,11 +391,11 @@ perform_once(const char *url, const char *token, long timeout_ms,
 	PG_TRY();
 	{
 		curl_easy_reset(zcrm_easy);
-		headers = build_headers(token);
+		headers = build_headers(req->token, req->form != NULL);
 		if (headers == NULL)
 			setup = CURLE_OUT_OF_MEMORY;
 		else
-			setup = configure_request(zcrm_easy, url, headers, body, timeout_ms);
+			setup = configure_request(zcrm_easy, req, headers, body, timeout_ms);
 		if (setup == CURLE_OK)
 		{
 			if (curl_multi_add_handle(zcrm_multi, zcrm_easy) != CURLM_OK)
@@ -504,15 +527,14 @@ backoff_wait(long ms)
 }
 
 /*
- * zcrm_http_get
+ * zcrm_http_request
  *		See transport.h.  Up to zcrm_bulk.retries retries follow a retryable
  *		failure, each after an interruptible, jittered, exponential backoff;
  *		zcrm_bulk.timeout bounds the whole call, waits included, so no retry
  *		is attempted that could not finish in time.
  */
 void
-zcrm_http_get(const char *url, const char *token, const char *job_id,
-			  ZcrmHttpResponse *resp)
+zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp)
 {
 	TimestampTz deadline;
 	ZcrmFailure failure = {0};
@@ -527,7 +549,7 @@ zcrm_http_get(const char *url, const char *token, const char *job_id,
 		long		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
 		long		delay;
 
-		complete = perform_once(url, token, Max(remaining, 1), resp, &failure);
+		complete = perform_once(req, Max(remaining, 1), resp, &failure);
 		if (complete ? !status_is_retryable(resp->status) :
 			!failure_is_retryable(failure.kind))
 			break;
@@ -541,18 +563,56 @@ zcrm_http_get(const char *url, const char *token, const char *job_id,
 
 		if (complete)
 			ereport(DEBUG1,
-					(errmsg_internal("zcrm_bulk: bulk write job %s: HTTP status %ld, retry %d of %d in %ld ms",
-									 job_id, resp->status, attempt, zcrm_retries, delay)));
+					(errmsg_internal("zcrm_bulk: %s: HTTP status %ld, retry %d of %d in %ld ms",
+									 req->what, resp->status, attempt, zcrm_retries, delay)));
 		else
 			ereport(DEBUG1,
-					(errmsg_internal("zcrm_bulk: bulk write job %s: %s, retry %d of %d in %ld ms",
-									 job_id, failure.reason, attempt, zcrm_retries, delay)));
+					(errmsg_internal("zcrm_bulk: %s: %s, retry %d of %d in %ld ms",
+									 req->what, failure.reason, attempt, zcrm_retries, delay)));
 		if (complete)
 			pfree(resp->body);
 		backoff_wait(delay);
 	}
 
 	if (!complete)
-		zcrm_raise_transport_error(failure.kind, failure.reason, job_id,
+		zcrm_raise_transport_error(failure.kind, failure.reason, req->what,
 								   failure.limit, attempt);
+}
+
+/*
+ * zcrm_form_encode
+ *		See transport.h.
+ */
+char *
+zcrm_form_encode(const char *const *pairs, int npairs)
+{
+	StringInfoData buf;
+
+	ensure_handles();
+	initStringInfo(&buf);
+	for (int i = 0; i < npairs; i++)
+	{
+		const char *name = pairs[2 * i];
+		const char *value = pairs[2 * i + 1];
+		char	   *escaped;
+
+		/*
+		 * Make room for the worst case first, so that nothing between
+		 * curl_easy_escape() and curl_free() can raise an error.
+		 */
+		enlargeStringInfo(&buf, strlen(name) + 2 + 3 * strlen(value));
+		escaped = curl_easy_escape(zcrm_easy, value, 0);
+		if (escaped == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		if (i > 0)
+			appendStringInfoChar(&buf, '&');
+		appendStringInfoString(&buf, name);
+		appendStringInfoChar(&buf, '=');
+		appendStringInfoString(&buf, escaped);
+		explicit_bzero(escaped, strlen(escaped));
+		curl_free(escaped);
+	}
+	return buf.data;
 }

@@ -27,18 +27,32 @@ typedef struct ZcrmHttpResponse
 	char	   *content_type;	/* NULL when the server sent none */
 } ZcrmHttpResponse;
 
+/* One HTTP request. */
+typedef struct ZcrmRequest
+{
+	const char *url;
+	const char *token;			/* Authorization: Zoho-oauthtoken, or NULL */
+	const char *form;			/* POST this urlencoded form, or GET if NULL */
+	const char *what;			/* names the request in errors and logs */
+} ZcrmRequest;
+
 /*
- * zcrm_http_get
- *		GET "url" with "Authorization: Zoho-oauthtoken <token>" and fill
- *		*resp.  Any response with a status line counts as complete, whatever
- *		its status.  A request that gets no complete response raises an
- *		ERROR through errors.c (job_id only names the job in the report).
- *		Query cancel, statement_timeout and backend termination interrupt
- *		the transfer within about 50 ms and raise PostgreSQL's own error.
- *		Every curl resource of the request is released before any ERROR
- *		propagates.
+ * zcrm_http_request
+ *		Make the request and fill *resp.  Any response with a status line
+ *		counts as complete, whatever its status.  A request that gets no
+ *		complete response (after the retries zcrm_bulk.retries allows)
+ *		raises an ERROR through errors.c.  Query cancel, statement_timeout
+ *		and backend termination interrupt the transfer within about 50 ms
+ *		and raise PostgreSQL's own error.  Every curl resource of the
+ *		request is released before any ERROR propagates.
  */
-extern void zcrm_http_get(const char *url, const char *token,
-						  const char *job_id, ZcrmHttpResponse *resp);
+extern void zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp);
+
+/*
+ * zcrm_form_encode
+ *		"name=value&..." from npairs (name, value) pairs, the values
+ *		percent-encoded; palloc'd.  Names are used as they are.
+ */
+extern char *zcrm_form_encode(const char *const *pairs, int npairs);
 
 #endif							/* ZCRM_TRANSPORT_H */

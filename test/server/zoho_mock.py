@@ -29,9 +29,16 @@ accepted connection is wrapped in its own thread, so a failed handshake
 ends that connection only); make_certs.sh DIR makes test certificates.
 
 Admin endpoints (not logged): GET /__admin/requests, POST /__admin/reset,
-GET /__admin/stats.  The request log never holds a token or the value of an
-Authorization header.  Each entry gets "bytes_sent" and "complete" when its
-response ends (see State.finish).
+GET /__admin/stats, GET /__admin/token-stats, POST
+/__admin/revoke-access-tokens.  The request log never holds a token, a
+client secret or the value of an Authorization header.  Each entry gets
+"bytes_sent" and "complete" when its response ends (see State.finish).
+
+POST /oauth/v2/token (grant_type=refresh_token, client_id, client_secret,
+refresh_token; form body or query string) plays the Zoho Accounts token
+endpoint: the refresh token's prefix chooses the reply (TOKEN_SCENARIOS;
+--print-token-table), and an issued access token is accepted by the API
+routes until it expires or POST /__admin/revoke-access-tokens.
 
 --list-wrong-types prints the generated wrong-JSON-type jobs (job id, TAB,
 field path); they are built from one base document, see WRONG_TYPES.
@@ -41,11 +48,13 @@ import argparse
 import datetime
 import email.utils
 import gzip
+import hashlib
 import http
 import ipaddress
 import json
 import os
 import re
+import secrets
 import select
 import signal
 import socket
@@ -55,6 +64,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.parse
 import zlib
 from http.server import BaseHTTPRequestHandler
 
@@ -65,6 +75,13 @@ JOB_FIXTURES = os.path.join(FIXTURES, "jobs")
 
 DEFAULT_TOKEN = "1000.zcrmtest.accesstoken"
 WRITE_PATH = re.compile(r"^/crm/bulk/(v2|v2\.1|v[3-8])/write/([0-9]+)$")
+TOKEN_PATH = "/oauth/v2/token"                 # Zoho Accounts token endpoint
+DEFAULT_OTHER_API_DOMAIN = "http://127.0.0.2:1"
+DEFAULT_TOKEN_LIFETIME = 3600  # seconds an issued token lives without expires_in
+WRONG_SECRET = "wrong-secret"                  # client_secret -> invalid_client
+REFRESH_SHA_LEN = 12                           # hex digits of refresh_token_sha
+# What the API-path redaction masks: issued access tokens and refresh tokens.
+TOKEN_SHAPES = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}|1000\.rt\.[^/]*")
 
 MIB = 1024 * 1024
 FAULT_WAIT = 60.0          # longest stall / drip of the fault scenarios
