@@ -10,7 +10,9 @@ OBJS = \
 	src/transport.o \
 	src/parse.o \
 	src/errors.o \
-	src/functions.o
+	src/functions.o \
+	src/connections.o \
+	src/oauth.o
 PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 
 # sql/ holds both the install scripts and the regression tests: the
@@ -18,7 +20,7 @@ PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_faults zcrm_input \
-	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_lateral zcrm_plpgsql zcrm_recipe
+	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_lateral zcrm_plpgsql zcrm_recipe
 REGRESS_OPTS = --inputdir=.
 
 PKG_CONFIG ?= pkg-config

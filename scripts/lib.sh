@@ -16,7 +16,11 @@ ZCRM_PY=/usr/bin/python3
 ZCRM_PGPORT=${ZCRM_PGPORT:-54329}
 ZCRM_MOCK_PORT=${ZCRM_MOCK_PORT:-18089}
 ZCRM_TEST_TOKEN=${ZCRM_TEST_TOKEN:-1000.zcrmtest.accesstoken}
-export ZCRM_TEST_TOKEN
+# Secrets of the test connections: new for every run, never written in a
+# test file, and looked for in every log by the token scan.
+ZCRM_TEST_RT_SECRET=${ZCRM_TEST_RT_SECRET:-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
+ZCRM_TEST_CLIENT_SECRET=${ZCRM_TEST_CLIENT_SECRET:-cs$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
+export ZCRM_TEST_TOKEN ZCRM_TEST_RT_SECRET ZCRM_TEST_CLIENT_SECRET
 
 zcrm_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -75,7 +79,7 @@ zcrm_start_cluster() {
 	} >>"$dir/data/postgresql.conf"
 	# The postmaster logs its whole environment at debug3 and below: start it
 	# without the test token in it.
-	env -u ZCRM_TEST_TOKEN runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" \
+	env -u ZCRM_TEST_TOKEN -u ZCRM_TEST_RT_SECRET -u ZCRM_TEST_CLIENT_SECRET runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" \
 		-l "$dir/postgres.log" -w -t 60 start >/dev/null
 	export PGHOST=$dir PGPORT=$ZCRM_PGPORT PGUSER=postgres
 }

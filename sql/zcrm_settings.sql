@@ -7,7 +7,7 @@
 -- makes a placeholder; loading the library rejects it for a superuser-only
 -- setting, and the request still goes where the superuser said.
 CREATE ROLE regress_zcrm_early;
-GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text) TO regress_zcrm_early;
+GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text, text) TO regress_zcrm_early;
 SET ROLE regress_zcrm_early;
 SET zcrm_bulk.api_domain = 'http://127.0.0.1:9';
 SET zcrm_bulk.ca_file = '/tmp/evil.pem';
@@ -16,7 +16,7 @@ SELECT job_id, status FROM zcrm_write_job('4150868000005392002', :'token');
 SHOW zcrm_bulk.ca_file;
 SHOW zcrm_bulk.timeout;
 RESET ROLE;
-REVOKE ALL ON FUNCTION zcrm_write_job(text, text) FROM regress_zcrm_early;
+REVOKE ALL ON FUNCTION zcrm_write_job(text, text, text) FROM regress_zcrm_early;
 DROP ROLE regress_zcrm_early;
 RESET zcrm_bulk.timeout;
 
@@ -85,7 +85,7 @@ RESET zcrm_bulk.ca_file;
 -- granted EXECUTE nor change the superuser-only settings.
 CREATE ROLE regress_zcrm_user;
 CREATE ROLE regress_zcrm_reader;
-GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text) TO regress_zcrm_reader;
+GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text, text) TO regress_zcrm_reader;
 
 SET ROLE regress_zcrm_user;
 SELECT * FROM zcrm_write_job('4150868000005392002', :'token');
@@ -114,5 +114,5 @@ SELECT unnest(setconfig) FROM pg_db_role_setting
 WHERE setrole = 'regress_zcrm_reader'::regrole;
 
 DROP ROLE regress_zcrm_user;
-REVOKE ALL ON FUNCTION zcrm_write_job(text, text) FROM regress_zcrm_reader;
+REVOKE ALL ON FUNCTION zcrm_write_job(text, text, text) FROM regress_zcrm_reader;
 DROP ROLE regress_zcrm_reader;

@@ -406,3 +406,107 @@ zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
 	}
 	pg_unreachable();
 }
+
+/*
+ * scrub_all
+ *		scrub_text() for several secrets at once.
+ */
+static char *
+scrub_all(const char *text, size_t len, const char *const *secrets,
+		  size_t maxlen, bool utf8_ok)
+{
+	char	   *out = pnstrdup(text, len);
+
+	for (int i = 0; secrets && secrets[i]; i++)
+		out = scrub_text(out, strlen(out), secrets[i], 4 * maxlen, utf8_ok);
+	return scrub_text(out, strlen(out), NULL, maxlen, utf8_ok);
+}
+
+/*
+ * zcrm_raise_token_error
+ *		See errors.h.  Zoho Accounts answers most errors with HTTP 200 and
+ *		an "error" key: "invalid_code" for a refresh token that is wrong or
+ *		revoked, "invalid_client" for a wrong client id or secret, and
+ *		"Access Denied" (also as an HTML page) once more than ten access
+ *		tokens were asked for in ten minutes.
+ */
+void
+zcrm_raise_token_error(const char *connection, long http_status,
+					   const char *error, const char *description,
+					   const char *body, size_t body_len,
+					   const ZcrmParseError *perr,
+					   const char *const *secrets)
+{
+	bool		denied = false;
+	char	   *desc = description ?
+		scrub_all(description, strlen(description), secrets, ZCRM_MAX_QUOTED_TEXT, true) : NULL;
+
+	/* The detail adds its own full stop. */
+	while (desc && desc[0] && desc[strlen(desc) - 1] == '.')
+		desc[strlen(desc) - 1] = '\0';
+
+	if (error)
+		denied = (pg_strcasecmp(error, "Access Denied") == 0);
+	else if (body_len > 0)
+		denied = (strstr(pnstrdup(body, body_len), "Access Denied") != NULL);
+
+	if (denied)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("Zoho accounts server refused an access token for connection \"%s\": Access Denied",
+						connection),
+				 errdetail("Zoho issues at most ten access tokens per refresh token in ten minutes and answers \"Access Denied\" beyond that%s%s.",
+						   desc ? ": " : "", desc ? desc : ""),
+				 errhint("Wait ten minutes; let every job share this connection instead of refreshing the same refresh token elsewhere.")));
+
+	if (error && strcmp(error, "invalid_code") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the refresh token of Zoho CRM connection \"%s\" was rejected", connection),
+				 errdetail("The accounts server answered \"invalid_code\": the refresh token is wrong, was revoked, or belongs to another data centre."),
+				 errhint("Generate a new refresh token in Zoho's API console and set it with zcrm_connection_alter(name, refresh_token => ...).")));
+
+	if (error && (strcmp(error, "invalid_client") == 0 ||
+				  strcmp(error, "invalid_client_secret") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("the client id or secret of Zoho CRM connection \"%s\" was rejected", connection),
+				 errdetail("The accounts server answered \"%s\".",
+						   scrub_all(error, strlen(error), secrets, 64, true)),
+				 errhint("Check the client id and secret in Zoho's API console and set them with zcrm_connection_alter().")));
+
+	if (error)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("Zoho accounts server refused an access token for connection \"%s\"", connection),
+				 errdetail("It answered HTTP status %ld with error \"%s\"%s%s.", http_status,
+						   scrub_all(error, strlen(error), secrets, 64, true),
+						   desc ? ": " : "", desc ? desc : ""),
+				 errhint("Check the connection's credentials and accounts server with zcrm_connections().")));
+
+	if (http_status < 200 || http_status > 299)
+	{
+		const char *hint;
+		int			sqlstate = http_status_sqlstate(http_status, &hint);
+
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("Zoho accounts server answered HTTP status %ld to the token refresh of connection \"%s\"",
+						http_status, connection),
+				 body_len > 0 ?
+				 errdetail("The body begins \"%s\".",
+						   scrub_all(body, body_len, secrets, ZCRM_MAX_BODY_SNIPPET, false)) :
+				 errdetail("The body is empty."),
+				 errhint("%s", hint)));
+	}
+
+	ereport(ERROR,
+			(errcode(perr && perr->status == ZCRM_PARSE_NOT_JSON ?
+					 ERRCODE_INVALID_JSON_TEXT : ERRCODE_DATA_EXCEPTION),
+			 errmsg("unexpected token reply from the Zoho accounts server for connection \"%s\"",
+					connection),
+			 errdetail("%s%s%s.", perr && perr->path[0] ? perr->path : "the reply",
+					   perr ? ": " : "", perr ? perr->message : ""),
+			 errhint("Check the connection's accounts server with zcrm_connections().")));
+	pg_unreachable();
+}

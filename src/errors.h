@@ -67,4 +67,18 @@ extern void zcrm_raise_http_error(long http_status, const char *body,
 extern void zcrm_raise_parse_error(const ZcrmParseError *err,
 								   const char *job_id) pg_attribute_noreturn();
 
+/*
+ * zcrm_raise_token_error
+ *		Raise the error for a token refresh of connection "connection" that
+ *		did not yield an access token: a reply with an "error" (error and
+ *		description as sent), a body that is not a token reply (perr says
+ *		why), or an HTTP status other than 200.  "secrets" (NULL-terminated)
+ *		are scrubbed from anything quoted.
+ */
+extern void zcrm_raise_token_error(const char *connection, long http_status,
+								   const char *error, const char *description,
+								   const char *body, size_t body_len,
+								   const ZcrmParseError *perr,
+								   const char *const *secrets) pg_attribute_noreturn();
+
 #endif							/* ZCRM_ERRORS_H */

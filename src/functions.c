@@ -27,7 +27,9 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "connections.h"
 #include "errors.h"
+#include "oauth.h"
 #include "parse.h"
 #include "settings.h"
 #include "transport.h"
@@ -167,14 +169,23 @@ check_token(const char *token)
 				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
 }
 
+/* One call: the job, and the token and API domain it is made with. */
+typedef struct ZcrmCall
+{
+	char	   *job_id;
+	char	   *token;
+	char	   *base;			/* API domain without a trailing slash */
+	ZcrmConnection *conn;		/* when the token came from a connection */
+} ZcrmCall;
+
 /*
- * api_base
- *		zcrm_bulk.api_domain without its optional trailing slash (palloc'd).
+ * without_slash
+ *		A palloc'd copy of an API domain without its trailing slash.
  */
 static char *
-api_base(void)
+without_slash(const char *domain)
 {
-	char	   *base = pstrdup(zcrm_api_domain ? zcrm_api_domain : "");
+	char	   *base = pstrdup(domain ? domain : "");
 	size_t		len = strlen(base);
 
 	if (len > 0 && base[len - 1] == '/')
@@ -184,20 +195,18 @@ api_base(void)
 
 /*
  * absolute_url
- *		A download_url made absolute against the API domain: absolute URLs
+ *		A download_url made absolute against the API domain "base" (the one
+ *		the call was made to): absolute URLs
  *		are returned unchanged, a path is appended to the domain, and a
  *		scheme-relative "//host/..." takes the domain's scheme.
  */
 static char *
-absolute_url(const char *url)
+absolute_url(const char *url, const char *base)
 {
-	char	   *base;
-
 	if (pg_strncasecmp(url, "https://", 8) == 0 ||
 		pg_strncasecmp(url, "http://", 7) == 0)
 		return pstrdup(url);
 
-	base = api_base();
 	if (url[0] == '/' && url[1] == '/')
 		return psprintf("%s%s", pg_strncasecmp(base, "https:", 6) == 0 ?
 						"https:" : "http:", url);
@@ -207,28 +216,115 @@ absolute_url(const char *url)
 }
 
 /*
- * fetch_body
- *		Validate the arguments, GET the job and return its 2xx body.  Any
- *		other status (and 204) is raised as an API error.
+ * resolve_call
+ *		Validate the arguments and find the token and API domain to use: the
+ *		token argument, or else the connection argument, or else
+ *		zcrm_bulk.default_connection.  Nothing is requested before every
+ *		argument has been checked (except a connection's token refresh).
+ *		The 1.0 SQL definitions pass two arguments; the token is then
+ *		required.
  */
 static void
-fetch_body(const char *job_id, const char *token, ZcrmHttpResponse *resp)
+resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
+{
+	char	   *connection = NULL;
+
+	memset(call, 0, sizeof(*call));
+	call->job_id = required_text_arg(fcinfo, 0, "job_id");
+	check_job_id(call->job_id);
+
+	if (PG_NARGS() < 3)
+		call->token = required_text_arg(fcinfo, 1, "token");
+	else
+	{
+		call->token = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+		connection = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+		if (call->token && connection)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("pass either a token or a connection, not both")));
+		if (!call->token && !connection)
+		{
+			if (zcrm_default_connection == NULL || zcrm_default_connection[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("no access token and no connection given"),
+						 errhint("Pass token => or connection =>, or set zcrm_bulk.default_connection.")));
+			connection = zcrm_default_connection;
+		}
+	}
+
+	if (call->token)
+	{
+		check_token(call->token);
+		call->base = without_slash(zcrm_api_domain);
+	}
+	else
+	{
+		call->conn = zcrm_connection_lookup(connection);
+		zcrm_oauth_access(call->conn, NULL, &call->token, &call->base);
+		call->base = without_slash(call->base);
+	}
+}
+
+/*
+ * request_job
+ *		GET the job with the call's token; any complete response.
+ */
+static void
+request_job(const ZcrmCall *call, ZcrmHttpResponse *resp)
 {
 	ZcrmRequest req;
 
-	check_job_id(job_id);
-	check_token(token);
-
 	req.url = psprintf("%s/crm/bulk/%s/write/%s",
-					   api_base(), zcrm_api_version_name(), job_id);
-	req.token = token;
+					   call->base, zcrm_api_version_name(), call->job_id);
+	req.token = call->token;
 	req.form = NULL;
-	req.what = psprintf("bulk write job %s", job_id);
+	req.what = psprintf("bulk write job %s", call->job_id);
 	zcrm_http_request(&req, resp);
+}
+
+/*
+ * is_invalid_token
+ *		True when a response is the API's INVALID_TOKEN error.
+ */
+static bool
+is_invalid_token(const ZcrmHttpResponse *resp)
+{
+	ZcrmApiError *apierr = NULL;
+	bool		result;
+
+	if (resp->status != 401 ||
+		zcrm_parse_api_error(resp->body, resp->body_len, &apierr, NULL) != ZCRM_PARSE_OK)
+		return false;
+	result = (strcmp(apierr->code, "INVALID_TOKEN") == 0);
+	zcrm_api_error_free(apierr);
+	return result;
+}
+
+/*
+ * fetch_body
+ *		GET the job and return its 2xx body; any other status (and 204) is
+ *		raised as an API error.  A token from a connection that the API
+ *		rejects as INVALID_TOKEN is replaced once and the request retried
+ *		once.
+ */
+static void
+fetch_body(ZcrmCall *call, ZcrmHttpResponse *resp)
+{
+	request_job(call, resp);
+	if (call->conn && is_invalid_token(resp))
+	{
+		char	   *base;
+
+		zcrm_oauth_access(call->conn, call->token, &call->token, &base);
+		call->base = without_slash(base);
+		request_job(call, resp);
+	}
 
 	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
 		zcrm_raise_http_error(resp->status, resp->body, resp->body_len,
-							  resp->content_type, job_id, token);
+							  resp->content_type, call->job_id, call->token);
 }
 
 /*
@@ -237,22 +333,20 @@ fetch_body(const char *job_id, const char *token, ZcrmHttpResponse *resp)
  *		under PG_TRY so that it is freed on error too.
  */
 static ZcrmJob *
-fetch_job(FunctionCallInfo fcinfo)
+fetch_job(ZcrmCall *call)
 {
-	char	   *job_id = required_text_arg(fcinfo, 0, "job_id");
-	char	   *token = required_text_arg(fcinfo, 1, "token");
 	ZcrmHttpResponse resp;
 	ZcrmParseError err;
 	ZcrmParseStatus st;
 	ZcrmJob    *job = NULL;
 
-	fetch_body(job_id, token, &resp);
+	fetch_body(call, &resp);
 	st = zcrm_parse_job(resp.body, resp.body_len, &job, &err);
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
-							  resp.content_type, job_id, token);
+							  resp.content_type, call->job_id, call->token);
 	if (st != ZCRM_PARSE_OK)
-		zcrm_raise_parse_error(&err, job_id);
+		zcrm_raise_parse_error(&err, call->job_id);
 
 	pfree(resp.body);
 	return job;
@@ -295,7 +389,7 @@ int4_or_null(Datum *values, bool *nulls, int col, bool has, int32 v)
  *		job has none), the job columns repeated on each.
  */
 static void
-emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
+emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call)
 {
 	Datum		values[JOB_NCOLS] = {0};
 	bool		nulls[JOB_NCOLS] = {0};
@@ -326,7 +420,7 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
 	text_or_null(values, nulls, JOB_COL_CALLBACK_URL, job->callback_url);
 	text_or_null(values, nulls, JOB_COL_CALLBACK_METHOD, job->callback_method);
 	text_or_null(values, nulls, JOB_COL_DOWNLOAD_URL,
-				 job->download_url ? absolute_url(job->download_url) : NULL);
+				 job->download_url ? absolute_url(job->download_url, call->base) : NULL);
 
 	for (int i = 0; i < nrows; i++)
 	{
@@ -363,7 +457,7 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
  *		however many mappings a job has.
  */
 static void
-emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
+emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call)
 {
 	MemoryContext rowcxt;
 	MemoryContext oldcxt;
@@ -429,17 +523,20 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job)
  */
 static Datum
 materialize_job(FunctionCallInfo fcinfo,
-				void (*emit) (ReturnSetInfo *rsinfo, const ZcrmJob *job))
+				void (*emit) (ReturnSetInfo *rsinfo, const ZcrmJob *job,
+							  const ZcrmCall *call))
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ZcrmCall	call;
 	ZcrmJob    *job;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	job = fetch_job(fcinfo);
+	resolve_call(fcinfo, &call);
+	job = fetch_job(&call);
 
 	PG_TRY();
 	{
-		emit(rsinfo, job);
+		emit(rsinfo, job, &call);
 	}
 	PG_FINALLY();
 	{
@@ -451,7 +548,8 @@ materialize_job(FunctionCallInfo fcinfo,
 }
 
 /*
- * zcrm_write_job(job_id text, token text) RETURNS SETOF zcrm_write_job_row
+ * zcrm_write_job(job_id text, token text, connection text)
+ *		RETURNS SETOF zcrm_write_job_row
  */
 Datum
 zcrm_write_job(PG_FUNCTION_ARGS)
@@ -460,7 +558,7 @@ zcrm_write_job(PG_FUNCTION_ARGS)
 }
 
 /*
- * zcrm_write_job_field_mappings(job_id text, token text)
+ * zcrm_write_job_field_mappings(job_id text, token text, connection text)
  *		RETURNS SETOF zcrm_field_mapping_row
  */
 Datum
@@ -470,27 +568,27 @@ zcrm_write_job_field_mappings(PG_FUNCTION_ARGS)
 }
 
 /*
- * zcrm_write_job_json(job_id text, token text) RETURNS jsonb
+ * zcrm_write_job_json(job_id text, token text, connection text) RETURNS jsonb
  *		The document exactly as sent (numbers keep every digit), once it is
  *		known to be a JSON object that is not a Zoho error.
  */
 Datum
 zcrm_write_job_json(PG_FUNCTION_ARGS)
 {
-	char	   *job_id = required_text_arg(fcinfo, 0, "job_id");
-	char	   *token = required_text_arg(fcinfo, 1, "token");
+	ZcrmCall	call;
 	ZcrmHttpResponse resp;
 	ZcrmParseError err;
 	ZcrmParseStatus st;
 	char	   *json;
 
-	fetch_body(job_id, token, &resp);
+	resolve_call(fcinfo, &call);
+	fetch_body(&call, &resp);
 	st = zcrm_check_document(resp.body, resp.body_len, &err);
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
-							  resp.content_type, job_id, token);
+							  resp.content_type, call.job_id, call.token);
 	if (st != ZCRM_PARSE_OK)
-		zcrm_raise_parse_error(&err, job_id);
+		zcrm_raise_parse_error(&err, call.job_id);
 
 	json = pg_any_to_server(resp.body, resp.body_len, PG_UTF8);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));

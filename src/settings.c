@@ -35,6 +35,7 @@ int			zcrm_retries = 2;
 int			zcrm_retry_delay_ms = 500;
 int			zcrm_max_response_size = 16 * 1024 * 1024;
 char	   *zcrm_ca_file = NULL;
+char	   *zcrm_default_connection = NULL;
 
 static int	zcrm_api_version = 0;
 
@@ -140,6 +141,28 @@ check_api_domain(char **newval, void **extra, GucSource source)
 }
 
 /*
+ * zcrm_valid_base_url
+ *		True when "url" is acceptable as zcrm_bulk.api_domain: a scheme and a
+ *		host with an optional port and trailing slash.  On false, *detail
+ *		says why (a full sentence).
+ */
+bool
+zcrm_valid_base_url(const char *url, const char **detail)
+{
+	char	   *copy = pstrdup(url);
+	bool		ok;
+	char	   *saved = GUC_check_errdetail_string;
+
+	GUC_check_errdetail_string = NULL;
+	ok = check_api_domain(&copy, NULL, PGC_S_SESSION);
+	*detail = GUC_check_errdetail_string ? GUC_check_errdetail_string :
+		"The URL must be a scheme and a host with an optional port.";
+	GUC_check_errdetail_string = saved;
+	pfree(copy);
+	return ok;
+}
+
+/*
  * check_ca_file
  *		An empty string (use the system store) or an absolute path.
  */
@@ -236,6 +259,15 @@ zcrm_define_settings(void)
 							   PGC_SUSET,
 							   0,
 							   check_ca_file, NULL, NULL);
+
+	DefineCustomStringVariable("zcrm_bulk.default_connection",
+							   "Connection used when a call passes neither a token nor a connection.",
+							   "The name of a connection made with zcrm_connection_create().",
+							   &zcrm_default_connection,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zcrm_bulk");
 }

@@ -33,7 +33,11 @@ extern int	zcrm_max_response_size;
 /* zcrm_bulk.ca_file: CA bundle path, empty for the system store (superuser only) */
 extern char *zcrm_ca_file;
 
+/* zcrm_bulk.default_connection: connection used when none is passed */
+extern char *zcrm_default_connection;
+
 extern void zcrm_define_settings(void);
+extern bool zcrm_valid_base_url(const char *url, const char **detail);
 extern const char *zcrm_api_version_name(void);
 
 #endif							/* ZCRM_SETTINGS_H */

@@ -4,8 +4,9 @@
 Starts zoho_mock.py on a free port (--port 0, port read from --ready-file),
 talks HTTP/1.1 to it byte by byte, and checks the seed replays, routing,
 keep-alive, the request log (with bytes_sent/complete), the scenario table,
-the generated wrong-JSON-type jobs and a clean SIGTERM while a handler is
-stalled.  Also runs `extract_seed.py --check` on the seed, and make_certs.sh
+the generated wrong-JSON-type jobs, the OAuth token endpoint
+(/oauth/v2/token, issued tokens on the API, revocation, expiry, counts, no
+secret in the log) and a clean SIGTERM while a handler is stalled.  Also runs `extract_seed.py --check` on the seed, and make_certs.sh
 (the openssl CLI is required: without it the TLS tests fail) to test
 --tls-cert/--tls-key.
 
@@ -20,6 +21,7 @@ Standard library only.
 """
 
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -34,6 +36,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -804,9 +807,10 @@ class AdminTest(unittest.TestCase):
         self.assertEqual([x["scenario"] for x in reqs],
                          ["seed_success", "AUTHENTICATION_FAILURE", "INVALID_TOKEN",
                           "INVALID_URL_PATTERN", "INVALID_REQUEST_METHOD"])
-        self.assertEqual(set(reqs[0]), {"time", "method", "path", "job_id", "version",
-                                        "auth", "connection", "scenario", "request",
-                                        "bytes_sent", "complete", "error"})
+        self.assertEqual(set(reqs[0]), {"time", "kind", "method", "path", "job_id",
+                                        "version", "auth", "connection", "scenario",
+                                        "request", "bytes_sent", "complete", "error"})
+        self.assertEqual({x["kind"] for x in reqs}, {"api"})
         self.assertEqual(reqs[0]["version"], "v2")
         self.assertIsNone(reqs[3]["job_id"])
         serials = [x["request"] for x in reqs]
@@ -827,6 +831,376 @@ class AdminTest(unittest.TestCase):
     def test_unknown_admin(self):
         with Conn(SERVER.port) as c:
             self.assertEqual(c.request("GET", "/__admin/nope").code, 404)
+
+
+# ---------------------------------------------------------------------------
+# OAuth token endpoint
+# ---------------------------------------------------------------------------
+
+TOKEN_PATH = "/oauth/v2/token"
+CLIENT_ID = "1000.ZCRMTESTCLIENTID0123456789"
+CLIENT_SECRET = "zcrm-test-client-secret-9f8e7d"
+FORM = "application/x-www-form-urlencoded"
+TOKEN_CT = "application/json;charset=UTF-8"
+ACCESS_TOKEN_RE = re.compile(r"^1000\.[0-9a-f]{32}\.[0-9a-f]{32}$")
+SEED_JOB = WRITE + "4150868000005392002"
+
+
+def rt_sha(refresh_token):
+    """The log's refresh_token_sha: SHA-256 of the UTF-8 refresh token, the
+    first 12 lower-case hex digits."""
+    return hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()[:12]
+
+
+def new_rt(prefix):
+    """A refresh token with this scenario prefix, unique to the caller."""
+    return prefix + os.urandom(8).hex()
+
+
+def token_fields(refresh_token, **over):
+    f = {"grant_type": "refresh_token", "client_id": CLIENT_ID,
+         "client_secret": CLIENT_SECRET, "refresh_token": refresh_token}
+    f.update(over)
+    return {k: v for k, v in f.items() if v is not None}
+
+
+def token_request(port, fields=None, query=None, method="POST", tls=None,
+                  ctype=FORM, conn=None, raw_body=None):
+    """fields: form body (dict, urlencoded); query: the same in the query
+    string.  Returns the Response with .doc = parsed JSON (or None)."""
+    path = TOKEN_PATH + ("?" + urllib.parse.urlencode(query) if query else "")
+    body = raw_body if raw_body is not None else (
+        urllib.parse.urlencode(fields).encode() if fields else b"")
+    headers = [("Content-Type", ctype)] if body else []
+    if conn is not None:
+        r = conn.request(method, path, headers, body)
+    else:
+        with Conn(port, tls=tls) as c:
+            r = c.request(method, path, headers, body)
+    try:
+        r.doc = json.loads(r.body)
+    except ValueError:
+        r.doc = None
+    return r
+
+
+def refresh(refresh_token, port=None, **kw):
+    return token_request(port or SERVER.port, token_fields(refresh_token), **kw)
+
+
+def api_with(token, port=None, tls=None):
+    return get(port or SERVER.port, SEED_JOB, auth="Zoho-oauthtoken " + token, tls=tls)
+
+
+class OAuthTest(unittest.TestCase):
+    seed_body = load_seed()["SUCCESS RESPONSE"]["body"].encode()
+
+    def assert_token_json(self, r, doc=None, code=200):
+        self.assertEqual(r.code, code)
+        self.assertEqual(r.h["content-type"], TOKEN_CT)
+        self.assertNotIn("content-encoding", r.h)
+        self.assertEqual(int(r.h["content-length"]), len(r.wire))
+        if doc is not None:
+            self.assertEqual(r.doc, doc)
+
+    def assert_works(self, token, port=None, tls=None):
+        r = api_with(token, port, tls)
+        self.assertEqual(r.code, 200, r.body[:200])
+        self.assertEqual(r.body, self.seed_body)
+
+    def assert_rejected(self, token, port=None):
+        r = api_with(token, port)
+        self.assertEqual(r.status_line, "HTTP/1.1 401 Unauthorized")
+        self.assertEqual(json.loads(r.body)["code"], "INVALID_TOKEN")
+
+    def test_normal_grant(self):
+        rt = new_rt("1000.rt.")
+        r = refresh(rt)
+        self.assert_token_json(r)
+        self.assertEqual(list(r.doc), ["access_token", "api_domain", "token_type",
+                                       "expires_in"])
+        self.assertRegex(r.doc["access_token"], ACCESS_TOKEN_RE)
+        self.assertEqual(r.doc["api_domain"], SERVER.url)
+        self.assertEqual((r.doc["token_type"], r.doc["expires_in"]), ("Bearer", 3600))
+        r2 = refresh(rt)
+        self.assertNotEqual(r2.doc["access_token"], r.doc["access_token"])
+        for tok in (r.doc["access_token"], r2.doc["access_token"], TOKEN):
+            self.assert_works(tok)
+        entry = [e for e in SERVER.admin("GET", "requests")
+                 if e["kind"] == "api"][-1]
+        self.assertEqual((entry["auth"], entry["scenario"]), ("ok", "seed_success"))
+        self.assert_rejected(r.doc["access_token"] + "0")
+        self.assert_rejected(r.doc["access_token"][:-1])
+
+    def test_query_parameters(self):
+        rt = new_rt("1000.rt.")
+        r = token_request(SERVER.port, query=token_fields(rt))
+        self.assert_token_json(r)
+        self.assert_works(r.doc["access_token"])
+        # a body field wins over the same query field
+        r = token_request(SERVER.port, fields={"refresh_token": rt},
+                          query=token_fields("1000.rt.revoked"))
+        self.assertEqual(r.doc["expires_in"], 3600)
+        e = SERVER.admin("GET", "requests")[-1]
+        self.assertEqual((e["path"], e["refresh_token_sha"]), (TOKEN_PATH, rt_sha(rt)))
+
+    def test_body_variants_on_one_connection(self):
+        rt = new_rt("1000.rt.")
+        body = urllib.parse.urlencode(token_fields(rt)).encode()
+        with Conn(SERVER.port) as c:
+            # chunked body, Content-Type with a charset parameter
+            c.sock.sendall(b"POST /oauth/v2/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                           b"Content-Type: application/x-www-form-urlencoded; "
+                           b"charset=UTF-8\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           + b"%x\r\n%s\r\n" % (10, body[:10])
+                           + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body) - 10, body[10:]))
+            r = c.read_response()
+            self.assertEqual(r.code, 200)
+            tok = json.loads(r.body)["access_token"]
+            # keep-alive: the API on the same connection, with that token
+            r = c.request("GET", SEED_JOB, [("Authorization", "Zoho-oauthtoken " + tok)])
+            self.assertEqual(r.body, self.seed_body)
+            # a JSON body is not form data: its fields are not read
+            r = token_request(None, raw_body=json.dumps(token_fields(rt)).encode(),
+                              ctype="application/json", conn=c)
+            self.assertEqual(r.doc, {"error": "invalid_request"})
+
+    def test_short_token_expires(self):
+        t0 = time.monotonic()
+        r = refresh(new_rt("1000.rt.short."))
+        self.assert_token_json(r)
+        self.assertEqual(r.doc["expires_in"], 2)
+        tok = r.doc["access_token"]
+        self.assert_works(tok)
+        time.sleep(max(0.0, t0 + 2.3 - time.monotonic()))
+        self.assert_rejected(tok)
+        self.assert_works(TOKEN)
+
+    def test_slow_refreshes_overlap(self):
+        rt = new_rt("1000.rt.slow.")
+        results = [None, None]
+
+        def one(i):
+            t = time.monotonic()
+            r = refresh(rt)
+            results[i] = (r, time.monotonic() - t)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(2)]
+        t0 = time.monotonic()
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        # both are counted on arrival, while both are still waiting
+        self.assertEqual(SERVER.admin("GET", "token-stats")["refreshes"].get(rt_sha(rt)), 2)
+        self.assertTrue(all(t.is_alive() for t in threads))
+        for t in threads:
+            t.join(10)
+        self.assertLess(time.monotonic() - t0, 1.8, "the two delays overlap")
+        toks = set()
+        for r, took in results:
+            self.assertGreaterEqual(took, 0.95)
+            self.assert_token_json(r)
+            self.assertEqual(r.doc["expires_in"], 3600)
+            toks.add(r.doc["access_token"])
+        self.assertEqual(len(toks), 2)
+        for tok in toks:
+            self.assert_works(tok)
+
+    def test_sec_noexp_otherdc(self):
+        r = refresh(new_rt("1000.rt.sec."))
+        self.assert_token_json(r)
+        self.assertEqual(list(r.doc), ["access_token", "expires_in_sec", "api_domain",
+                                       "token_type", "expires_in"])
+        self.assertEqual((r.doc["expires_in_sec"], r.doc["expires_in"]), (3600, 3600000))
+        self.assert_works(r.doc["access_token"])
+        r = refresh(new_rt("1000.rt.noexp."))
+        self.assert_token_json(r)
+        self.assertEqual(list(r.doc), ["access_token", "api_domain", "token_type"])
+        self.assert_works(r.doc["access_token"])
+        r = refresh(new_rt("1000.rt.otherdc."))
+        self.assert_token_json(r)
+        self.assertEqual(r.doc["api_domain"], "http://127.0.0.2:1")
+        self.assertEqual(r.doc["expires_in"], 3600)
+        self.assert_works(r.doc["access_token"])
+
+    def test_error_replies(self):
+        denied = {"error_description": "You have made too many requests continuously. "
+                  "Please try again after some time.", "error": "Access Denied",
+                  "status": "failure"}
+        code = {"error": "invalid_code"}
+        client = {"error": "invalid_client"}
+        request = {"error": "invalid_request"}
+        cases = [
+            (token_fields("1000.rt.revoked"), code),
+            (token_fields("1000.rt.revoked.abc"), code),
+            (token_fields("1000.rt.revokedXYZ"), code),
+            (token_fields(new_rt("1000.rt.denied.")), denied),
+            (token_fields(new_rt("1000.rt.badclient.")), client),
+            (token_fields(new_rt("1000.rt."), client_secret="wrong-secret"), client),
+            (token_fields(new_rt("1000.rt."), client_id=None), client),
+            (token_fields(new_rt("1000.rt."), client_secret=""), client),
+            (token_fields("1000.abc.def"), code),
+            (token_fields("abc"), code),
+            (token_fields("1000.rt"), code),
+            (token_fields("1000.RT.x"), code),
+            (token_fields(new_rt("1000.rt."), grant_type=None), request),
+            (token_fields(new_rt("1000.rt."), grant_type="authorization_code"), request),
+            (token_fields(None), request),
+            (token_fields(""), request),
+        ]
+        issued = SERVER.admin("GET", "token-stats")["issued"]
+        with Conn(SERVER.port) as c:
+            for fields, want in cases:
+                with self.subTest(fields=fields):
+                    self.assert_token_json(token_request(None, fields, conn=c), want)
+        self.assertEqual(SERVER.admin("GET", "token-stats")["issued"], issued)
+
+    def test_html_and_500(self):
+        r = refresh(new_rt("1000.rt.html."))
+        self.assertEqual((r.code, r.h["content-type"]), (200, "text/html;charset=UTF-8"))
+        self.assertIn(b"Access Denied", r.body)
+        self.assertEqual(int(r.h["content-length"]), len(r.wire))
+        r = refresh(new_rt("1000.rt.500."))
+        self.assertEqual(r.status_line, "HTTP/1.1 500 Internal Server Error")
+        self.assertTrue(r.h["content-type"].startswith("text/html"))
+        self.assertIn(b"<html>", r.body)
+
+    def test_post_only(self):
+        rt = new_rt("1000.rt.")
+        SERVER.admin("POST", "reset")
+        with Conn(SERVER.port) as c:
+            for method in ("GET", "PUT", "HEAD"):
+                with self.subTest(method=method):
+                    r = token_request(None, query=token_fields(rt), method=method, conn=c)
+                    self.assertEqual(r.code, 405)
+                    self.assertEqual(r.h["allow"], "POST")
+                    if method == "HEAD":
+                        self.assertEqual(r.body, b"")
+                    else:
+                        self.assertEqual(r.doc["error"], "invalid_request")
+        reqs = SERVER.admin("GET", "requests")
+        self.assertEqual([(e["kind"], e["method"], e["scenario"]) for e in reqs],
+                         [("token", m, "token_method_not_allowed")
+                          for m in ("GET", "PUT", "HEAD")])
+        self.assertEqual(SERVER.admin("GET", "token-stats"),
+                         {"refreshes": {rt_sha(rt): 3}, "total": 3, "issued": 0,
+                          "active": 0})
+
+    def test_revoke_access_tokens(self):
+        toks = [refresh(new_rt(p)).doc["access_token"]
+                for p in ("1000.rt.", "1000.rt.sec.")]
+        for tok in toks:
+            self.assert_works(tok)
+        active = SERVER.admin("GET", "token-stats")["active"]
+        self.assertGreaterEqual(active, 2)
+        self.assertEqual(SERVER.admin("POST", "revoke-access-tokens"), {"revoked": active})
+        for tok in toks:
+            self.assert_rejected(tok)
+        self.assertEqual(SERVER.admin("GET", "token-stats")["active"], 0)
+        self.assert_works(TOKEN)                 # --token ones are not revoked
+        self.assert_works(TOKEN2)
+        tok = refresh(new_rt("1000.rt.")).doc["access_token"]   # refresh again
+        self.assert_works(tok)
+        self.assertEqual(SERVER.admin("POST", "revoke-access-tokens"), {"revoked": 1})
+        self.assertEqual(SERVER.admin("POST", "revoke-access-tokens"), {"revoked": 0})
+
+    def test_token_stats_and_reset(self):
+        a, b = new_rt("1000.rt."), new_rt("1000.rt.denied.")
+        SERVER.admin("POST", "reset")
+        self.assertEqual(SERVER.admin("GET", "token-stats"),
+                         {"refreshes": {}, "total": 0, "issued": 0, "active": 0})
+        tok = refresh(a).doc["access_token"]
+        refresh(a)
+        token_request(SERVER.port, token_fields(a, client_secret="wrong-secret"))
+        refresh(b)
+        token_request(SERVER.port, token_fields(None))      # no refresh token
+        self.assertEqual(SERVER.admin("GET", "token-stats"),
+                         {"refreshes": {rt_sha(a): 3, rt_sha(b): 1}, "total": 5,
+                          "issued": 2, "active": 2})
+        shas = [e["refresh_token_sha"] for e in SERVER.admin("GET", "requests")]
+        self.assertEqual(shas, [rt_sha(a)] * 3 + [rt_sha(b), None])
+        self.assertEqual(SERVER.admin("GET", "stats")["requests"], 5)
+        self.assert_works(tok)
+        SERVER.admin("POST", "reset")            # forgets counts and issued tokens
+        self.assertEqual(SERVER.admin("GET", "token-stats"),
+                         {"refreshes": {}, "total": 0, "issued": 0, "active": 0})
+        self.assert_rejected(tok)
+
+    def test_log_never_holds_secrets(self):
+        SERVER.admin("POST", "reset")
+        rts = {p: new_rt(p) for p in ("1000.rt.", "1000.rt.short.", "1000.rt.sec.",
+                                      "1000.rt.denied.", "1000.rt.500.")}
+        unknown = "zz-unknown-refresh-token-" + os.urandom(4).hex()
+        toks = []
+        for rt in rts.values():
+            r = refresh(rt)
+            if r.doc and "access_token" in r.doc:
+                toks.append(r.doc["access_token"])
+        token_request(SERVER.port, query=token_fields(rts["1000.rt."]))
+        token_request(SERVER.port, token_fields(unknown))
+        token_request(SERVER.port, token_fields(rts["1000.rt."], client_secret="wrong-secret"))
+        # fields mixed up: the secrets sit where client_id / grant_type go
+        token_request(SERVER.port, token_fields(rts["1000.rt."],
+                                                client_id=rts["1000.rt."]))
+        token_request(SERVER.port, token_fields(rts["1000.rt."], client_id=CLIENT_SECRET,
+                                                grant_type=CLIENT_SECRET))
+        token_request(SERVER.port, query=token_fields(rts["1000.rt."]), method="GET")
+        self.assertEqual(len(toks), 3)
+        for tok in toks:
+            self.assert_works(tok)
+            get(SERVER.port, "/crm/bulk/v2/write/" + tok)          # token in a path
+        get(SERVER.port, "/crm/bulk/v2/writ/" + rts["1000.rt."])
+        reqs = SERVER.admin("GET", "requests")
+        token_entries = [e for e in reqs if e["kind"] == "token"]
+        self.assertEqual(len(token_entries), 11)
+        self.assertEqual(set(token_entries[0]), {
+            "time", "kind", "method", "path", "job_id", "version", "auth",
+            "connection", "scenario", "grant_type", "client_id",
+            "refresh_token_prefix", "refresh_token_sha", "request", "bytes_sent",
+            "complete", "error"})
+        self.assertEqual([(e["scenario"], e["refresh_token_prefix"], e["client_id"])
+                          for e in token_entries[:8]],
+                         [("token_normal", "1000.rt.", CLIENT_ID),
+                          ("token_short", "1000.rt.short.", CLIENT_ID),
+                          ("token_sec", "1000.rt.sec.", CLIENT_ID),
+                          ("token_denied", "1000.rt.denied.", CLIENT_ID),
+                          ("token_500", "1000.rt.500.", CLIENT_ID),
+                          ("token_normal", "1000.rt.", CLIENT_ID),
+                          ("token_invalid_code", None, CLIENT_ID),
+                          ("token_wrong_secret", "1000.rt.", CLIENT_ID)])
+        self.assertEqual(token_entries[6]["refresh_token_sha"], rt_sha(unknown))
+        self.assertEqual(token_entries[8]["client_id"], "<redacted>")
+        self.assertEqual((token_entries[9]["client_id"], token_entries[9]["grant_type"]),
+                         ("<redacted>", "<redacted>"))
+        self.assertTrue(all(e["path"] == TOKEN_PATH and e["complete"] is True
+                            for e in token_entries))
+        self.assertEqual({e["kind"] for e in reqs if e not in token_entries}, {"api"})
+        with open(SERVER.log, encoding="utf-8") as f:
+            file_text = f.read()
+        lines = [json.loads(x) for x in file_text.splitlines()]
+        mine = {e["request"] for e in token_entries}
+        self.assertEqual(sorted((x["event"], x["kind"]) for x in lines
+                                if x["request"] in mine),
+                         sorted([("start", "token"), ("end", "token")] * 11))
+        secrets = list(rts.values()) + toks + [unknown, CLIENT_SECRET, "wrong-secret"]
+        for where, text in (("requests", json.dumps(reqs)), ("--log", file_text)):
+            for secret in secrets:
+                self.assertNotIn(secret, text, where)
+            self.assertNotIn("1000.rt.", text.replace('"1000.rt.', ""), where)
+
+    def test_api_domain_options(self):
+        m = MockProcess(extra_args=["--api-domain", "https://www.zohoapis.eu",
+                                    "--other-api-domain", "http://127.0.0.3:9"])
+        try:
+            r = refresh(new_rt("1000.rt."), port=m.port)
+            self.assertEqual(r.doc["api_domain"], "https://www.zohoapis.eu")
+            self.assert_works(r.doc["access_token"], port=m.port)
+            r = refresh(new_rt("1000.rt.otherdc."), port=m.port)
+            self.assertEqual(r.doc["api_domain"], "http://127.0.0.3:9")
+            # tokens are per server process
+            self.assert_rejected(r.doc["access_token"])
+        finally:
+            m.stop()
+            m.cleanup()
 
 
 class ProcessTest(unittest.TestCase):
@@ -1166,6 +1540,18 @@ class TLSTest(unittest.TestCase):
         e = self.good.finished_entry("3000000000000000001")
         self.assertEqual((e["bytes_sent"], e["complete"]), (0, False))
 
+    def test_token_endpoint_over_tls(self):
+        r = token_request(self.good.port, token_fields(new_rt("1000.rt.")),
+                          tls=self.trusting)
+        self.assertEqual(r.code, 200)
+        self.assertEqual(r.doc["api_domain"], "https://127.0.0.1:%d" % self.good.port)
+        # (not the seed job: test_trusting_ca_succeeds counts its connections)
+        r = get(self.good.port, WRITE + "4150868000005350003",
+                auth="Zoho-oauthtoken " + r.doc["access_token"], tls=self.trusting)
+        self.assertEqual(r.code, 200)
+        with open(os.path.join(JOBS, "4150868000005350003.json"), "rb") as f:
+            self.assertEqual(r.body, f.read())
+
     def test_oversize_over_tls(self):
         r = get(self.good.port, WRITE + "3000000000000000005", tls=self.trusting)
         self.assertEqual(len(r.body), 24 * MIB)
@@ -1198,6 +1584,14 @@ class FilesTest(unittest.TestCase):
             readme = f.read()
         self.assertIn(p.stdout.decode("utf-8"), readme,
                       "README.md table differs from zoho_mock.py --print-table")
+
+    def test_readme_token_table_in_sync(self):
+        p = subprocess.run([PY, MOCK, "--print-token-table"], capture_output=True,
+                           check=True)
+        with open(os.path.join(HERE, "README.md"), encoding="utf-8") as f:
+            readme = f.read()
+        self.assertIn(p.stdout.decode("utf-8"), readme,
+                      "README.md token table differs from --print-token-table")
 
 
 def main():

@@ -732,6 +732,136 @@ def print_table(out=sys.stdout):
 
 
 # ---------------------------------------------------------------------------
+# OAuth token endpoint (Zoho Accounts): POST /oauth/v2/token
+#
+# grant_type=refresh_token&client_id=..&client_secret=..&refresh_token=..,
+# as an application/x-www-form-urlencoded body and/or the query string (a
+# body field wins over the same query field).  The refresh token's prefix
+# chooses the reply (TOKEN_SCENARIOS, first match wins), as job ids choose
+# the API scenarios.  Errors come with HTTP 200, as Zoho's do.
+# ---------------------------------------------------------------------------
+
+TOKEN_JSON = "application/json;charset=UTF-8"
+
+
+def token_json(obj):
+    def fn(h):
+        h.send_body(200, compact(obj), TOKEN_JSON, gzipped=False, chunked=False)
+    return fn
+
+
+def grant(expires_in=DEFAULT_TOKEN_LIFETIME, form="normal", delay=0.0,
+          other_dc=False):
+    """Issue an access token living `expires_in` seconds on the API routes.
+
+    form: "normal" -> "expires_in": expires_in; "sec" -> "expires_in_sec":
+    expires_in, "expires_in": expires_in * 1000 (milliseconds); "noexp" ->
+    no expires_in key at all (the token lives DEFAULT_TOKEN_LIFETIME)."""
+    def fn(h):
+        if delay and SHUTDOWN.wait(delay):
+            h.cut_response()
+            return
+        st = h.server.state
+        token = st.issue_token(expires_in)
+        body = {"access_token": token}
+        if form == "sec":
+            body["expires_in_sec"] = expires_in
+        body["api_domain"] = st.other_api_domain if other_dc else st.api_domain
+        body["token_type"] = "Bearer"
+        if form == "sec":
+            body["expires_in"] = expires_in * 1000
+        elif form == "normal":
+            body["expires_in"] = expires_in
+        h.send_body(200, compact(body), TOKEN_JSON, gzipped=False, chunked=False)
+    return fn
+
+
+ACCESS_DENIED = {
+    "error_description": "You have made too many requests continuously. "
+                         "Please try again after some time.",
+    "error": "Access Denied", "status": "failure"}
+
+ACCESS_DENIED_HTML = (
+    b"<!DOCTYPE html><html><head><meta charset=\"UTF-8\"><title>Access Denied"
+    b"</title></head><body><h1>Access Denied</h1><p>You have made too many "
+    b"requests continuously. Please try again after some time.</p></body>"
+    b"</html>")
+
+
+def token_method_not_allowed(h):
+    body = compact({"error": "invalid_request",
+                    "error_description": "only POST is allowed"})
+    headers = zgs_headers(TOKEN_JSON, ("Content-Length", str(len(body))), False)
+    headers.append(("Allow", "POST"))
+    h.send_raw(405, reason_of(405), headers, body)
+
+
+class TokenScenario:
+    def __init__(self, prefix, name, http_code, what, lifetime, fn):
+        self.prefix = prefix            # refresh tokens starting with this
+        self.name = name                # "scenario" in the request log
+        self.http = http_code
+        self.what = what
+        self.lifetime = lifetime        # of the issued token on the API ("-": none)
+        self.fn = fn
+
+
+T = TokenScenario
+# Refresh-token prefix -> reply.  Checked in order, first match wins, so
+# "1000.rt." (normal) comes last.  --print-token-table prints it.
+TOKEN_SCENARIOS = [
+    T("1000.rt.short.", "token_short", "200", 'as normal, but "expires_in": 2', "2 s", grant(2)),
+    T("1000.rt.slow.", "token_slow", "200", "as normal, after a 1.0 s delay (to make concurrent refreshes overlap; counted on arrival)", "3600 s", grant(delay=1.0)),
+    T("1000.rt.sec.", "token_sec", "200", 'as normal, but `"expires_in_sec":3600` and `"expires_in":3600000` (milliseconds when expires_in_sec is present)', "3600 s", grant(form="sec")),
+    T("1000.rt.noexp.", "token_noexp", "200", "as normal, but no expires_in key", "3600 s", grant(form="noexp")),
+    T("1000.rt.otherdc.", "token_otherdc", "200", 'as normal, but "api_domain" is `--other-api-domain` (default `%s`)' % DEFAULT_OTHER_API_DOMAIN, "3600 s (on this server too)", grant(other_dc=True)),
+    T("1000.rt.revoked", "token_revoked", "200", '`{"error":"invalid_code"}` (a revoked or invalid refresh token)', "-", token_json({"error": "invalid_code"})),
+    T("1000.rt.denied.", "token_denied", "200", '`{"error_description":"You have made too many requests continuously. Please try again after some time.","error":"Access Denied","status":"failure"}` (the 10-per-10-minutes limit)', "-", token_json(ACCESS_DENIED)),
+    T("1000.rt.html.", "token_html", "200", '`text/html;charset=UTF-8` page whose body contains "Access Denied"', "-", plain_reply(200, "text/html;charset=UTF-8", ACCESS_DENIED_HTML)),
+    T("1000.rt.500.", "token_500", "500", "`text/html;charset=UTF-8` error page", "-", plain_reply(500, "text/html;charset=UTF-8", html_page(500, "Internal Server Error"))),
+    T("1000.rt.badclient.", "token_badclient", "200", '`{"error":"invalid_client"}`', "-", token_json({"error": "invalid_client"})),
+    T("1000.rt.", "token_normal", "200", 'normal: `{"access_token":"1000.<32 hex>.<32 hex>","api_domain":"<api domain>","token_type":"Bearer","expires_in":3600}`; api domain = `--api-domain`, else this server\'s own `http[s]://host:port`', "3600 s", grant()),
+]
+
+# Outcomes decided before the refresh token's prefix, in this order.
+TOKEN_INVALID_REQUEST = token_json({"error": "invalid_request"})
+TOKEN_INVALID_CLIENT = token_json({"error": "invalid_client"})
+TOKEN_INVALID_CODE = token_json({"error": "invalid_code"})
+TOKEN_REQUEST_ROWS = [
+    ("(method other than POST)", "405", '`Allow: POST`, `{"error":"invalid_request","error_description":"only POST is allowed"}` (HEAD: no body)', "-"),
+    ("(grant_type or refresh_token missing or empty, or grant_type not `refresh_token`)", "200", '`{"error":"invalid_request"}`', "-"),
+    ("(client_id or client_secret missing or empty, or client_secret `%s`)" % WRONG_SECRET, "200", '`{"error":"invalid_client"}`', "-"),
+]
+TOKEN_OTHER_ROW = ("(any other refresh token)", "200", '`{"error":"invalid_code"}`', "-")
+
+
+def token_scenario_of(refresh_token):
+    """The TokenScenario whose prefix the refresh token starts with, or None."""
+    for sc in TOKEN_SCENARIOS:
+        if refresh_token.startswith(sc.prefix):
+            return sc
+    return None
+
+
+def refresh_token_sha(refresh_token):
+    """What the log and /__admin/token-stats use instead of the refresh
+    token: the first 12 hex digits of SHA-256 of its UTF-8 bytes."""
+    return hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()[:REFRESH_SHA_LEN]
+
+
+def print_token_table(out=sys.stdout):
+    out.write("| refresh_token | HTTP | reply | issued token lives on the API |\n")
+    out.write("|---|---|---|---|\n")
+    rows = list(TOKEN_REQUEST_ROWS)
+    for sc in TOKEN_SCENARIOS:
+        label = "`%s<anything%s>`" % (sc.prefix, " else" if sc.name == "token_normal" else "")
+        rows.append((label, sc.http, sc.what, sc.lifetime))
+    rows.append(TOKEN_OTHER_ROW)
+    for a, b, c, d in rows:
+        out.write("| %s | %s | %s | %s |\n" % (a, b, c.replace("|", "\\|"), d))
+
+
+# ---------------------------------------------------------------------------
 # Server state (connections, request log, counters)
 # ---------------------------------------------------------------------------
 
@@ -741,7 +871,8 @@ def utc_now():
 
 
 class State:
-    """Connections, the request log and the alternation counters.
+    """Connections, the request log, the alternation counters, and the
+    access tokens issued by /oauth/v2/token with their refresh counts.
 
     Request log: log() appends the entry when the request is routed (so a
     stalled request is visible at once) with "bytes_sent", "complete" and
@@ -760,6 +891,15 @@ class State:
         self.requests = []
         self.counters = {}
         self.log_file = open(log_path, "a", encoding="utf-8") if log_path else None
+        # OAuth: access token -> time.monotonic() at which it expires;
+        # refresh_token_sha -> token requests; all token requests; tokens
+        # issued.  Since start/reset.
+        self.issued = {}
+        self.refreshes = {}
+        self.token_requests = 0
+        self.issued_count = 0
+        self.api_domain = None           # set by main() once listening
+        self.other_api_domain = DEFAULT_OTHER_API_DOMAIN
 
     def new_connection(self):
         with self.lock:
@@ -778,13 +918,64 @@ class State:
             self.tls_failures += 1
 
     def reset(self):
-        """Forget the request log, the alternation counters and the counts
-        (serial numbers keep increasing; the --log file is kept)."""
+        """Forget the request log, the alternation counters, the counts,
+        the issued access tokens and the refresh counts (serial numbers keep
+        increasing; the --log file is kept)."""
         with self.lock:
             self.connections = 0
             self.tls_failures = 0
             self.requests = []
             self.counters = {}
+            self.issued = {}
+            self.refreshes = {}
+            self.token_requests = 0
+            self.issued_count = 0
+
+    # -- OAuth --------------------------------------------------------------
+
+    def issue_token(self, lifetime):
+        """A new access token, accepted by the API routes for `lifetime`
+        seconds (or until revoke_tokens/reset)."""
+        token = "1000.%s.%s" % (secrets.token_hex(16), secrets.token_hex(16))
+        with self.lock:
+            now = time.monotonic()
+            # drop the expired ones, so that the dict does not grow forever
+            for t in [t for t, exp in self.issued.items() if exp <= now]:
+                del self.issued[t]
+            self.issued[token] = now + lifetime
+            self.issued_count += 1
+        return token
+
+    def token_valid(self, token):
+        """An issued access token, neither expired nor revoked."""
+        with self.lock:
+            exp = self.issued.get(token)
+            return exp is not None and time.monotonic() < exp
+
+    def revoke_tokens(self):
+        """Invalidate every issued access token; returns how many were
+        still valid."""
+        with self.lock:
+            now = time.monotonic()
+            n = sum(1 for exp in self.issued.values() if exp > now)
+            self.issued = {}
+            return n
+
+    def count_token_request(self, sha):
+        """One request to the token endpoint; sha: its refresh_token_sha, or
+        None when it carried no refresh token."""
+        with self.lock:
+            self.token_requests += 1
+            if sha is not None:
+                self.refreshes[sha] = self.refreshes.get(sha, 0) + 1
+
+    def token_stats(self):
+        with self.lock:
+            now = time.monotonic()
+            return {"refreshes": dict(self.refreshes),
+                    "total": self.token_requests,
+                    "issued": self.issued_count,
+                    "active": sum(1 for exp in self.issued.values() if exp > now)}
 
     def _write_line(self, obj):
         if self.log_file:
@@ -813,7 +1004,8 @@ class State:
         with self.lock:
             entry.update(bytes_sent=bytes_sent, complete=complete, error=error)
             self._write_line({
-                "event": "end", "time": utc_now(), "request": entry["request"],
+                "event": "end", "time": utc_now(), "kind": entry["kind"],
+                "request": entry["request"],
                 "connection": entry["connection"], "job_id": entry["job_id"],
                 "scenario": entry["scenario"], "bytes_sent": bytes_sent,
                 "complete": complete, "error": error})
@@ -900,38 +1092,46 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def drain_request_body(self):
-        """Read and drop a request body so that keep-alive stays in step."""
+        """Read the request body so that keep-alive stays in step; keep it in
+        self.request_body (the token endpoint reads its form fields there).
+        A body that is malformed or above MAX_REQUEST_BODY is dropped
+        (request_body None) and the connection closed after the answer."""
+        self.request_body = b""
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         cl = self.headers.get("Content-Length")
         if "chunked" in te:
-            total = 0
+            out = bytearray()
             while True:
                 line = self.rfile.readline(1024)
                 try:
                     size = int(line.split(b";")[0].strip(), 16)
                 except ValueError:
+                    self.request_body = None
                     self.close_connection = True
                     return
                 if size == 0:
                     while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                         pass
+                    self.request_body = bytes(out)
                     return
-                total += size
-                if total > MAX_REQUEST_BODY:
+                if len(out) + size > MAX_REQUEST_BODY:
+                    self.request_body = None
                     self.close_connection = True
                     return
-                self.rfile.read(size + 2)
+                out += self.rfile.read(size + 2)[:size]
         elif cl is not None:
             try:
                 n = int(cl)
             except ValueError:
+                self.request_body = None
                 self.close_connection = True
                 return
             if n > MAX_REQUEST_BODY:
+                self.request_body = None
                 self.close_connection = True
                 return
             if n > 0:
-                self.rfile.read(n)
+                self.request_body = self.rfile.read(n)
 
     # -- writing ------------------------------------------------------------
 
@@ -1044,18 +1244,27 @@ class Handler(BaseHTTPRequestHandler):
     # -- routing ------------------------------------------------------------
 
     def auth_state(self):
+        """ok: exactly one Authorization header, `Zoho-oauthtoken <t>` with t
+        a --token or an access token issued by /oauth/v2/token that has
+        neither expired nor been revoked."""
         values = self.headers.get_all("Authorization") or []
         if not values:
             return "missing"
         if len(values) == 1:
-            for t in self.server.state.tokens:
+            state = self.server.state
+            for t in state.tokens:
                 if values[0] == "Zoho-oauthtoken " + t:
                     return "ok"
+            prefix = "Zoho-oauthtoken "
+            if (values[0].startswith(prefix)
+                    and state.token_valid(values[0][len(prefix):])):
+                return "ok"
         return "bad"
 
     def log_request_entry(self, path, job_id, version, auth, scenario):
         return self.server.state.log({
             "time": utc_now(),
+            "kind": "api",
             "method": self.command,
             "path": path,
             "job_id": job_id,
@@ -1070,12 +1279,16 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/__admin/"):
             return self.admin(path)
 
+        if path == TOKEN_PATH:
+            return self.token_endpoint()
+
         # The path is logged without its query string; tokens are masked in
         # case a client put one into the path.
         safe_path = path
         for t in self.server.state.tokens:
             if t:
                 safe_path = safe_path.replace(t, "<redacted>")
+        safe_path = TOKEN_SHAPES.sub("<redacted>", safe_path)
         auth = self.auth_state()
         m = WRITE_PATH.match(path)
         version, job_id = (m.group(1), m.group(2)) if m else (None, None)
@@ -1094,6 +1307,10 @@ class Handler(BaseHTTPRequestHandler):
             name, fn = "RESOURCE_NOT_FOUND", seed("RESOURCE_NOT_FOUND")
 
         entry = self.log_request_entry(safe_path, job_id, version, auth, name)
+        self.run_scenario(entry, fn)
+
+    def run_scenario(self, entry, fn):
+        """Run fn(self), then record in `entry` how its response ended."""
         self.bytes_sent = 0
         self.cut = False
         error = None
@@ -1106,6 +1323,75 @@ class Handler(BaseHTTPRequestHandler):
             self.server.state.finish(entry, self.bytes_sent,
                                      error is None and not self.cut, error)
 
+    # -- OAuth token endpoint -----------------------------------------------
+
+    def token_params(self):
+        """The request's fields: the query string's, overridden by those of
+        an application/x-www-form-urlencoded body (first value of a repeated
+        field).  A body of another Content-Type is ignored."""
+        params = {}
+        query = self.path.split("#", 1)[0].partition("?")[2]
+        sources = [query]
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if self.request_body and ctype == "application/x-www-form-urlencoded":
+            sources.append(self.request_body.decode("utf-8", "replace"))
+        for text in sources:
+            fields = {}
+            for k, v in urllib.parse.parse_qsl(text, keep_blank_values=True,
+                                               errors="replace"):
+                fields.setdefault(k, v)
+            params.update(fields)
+        return params
+
+    def token_endpoint(self):
+        """POST /oauth/v2/token: choose the reply, log and count the request
+        (never the refresh token, the client secret or the access token)."""
+        p = self.token_params()
+        grant_type = p.get("grant_type", "")
+        client_id = p.get("client_id", "")
+        secret = p.get("client_secret", "")
+        rt = p.get("refresh_token", "")
+        sc = token_scenario_of(rt) if rt else None
+
+        if self.command != "POST":
+            name, fn = "token_method_not_allowed", token_method_not_allowed
+        elif not grant_type or grant_type != "refresh_token" or not rt:
+            name, fn = "token_invalid_request", TOKEN_INVALID_REQUEST
+        elif not client_id or not secret:
+            name, fn = "token_invalid_client", TOKEN_INVALID_CLIENT
+        elif secret == WRONG_SECRET:
+            name, fn = "token_wrong_secret", TOKEN_INVALID_CLIENT
+        elif sc is None:
+            name, fn = "token_invalid_code", TOKEN_INVALID_CODE
+        else:
+            name, fn = sc.name, sc.fn
+
+        def safe(value, limit=200):
+            # a client that mixed its fields up must not get a secret logged
+            if value and (value in (rt, secret) or TOKEN_SHAPES.search(value)):
+                return "<redacted>"
+            return value[:limit] if value else None
+
+        sha = refresh_token_sha(rt) if rt else None
+        state = self.server.state
+        state.count_token_request(sha)
+        entry = state.log({
+            "time": utc_now(),
+            "kind": "token",
+            "method": self.command,
+            "path": TOKEN_PATH,
+            "job_id": None,
+            "version": None,
+            "auth": None,
+            "connection": self.conn_serial,
+            "scenario": name,
+            "grant_type": safe(grant_type, 50),
+            "client_id": safe(client_id),
+            "refresh_token_prefix": sc.prefix if sc else None,
+            "refresh_token_sha": sha,
+        })
+        self.run_scenario(entry, fn)
+
     def admin(self, path):
         state = self.server.state
         if path == "/__admin/requests" and self.command == "GET":
@@ -1115,6 +1401,10 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/__admin/reset" and self.command == "POST":
             state.reset()
             self.send_json_plain(200, {"reset": True})
+        elif path == "/__admin/token-stats" and self.command == "GET":
+            self.send_json_plain(200, state.token_stats())
+        elif path == "/__admin/revoke-access-tokens" and self.command == "POST":
+            self.send_json_plain(200, {"revoked": state.revoke_tokens()})
         else:
             self.send_json_plain(404, {"error": "unknown admin endpoint"})
 
@@ -1221,8 +1511,18 @@ def main(argv=None):
     ap.add_argument("--tls-key", metavar="FILE",
                     help="the PEM private key of --tls-cert (default: in "
                     "the --tls-cert file)")
+    ap.add_argument("--api-domain", metavar="URL",
+                    help='"api_domain" of /oauth/v2/token replies (default: '
+                    "this server's own http[s]://host:port)")
+    ap.add_argument("--other-api-domain", metavar="URL",
+                    default=DEFAULT_OTHER_API_DOMAIN,
+                    help='"api_domain" of the 1000.rt.otherdc. refresh tokens '
+                    "(default %(default)s)")
     ap.add_argument("--print-table", action="store_true",
                     help="print the scenario table (Markdown) and exit")
+    ap.add_argument("--print-token-table", action="store_true",
+                    help="print the refresh-token table of /oauth/v2/token "
+                    "(Markdown) and exit")
     ap.add_argument("--list-wrong-types", action="store_true",
                     help="print '<job id>\\t<json path>' per generated "
                     "wrong-type job and exit")
@@ -1230,6 +1530,9 @@ def main(argv=None):
 
     if args.print_table:
         print_table()
+        return 0
+    if args.print_token_table:
+        print_token_table()
         return 0
     if args.list_wrong_types:
         list_wrong_types()
@@ -1280,6 +1583,8 @@ def main(argv=None):
         write_atomically(args.pidfile, "%d\n" % os.getpid())
     host = args.host if ":" not in args.host else "[%s]" % args.host
     url = "%s://%s:%d" % ("https" if ssl_context else "http", host, port)
+    state.api_domain = args.api_domain or url
+    state.other_api_domain = args.other_api_domain
     if args.ready_file:
         write_atomically(args.ready_file, json.dumps({
             "pid": os.getpid(), "host": args.host, "port": port,

@@ -1,0 +1,729 @@
+/*-------------------------------------------------------------------------
+ *
+ * connections.c
+ *	  Named connections: create, alter, drop, grant, list, look up.
+ *
+ * The credentials live in the extension's tables zcrm_connection and
+ * zcrm_connection_grant, on which PUBLIC has no privileges.  The functions
+ * here check the caller's rights themselves (GetUserId(): the role that
+ * calls, whatever SET ROLE made it) and then run their statements through
+ * SPI as the owner of those tables, with search_path pinned to pg_catalog
+ * so that no object of the caller's can take part.  No function returns a
+ * client secret or a refresh token, and no error quotes one: arguments are
+ * validated before anything is written, so no constraint violation can
+ * print a failing row.
+ *
+ * Who may do what:
+ *	- create: whoever has EXECUTE on zcrm_connection_create (not PUBLIC);
+ *	  the creator becomes the owner;
+ *	- alter, drop, grant, revoke: the owner (or a member of the owner role)
+ *	  and superusers;
+ *	- use: the owner, the roles it was granted to (and their members) and
+ *	  superusers;
+ *	- an accounts server or API domain other than Zoho's own can only be
+ *	  set by a superuser, so that nobody else can aim requests carrying
+ *	  secrets at a host of their choosing.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/connections.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+
+#include "connections.h"
+#include "settings.h"
+
+PG_FUNCTION_INFO_V1(zcrm_connection_create);
+PG_FUNCTION_INFO_V1(zcrm_connection_alter);
+PG_FUNCTION_INFO_V1(zcrm_connection_drop);
+PG_FUNCTION_INFO_V1(zcrm_connection_grant);
+PG_FUNCTION_INFO_V1(zcrm_connection_revoke);
+PG_FUNCTION_INFO_V1(zcrm_connections);
+
+#define ZCRM_MAX_NAME_LEN		63
+#define ZCRM_MAX_SECRET_LEN		1024
+
+/* Zoho's accounts servers, one per data centre. */
+static const char *const zoho_accounts_servers[] = {
+	"https://accounts.zoho.com", "https://accounts.zoho.eu",
+	"https://accounts.zoho.in", "https://accounts.zoho.com.au",
+	"https://accounts.zoho.jp", "https://accounts.zoho.com.cn",
+	"https://accounts.zohocloud.ca", "https://accounts.zoho.sa",
+	"https://accounts.zoho.uk",
+};
+
+/* Top-level domains of Zoho's API domains. */
+static const char *const zoho_api_tlds[] = {
+	"com", "eu", "in", "com.au", "jp", "com.cn", "ca", "sa", "uk",
+};
+
+/* A stored row as the SPI callbacks see it. */
+typedef void (*ZcrmRowCallback) (HeapTuple tuple, TupleDesc desc, void *arg);
+
+/*
+ * strip_slash
+ *		A palloc'd copy of a URL without its trailing slash.
+ */
+static char *
+strip_slash(const char *url)
+{
+	char	   *copy = pstrdup(url);
+	size_t		len = strlen(copy);
+
+	if (len > 0 && copy[len - 1] == '/')
+		copy[len - 1] = '\0';
+	return copy;
+}
+
+/*
+ * zcrm_is_zoho_accounts_server
+ *		See connections.h.
+ */
+bool
+zcrm_is_zoho_accounts_server(const char *url)
+{
+	char	   *u = strip_slash(url);
+
+	for (int i = 0; i < lengthof(zoho_accounts_servers); i++)
+	{
+		if (pg_strcasecmp(u, zoho_accounts_servers[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * zcrm_is_zoho_api_domain
+ *		See connections.h.
+ */
+bool
+zcrm_is_zoho_api_domain(const char *url)
+{
+	static const char *const hosts[] = {"www", "sandbox", "developer"};
+	char	   *u = strip_slash(url);
+
+	for (int h = 0; h < lengthof(hosts); h++)
+	{
+		for (int t = 0; t < lengthof(zoho_api_tlds); t++)
+		{
+			char	   *candidate = psprintf("https://%s.zohoapis.%s",
+											 hosts[h], zoho_api_tlds[t]);
+
+			if (pg_strcasecmp(u, candidate) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * extension_schema
+ *		The schema zcrm_bulk is installed in (PostgreSQL 15 exports no
+ *		function for this, so pg_extension is read directly).
+ */
+static Oid
+extension_schema(void)
+{
+	Oid			extoid = get_extension_oid("zcrm_bulk", false);
+	Oid			nspid = InvalidOid;
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		nspid = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(nspid))
+		elog(ERROR, "could not find the schema of extension zcrm_bulk");
+	return nspid;
+}
+
+/*
+ * extension_table
+ *		The schema-qualified, quoted name of one of the extension's tables,
+ *		and its owner in *owner.
+ */
+static char *
+extension_table(const char *relname, Oid *owner)
+{
+	Oid			nspid = extension_schema();
+	Oid			relid = get_relname_relid(relname, nspid);
+	HeapTuple	tuple;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table %s of extension zcrm_bulk does not exist", relname),
+				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
+	if (owner)
+	{
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		*owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+		ReleaseSysCache(tuple);
+	}
+	return quote_qualified_identifier(get_namespace_name(nspid), relname);
+}
+
+/*
+ * exec_as_owner
+ *		Run one SQL statement through SPI as the owner of the extension's
+ *		tables, with search_path set to "pg_catalog, pg_temp", calling "fn"
+ *		for each row returned.  "sql" must name tables with
+ *		extension_table().  Returns the number of rows processed.
+ */
+static uint64
+exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *args,
+			  const char *nulls, bool read_only, ZcrmRowCallback fn, void *arg)
+{
+	Oid			owner;
+	Oid			saved_userid;
+	int			saved_sec_context;
+	int			save_nestlevel;
+	uint64		processed = 0;
+
+	(void) extension_table("zcrm_connection", &owner);
+	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
+	SetUserIdAndSecContext(owner, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	save_nestlevel = NewGUCNestLevel();
+
+	PG_TRY();
+	{
+		int			rc;
+
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls,
+								   read_only, 0);
+		if (rc < 0)
+			elog(ERROR, "SPI_execute_with_args failed: %s",
+				 SPI_result_code_string(rc));
+		processed = SPI_processed;
+		if (fn && SPI_tuptable)
+		{
+			for (uint64 i = 0; i < SPI_processed; i++)
+				fn(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
+		}
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(saved_userid, saved_sec_context);
+	}
+	PG_END_TRY();
+
+	AtEOXact_GUC(true, save_nestlevel);
+	return processed;
+}
+
+/*
+ * text_arg
+ *		Argument "argno" as a C string, or NULL when it is SQL NULL.
+ */
+static char *
+text_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/*
+ * check_name
+ *		A connection name: 1 to 63 ASCII letters, digits and _ . -
+ */
+static void
+check_name(const char *name)
+{
+	size_t		len;
+
+	if (name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("connection name must not be null")));
+	len = strlen(name);
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			len = 0;
+	}
+	if (len == 0 || len > ZCRM_MAX_NAME_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid connection name"),
+				 errdetail("A connection name has 1 to %d ASCII letters, digits and the characters _ . -.",
+						   ZCRM_MAX_NAME_LEN)));
+}
+
+/*
+ * check_credential
+ *		A client id, client secret or refresh token: 1 to 1024 visible ASCII
+ *		characters.  The value is never echoed.
+ */
+static void
+check_credential(const char *value, const char *what, bool required)
+{
+	size_t		len;
+
+	if (value == NULL)
+	{
+		if (required)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not be null", what)));
+		return;
+	}
+	len = strlen(value);
+	for (size_t i = 0; i < len; i++)
+	{
+		if (value[i] <= ' ' || value[i] > '~')
+			len = 0;
+	}
+	if (len == 0 || len > ZCRM_MAX_SECRET_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s", what),
+				 errdetail("It must be 1 to %d visible ASCII characters, as Zoho's API console shows it.",
+						   ZCRM_MAX_SECRET_LEN)));
+}
+
+/*
+ * check_url
+ *		An accounts server or API domain: a base URL, and one of Zoho's own
+ *		unless the caller is a superuser.
+ */
+static char *
+check_url(const char *url, const char *what, bool (*is_zoho) (const char *))
+{
+	const char *detail;
+
+	if (!zcrm_valid_base_url(url, &detail))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, url),
+				 errdetail("%s", detail)));
+	if (!is_zoho(url) && !superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("only a superuser can set %s \"%s\"", what, url),
+				 errdetail("Other roles can only use the servers of Zoho's data centres."),
+				 errhint("See the data centre table in the zcrm_bulk README.")));
+	return strip_slash(url);
+}
+
+/* Collects one connection row (all columns, in table order). */
+static void
+collect_connection(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	ZcrmConnection *conn = (ZcrmConnection *) arg;
+
+	conn->name = SPI_getvalue(tuple, desc, 1);
+	conn->client_id = SPI_getvalue(tuple, desc, 3);
+	conn->client_secret = SPI_getvalue(tuple, desc, 4);
+	conn->refresh_token = SPI_getvalue(tuple, desc, 5);
+	conn->accounts_server = SPI_getvalue(tuple, desc, 6);
+	conn->api_domain = SPI_getvalue(tuple, desc, 7);
+}
+
+/* State for reading a connection with its owner and grantees. */
+typedef struct ConnectionRead
+{
+	MemoryContext cxt;			/* where results are copied to */
+	bool		found;
+	Oid			owner;
+	ZcrmConnection conn;
+	List	   *grantees;		/* of Oid */
+} ConnectionRead;
+
+static void
+read_connection_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	ConnectionRead *r = (ConnectionRead *) arg;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+	bool		isnull;
+
+	r->found = true;
+	r->owner = DatumGetObjectId(SPI_getbinval(tuple, desc, 2, &isnull));
+	collect_connection(tuple, desc, &r->conn);
+	MemoryContextSwitchTo(old);
+}
+
+static void
+read_grantee_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	ConnectionRead *r = (ConnectionRead *) arg;
+	MemoryContext old = MemoryContextSwitchTo(r->cxt);
+	bool		isnull;
+
+	r->grantees = lappend_oid(r->grantees,
+							  DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull)));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * read_connection
+ *		Read connection "name", its owner and its grantees into *r.
+ */
+static void
+read_connection(const char *name, ConnectionRead *r)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+
+	memset(r, 0, sizeof(*r));
+	r->cxt = CurrentMemoryContext;
+	exec_as_owner(psprintf("SELECT name, owner, client_id, client_secret, refresh_token,"
+						   " accounts_server, api_domain FROM %s"
+						   " WHERE name OPERATOR(pg_catalog.=) $1",
+						   extension_table("zcrm_connection", NULL)),
+				  1, argtypes, args, NULL, true, read_connection_row, r);
+	if (r->found)
+		exec_as_owner(psprintf("SELECT grantee FROM %s WHERE connection OPERATOR(pg_catalog.=) $1",
+							   extension_table("zcrm_connection_grant", NULL)),
+					  1, argtypes, args, NULL, true, read_grantee_row, r);
+}
+
+/*
+ * may_use / may_manage
+ *		The access rules of the file header comment.
+ */
+static bool
+may_manage(const ConnectionRead *r)
+{
+	return superuser() || has_privs_of_role(GetUserId(), r->owner);
+}
+
+static bool
+may_use(const ConnectionRead *r)
+{
+	ListCell   *lc;
+
+	if (may_manage(r))
+		return true;
+	foreach(lc, r->grantees)
+	{
+		if (has_privs_of_role(GetUserId(), lfirst_oid(lc)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * read_for_manage
+ *		Read a connection the caller must own; errors otherwise.
+ */
+static void
+read_for_manage(const char *name, ConnectionRead *r)
+{
+	check_name(name);
+	read_connection(name, r);
+	if (!r->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Zoho CRM connection \"%s\" does not exist", name)));
+	if (!may_manage(r))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of Zoho CRM connection \"%s\"", name)));
+}
+
+/*
+ * zcrm_connection_lookup
+ *		See connections.h.
+ */
+ZcrmConnection *
+zcrm_connection_lookup(const char *name)
+{
+	ConnectionRead r;
+	ZcrmConnection *conn;
+
+	check_name(name);
+	read_connection(name, &r);
+	if (!r.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("Zoho CRM connection \"%s\" does not exist", name),
+				 errhint("Create it with zcrm_connection_create().")));
+	if (!may_use(&r))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for Zoho CRM connection \"%s\"", name),
+				 errhint("The owner of the connection can grant its use with zcrm_connection_grant().")));
+	conn = palloc(sizeof(ZcrmConnection));
+	*conn = r.conn;
+	conn->zoho_accounts = zcrm_is_zoho_accounts_server(conn->accounts_server);
+	return conn;
+}
+
+/*
+ * zcrm_connection_create(name, client_id, client_secret, refresh_token,
+ *						  accounts_server, api_domain) RETURNS void
+ */
+Datum
+zcrm_connection_create(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_arg(fcinfo, 0);
+	char	   *client_id = text_arg(fcinfo, 1);
+	char	   *client_secret = text_arg(fcinfo, 2);
+	char	   *refresh_token = text_arg(fcinfo, 3);
+	char	   *accounts = text_arg(fcinfo, 4);
+	char	   *api_domain = text_arg(fcinfo, 5);
+	ConnectionRead r;
+	Oid			argtypes[7] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[7];
+	char		nulls[7] = "       ";
+
+	check_name(name);
+	check_credential(client_id, "client_id", true);
+	check_credential(client_secret, "client_secret", true);
+	check_credential(refresh_token, "refresh_token", true);
+	if (accounts == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("accounts_server must not be null")));
+	accounts = check_url(accounts, "accounts server", zcrm_is_zoho_accounts_server);
+	if (api_domain)
+		api_domain = check_url(api_domain, "API domain", zcrm_is_zoho_api_domain);
+
+	read_connection(name, &r);
+	if (r.found)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("Zoho CRM connection \"%s\" already exists", name)));
+
+	args[0] = CStringGetTextDatum(name);
+	args[1] = ObjectIdGetDatum(GetUserId());
+	args[2] = CStringGetTextDatum(client_id);
+	args[3] = CStringGetTextDatum(client_secret);
+	args[4] = CStringGetTextDatum(refresh_token);
+	args[5] = CStringGetTextDatum(accounts);
+	args[6] = api_domain ? CStringGetTextDatum(api_domain) : (Datum) 0;
+	nulls[6] = api_domain ? ' ' : 'n';
+	exec_as_owner(psprintf("INSERT INTO %s (name, owner, client_id, client_secret,"
+						   " refresh_token, accounts_server, api_domain)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+						   extension_table("zcrm_connection", NULL)),
+				  7, argtypes, args, nulls, false, NULL, NULL);
+	PG_RETURN_VOID();
+}
+
+/*
+ * zcrm_connection_alter(name, client_id, client_secret, refresh_token,
+ *						 accounts_server, api_domain) RETURNS void
+ *		NULL leaves a value as it is; api_domain '' removes the override.
+ */
+Datum
+zcrm_connection_alter(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_arg(fcinfo, 0);
+	char	   *client_id = text_arg(fcinfo, 1);
+	char	   *client_secret = text_arg(fcinfo, 2);
+	char	   *refresh_token = text_arg(fcinfo, 3);
+	char	   *accounts = text_arg(fcinfo, 4);
+	char	   *api_domain = text_arg(fcinfo, 5);
+	ConnectionRead r;
+	Oid			argtypes[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[6];
+	char		nulls[6];
+
+	read_for_manage(name, &r);
+	check_credential(client_id, "client_id", false);
+	check_credential(client_secret, "client_secret", false);
+	check_credential(refresh_token, "refresh_token", false);
+	if (accounts)
+		accounts = check_url(accounts, "accounts server", zcrm_is_zoho_accounts_server);
+	if (api_domain && api_domain[0] != '\0')
+		api_domain = check_url(api_domain, "API domain", zcrm_is_zoho_api_domain);
+
+	args[0] = CStringGetTextDatum(name);
+	nulls[0] = ' ';
+	args[1] = CStringGetTextDatum(client_id ? client_id : r.conn.client_id);
+	args[2] = CStringGetTextDatum(client_secret ? client_secret : r.conn.client_secret);
+	args[3] = CStringGetTextDatum(refresh_token ? refresh_token : r.conn.refresh_token);
+	args[4] = CStringGetTextDatum(accounts ? accounts : r.conn.accounts_server);
+	if (api_domain == NULL)
+		api_domain = r.conn.api_domain;
+	else if (api_domain[0] == '\0')
+		api_domain = NULL;
+	args[5] = api_domain ? CStringGetTextDatum(api_domain) : (Datum) 0;
+	memset(nulls + 1, ' ', 4);
+	nulls[5] = api_domain ? ' ' : 'n';
+	exec_as_owner(psprintf("UPDATE %s SET client_id = $2, client_secret = $3,"
+						   " refresh_token = $4, accounts_server = $5, api_domain = $6"
+						   " WHERE name OPERATOR(pg_catalog.=) $1",
+						   extension_table("zcrm_connection", NULL)),
+				  6, argtypes, args, nulls, false, NULL, NULL);
+	PG_RETURN_VOID();
+}
+
+/*
+ * zcrm_connection_drop(name) RETURNS void
+ */
+Datum
+zcrm_connection_drop(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_arg(fcinfo, 0);
+	ConnectionRead r;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+
+	read_for_manage(name, &r);
+	args[0] = CStringGetTextDatum(name);
+	exec_as_owner(psprintf("DELETE FROM %s WHERE name OPERATOR(pg_catalog.=) $1",
+						   extension_table("zcrm_connection", NULL)),
+				  1, argtypes, args, NULL, false, NULL, NULL);
+	PG_RETURN_VOID();
+}
+
+/*
+ * set_grant
+ *		Grant (or revoke) the use of a connection to a role.
+ */
+static void
+set_grant(FunctionCallInfo fcinfo, bool grant)
+{
+	char	   *name = text_arg(fcinfo, 0);
+	ConnectionRead r;
+	Oid			argtypes[2] = {TEXTOID, OIDOID};
+	Datum		args[2];
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("grantee must not be null")));
+	read_for_manage(name, &r);
+	args[0] = CStringGetTextDatum(name);
+	args[1] = PG_GETARG_DATUM(1);
+	if (grant)
+		exec_as_owner(psprintf("INSERT INTO %s (connection, grantee) VALUES ($1, $2)"
+							   " ON CONFLICT DO NOTHING",
+							   extension_table("zcrm_connection_grant", NULL)),
+					  2, argtypes, args, NULL, false, NULL, NULL);
+	else
+		exec_as_owner(psprintf("DELETE FROM %s WHERE connection OPERATOR(pg_catalog.=) $1"
+							   " AND grantee OPERATOR(pg_catalog.=) $2",
+							   extension_table("zcrm_connection_grant", NULL)),
+					  2, argtypes, args, NULL, false, NULL, NULL);
+}
+
+/*
+ * zcrm_connection_grant(name, grantee regrole) RETURNS void
+ */
+Datum
+zcrm_connection_grant(PG_FUNCTION_ARGS)
+{
+	set_grant(fcinfo, true);
+	PG_RETURN_VOID();
+}
+
+/*
+ * zcrm_connection_revoke(name, grantee regrole) RETURNS void
+ */
+Datum
+zcrm_connection_revoke(PG_FUNCTION_ARGS)
+{
+	set_grant(fcinfo, false);
+	PG_RETURN_VOID();
+}
+
+/* State for listing connections. */
+typedef struct ListState
+{
+	MemoryContext cxt;
+	List	   *names;			/* of char * */
+} ListState;
+
+static void
+list_name_row(HeapTuple tuple, TupleDesc desc, void *arg)
+{
+	ListState  *l = (ListState *) arg;
+	MemoryContext old = MemoryContextSwitchTo(l->cxt);
+
+	l->names = lappend(l->names, SPI_getvalue(tuple, desc, 1));
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * zcrm_connections() RETURNS SETOF (name, owner, client_id,
+ *		accounts_server, api_domain, grantees)
+ *		The connections the caller may use, without secrets.
+ */
+Datum
+zcrm_connections(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListState	l = {CurrentMemoryContext, NIL};
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	exec_as_owner(psprintf("SELECT name FROM %s ORDER BY name",
+						   extension_table("zcrm_connection", NULL)),
+				  0, NULL, NULL, NULL, true, list_name_row, &l);
+
+	foreach(lc, l.names)
+	{
+		ConnectionRead r;
+		Datum		values[6] = {0};
+		bool		nulls[6] = {0};
+		Datum	   *grantees;
+		int			n = 0;
+		ListCell   *gc;
+
+		read_connection((char *) lfirst(lc), &r);
+		if (!r.found || !may_use(&r))
+			continue;
+		grantees = palloc(sizeof(Datum) * (list_length(r.grantees) + 1));
+		foreach(gc, r.grantees)
+			grantees[n++] = ObjectIdGetDatum(lfirst_oid(gc));
+		values[0] = CStringGetTextDatum(r.conn.name);
+		values[1] = ObjectIdGetDatum(r.owner);
+		values[2] = CStringGetTextDatum(r.conn.client_id);
+		values[3] = CStringGetTextDatum(r.conn.accounts_server);
+		if (r.conn.api_domain)
+			values[4] = CStringGetTextDatum(r.conn.api_domain);
+		else
+			nulls[4] = true;
+		values[5] = PointerGetDatum(construct_array(grantees, n, REGROLEOID,
+													sizeof(Oid), true, TYPALIGN_INT));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		explicit_bzero(r.conn.client_secret, strlen(r.conn.client_secret));
+		explicit_bzero(r.conn.refresh_token, strlen(r.conn.refresh_token));
+	}
+	return (Datum) 0;
+}
