@@ -42,5 +42,5 @@ unittest:
 # cron.schedule call), taken from the README itself so the two cannot drift.
 installcheck: test/readme_recipe.sql
 test/readme_recipe.sql: README.md
-	sed -n '/^CREATE TABLE zoho_token/,/^END \$$\$$;/p' $< > $@
+	sed -n '/^CREATE TABLE bulk_jobs/,/^END \$$\$$;/p' $< > $@
 	test -s $@

@@ -2,6 +2,8 @@
 -- local Zoho API server.  The access token comes from the environment, so
 -- it is never written in a query.
 \getenv token ZCRM_TEST_TOKEN
+\getenv client_secret ZCRM_TEST_CLIENT_SECRET
+\getenv refresh_token ZCRM_TEST_RT_SECRET
 \set ECHO all
 \pset null '(null)'
 
@@ -50,3 +52,12 @@ $$;
 
 SELECT job_id, pg_temp.job_status_or_null(job_id, :'token') AS status
 FROM (VALUES ('4150868000005392002'), ('415086800000539200')) AS v(job_id);
+
+-- 7. A named connection: the extension gets and caches access tokens itself
+--    (the local API server is also the accounts server here).
+SELECT zcrm_connection_create('demo', '1000.DEMOCLIENT', :'client_secret',
+							  '1000.rt.' || :'refresh_token',
+							  accounts_server => current_setting('zcrm_bulk.api_domain'));
+SELECT name, owner, client_id, grantees FROM zcrm_connections();
+SELECT job_id, status, resource_module
+FROM zcrm_write_job('4150868000005392002', connection => 'demo');

@@ -15,7 +15,9 @@
 #   7. security tests: hostile arguments, TLS verification, tokens as bind
 #      parameters (test/security_test.py),
 #   8. the load test: 16 sessions for ZCRM_LOAD_SECONDS (60) (test/load_test.py),
-#   9. a scan of every log and test output for the access token.
+#   9. token refresh of named connections, counted (test/oauth_test.py),
+#  10. a scan of every log and test output for the access token and the
+#      test connections' secrets.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.  ZCRM_QUICK=1 shortens the fuzz and load runs to 10 s each.
 
@@ -96,16 +98,16 @@ zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 	--tls-cert "$DIR/certs/self-signed.pem" --tls-key "$DIR/certs/self-signed.key"
 set +e
 
-zcrm_log "1/9 parser unit tests (AddressSanitizer, UBSan)"
+zcrm_log "1/10 parser unit tests (AddressSanitizer, UBSan)"
 run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
-zcrm_log "2/9 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
+zcrm_log "2/10 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
 run_suite fuzz make -C "$ZCRM_ROOT/test/fuzz" -s regress run FUZZ_SECONDS="$ZCRM_FUZZ_SECONDS"
 
-zcrm_log "3/9 local API server self-test"
+zcrm_log "3/10 local API server self-test"
 run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
 
-zcrm_log "4/9 pg_regress suite"
+zcrm_log "4/10 pg_regress suite"
 make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
 ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
@@ -119,32 +121,36 @@ if [ $rc -ne 0 ]; then
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "5/9 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
+zcrm_log "5/10 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
 
-zcrm_log "6/9 leak test (10,000 mixed calls in one backend)"
+zcrm_log "6/10 leak test (10,000 mixed calls in one backend)"
 run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
 
-zcrm_log "7/9 security tests (hostile arguments, TLS, tokens as bind parameters)"
+zcrm_log "7/10 security tests (hostile arguments, TLS, tokens as bind parameters)"
 run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
 
-zcrm_log "8/9 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
+zcrm_log "8/10 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
 # debug5 would log a quarter of a million transactions: keep this run quiet.
 PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
 
-zcrm_log "9/9 no access token in logs or test outputs"
+zcrm_log "9/10 token refresh of named connections (test/oauth_test.py)"
+run_suite oauth "$ZCRM_PY" "$ZCRM_ROOT/test/oauth_test.py"
+
+zcrm_log "10/10 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
 zcrm_stop_mock "$DIR"
-hits=$(grep -rlF -- "$ZCRM_TEST_TOKEN" "$DIR"/*.log "$DIR"/*.out "$DIR"/*.jsonl \
+hits=$(grep -rlF -e "$ZCRM_TEST_TOKEN" -e "$ZCRM_TEST_RT_SECRET" -e "$ZCRM_TEST_CLIENT_SECRET" \
+	"$DIR"/*.log "$DIR"/*.out "$DIR"/*.jsonl \
 	"$ZCRM_ROOT/results" "$ZCRM_ROOT/expected" "$ZCRM_ROOT/regression.out" 2>/dev/null)
 lines=$(cat "$DIR"/postgres.log | wc -l)
 if [ -z "$hits" ] && [ "$lines" -gt 1000 ]; then
 	PASSED=$((PASSED + 1))
-	zcrm_log "token scan: no hits in $lines lines of server log (debug5) and every test output"
+	zcrm_log "secret scan: no hits in $lines lines of server log (debug5) and every test output"
 else
 	FAILED=$((FAILED + 1))
-	zcrm_log "token scan: the access token appears in: ${hits:-(none; but the server log is too short: $lines lines)}"
+	zcrm_log "secret scan: a token or secret appears in: ${hits:-(none; but the server log is too short: $lines lines)}"
 fi
 
 echo "$PASSED passed, $FAILED failed"

@@ -2,12 +2,14 @@
 -- zcrm_recipe: the pg_cron recipe of README.md works as written.  The
 -- recipe is read from the README (see the Makefile); only the
 -- cron.schedule() call is left out, pg_cron itself being tested elsewhere.
+-- Its connection 'prod' points at the local API server here.
 --
-\getenv token ZCRM_TEST_TOKEN
+\getenv rt ZCRM_TEST_RT_SECRET
+\getenv secret ZCRM_TEST_CLIENT_SECRET
+SELECT zcrm_connection_create('prod', '1000.CLIENTID', :'secret', '1000.rt.recipe.' || :'rt',
+							  current_setting('zcrm_bulk.api_domain'));
 \i test/readme_recipe.sql
 
--- The token lives in a table, not in the scheduled command.
-INSERT INTO zoho_token VALUES (:'token');
 INSERT INTO bulk_jobs VALUES
 	('4150868000005392002'), ('4150868000005350003'), ('415086800000539200');
 
@@ -24,4 +26,5 @@ SELECT poll_bulk_jobs();
 SELECT job_id, count(*) AS checks FROM bulk_job_log GROUP BY job_id ORDER BY job_id;
 
 DROP FUNCTION poll_bulk_jobs();
-DROP TABLE bulk_job_log, bulk_jobs, zoho_token;
+DROP TABLE bulk_job_log, bulk_jobs;
+SELECT zcrm_connection_drop('prod');

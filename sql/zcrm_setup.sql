@@ -4,9 +4,17 @@
 -- The access token comes from the environment (ZCRM_TEST_TOKEN) through
 -- \getenv, so no test file or expected output ever contains it.
 --
-CREATE EXTENSION zcrm_bulk;
+\getenv token ZCRM_TEST_TOKEN
 
+-- Version 1.0 first: its two-argument functions work with this library ...
+CREATE EXTENSION zcrm_bulk VERSION '1.0';
+SELECT job_id, status FROM zcrm_write_job('4150868000005392002', :'token');
+SELECT * FROM zcrm_write_job('4150868000005392002', NULL);
+
+-- ... and the update to the current version keeps the row types.
+ALTER EXTENSION zcrm_bulk UPDATE;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'zcrm_bulk';
+SELECT job_id, status FROM zcrm_write_job('4150868000005392002', :'token');
 
 -- What the extension installs.
 SELECT pg_describe_object(classid, objid, objsubid) AS object

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Token refresh of named connections, counted at the accounts server.
+
+The local API server doubles as the accounts server; /__admin/token-stats
+counts refresh requests per refresh token.  Asserted:
+  1. 50 sessions in a row make 1 refresh;
+  2. 8 concurrent sessions with a cold cache make 1 refresh between them
+     (the accounts server takes 1 s to answer, so they all overlap);
+  3. an expired token (lifetime 2 s) is refreshed;
+  4. a cached token the API rejects (INVALID_TOKEN) is refreshed once and the
+     call retried once, and succeeds;
+  5. however often the API rejects fresh tokens, no more than 5 refreshes
+     happen in ten minutes (Zoho allows 10);
+  6. a revoked refresh token gives 28000;
+  7. a non-superuser cannot read the cache file; the secrets appear in no
+     output (the final scan of scripts/test.sh checks the logs).
+Prints "N passed, N failed" last.
+"""
+
+import hashlib
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backend_test import (SEED_JOB, Session, check, mock_admin,  # noqa: E402
+                          psql, run_suite)
+
+RT = os.environ["ZCRM_TEST_RT_SECRET"]
+SECRET = os.environ["ZCRM_TEST_CLIENT_SECRET"]
+PRELUDE = ("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
+           "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n")
+
+
+def refreshes(refresh_token):
+    sha = hashlib.sha256(refresh_token.encode()).hexdigest()[:12]
+    return mock_admin("/__admin/token-stats")["refreshes"].get(sha, 0)
+
+
+def create(name, prefix):
+    """A connection whose refresh token is prefix + the run's secret."""
+    Session("SELECT zcrm_connection_create('%s', '1000.CLIENTID', :'secret', '%s' || :'rt', :'accounts');\n"
+            % (name, prefix), "zcrm_oauth_setup", prelude=PRELUDE).finish()
+    return prefix + RT
+
+
+def call(name, appname="zcrm_oauth"):
+    return Session("SELECT 'ok ' || job_id FROM zcrm_write_job('%s', connection => '%s');\n"
+                   % (SEED_JOB, name), appname).finish()
+
+
+def sequential_test():
+    rt = create("seq", "1000.rt.seq.")
+    outs = [call("seq") for _ in range(50)]
+    ok = sum(("ok " + SEED_JOB) in o for o in outs)
+    n = refreshes(rt)
+    print("# 50 sessions in a row: %d succeeded, %d refresh(es)" % (ok, n))
+    check("50 sessions in a row all succeed", ok == 50, outs[-1])
+    check("50 sessions in a row make 1 refresh", n == 1, "refreshes %d" % n)
+
+
+def concurrent_test():
+    rt = create("cold", "1000.rt.slow.")
+    outs = [None] * 8
+
+    def run(i):
+        outs[i] = call("cold", "zcrm_oauth_cold_%d" % i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    ok = sum(o is not None and ("ok " + SEED_JOB) in o for o in outs)
+    n = refreshes(rt)
+    print("# 8 concurrent sessions, cold cache, 1 s refresh: %d succeeded, %d refresh(es)" % (ok, n))
+    check("8 concurrent sessions with a cold cache all succeed", ok == 8, repr(outs))
+    check("8 concurrent sessions with a cold cache make 1 refresh", n == 1, "refreshes %d" % n)
+
+
+def expiry_test():
+    rt = create("expiring", "1000.rt.short.")
+    first = call("expiring")
+    import time
+    time.sleep(2.5)
+    second = call("expiring")
+    n = refreshes(rt)
+    check("an expired token is refreshed and the call succeeds",
+          ("ok " + SEED_JOB) in first and ("ok " + SEED_JOB) in second and n == 2,
+          "refreshes %d: %s %s" % (n, first, second))
+
+
+def rejected_token_test():
+    rt = create("rejected", "1000.rt.rej.")
+    first = call("rejected")
+    mock_admin("/__admin/revoke-access-tokens", "POST")
+    before = len([r for r in mock_admin("/__admin/requests") if r.get("kind") == "api"])
+    second = call("rejected")
+    api = len([r for r in mock_admin("/__admin/requests") if r.get("kind") == "api"]) - before
+    n = refreshes(rt)
+    check("a cached token the API rejects is refreshed once and the call retried once",
+          ("ok " + SEED_JOB) in first and ("ok " + SEED_JOB) in second and n == 2 and api == 2,
+          "refreshes %d, API requests %d: %s" % (n, api, second))
+
+
+def refresh_limit_test():
+    rt = create("limited", "1000.rt.lim.")
+    outs = []
+    for _ in range(7):
+        outs.append(call("limited"))
+        mock_admin("/__admin/revoke-access-tokens", "POST")
+    n = refreshes(rt)
+    limited = [o for o in outs if "53400" in o or "refreshed 5 times in ten minutes" in o]
+    print("# 7 calls whose tokens are all revoked: %d refreshes, %d calls stopped by the limit"
+          % (n, len(limited)))
+    check("no more than 5 refreshes in ten minutes, whatever the API says",
+          n == 5 and len(limited) >= 1, "refreshes %d, outputs %r" % (n, outs))
+
+
+def revoked_test():
+    Session("SELECT zcrm_connection_create('gone', '1000.CLIENTID', :'secret', '1000.rt.revoked', :'accounts');\n",
+            "zcrm_oauth_setup", prelude=PRELUDE).finish()
+    out = Session("\\set VERBOSITY verbose\nSELECT * FROM zcrm_write_job('%s', connection => 'gone');\n"
+                  % SEED_JOB, "zcrm_oauth").finish()
+    check("a revoked refresh token gives 28000", "ERROR:  28000" in out, out)
+
+
+def no_secret_test():
+    out = Session("CREATE ROLE regress_zcrm_reader LOGIN;\n"
+                  "GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text, text) TO regress_zcrm_reader;\n"
+                  "SET ROLE regress_zcrm_reader;\n"
+                  "SELECT pg_ls_dir('zcrm_bulk');\n"
+                  "SELECT pg_read_file('zcrm_bulk/' || (SELECT min(f) FROM pg_ls_dir('zcrm_bulk') AS f));\n"
+                  "SELECT * FROM zcrm_connection;\n"
+                  "SELECT * FROM zcrm_write_job('%s', connection => 'seq');\n"
+                  "RESET ROLE;\n"
+                  "REVOKE ALL ON FUNCTION zcrm_write_job(text, text, text) FROM regress_zcrm_reader;\n"
+                  "DROP ROLE regress_zcrm_reader;\n" % SEED_JOB, "zcrm_oauth_reader").finish()
+    denied = out.count("permission denied")
+    check("a non-superuser can read neither the cache files nor the tables nor use an ungranted connection",
+          denied >= 4 and RT not in out and SECRET not in out, out)
+
+
+if __name__ == "__main__":
+    mock_admin("/__admin/reset", "POST")
+    sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test,
+                        refresh_limit_test, revoked_test, no_secret_test]))
