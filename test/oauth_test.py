@@ -6,7 +6,9 @@ counts refresh requests per refresh token.  Asserted:
   1. 50 sessions in a row make 1 refresh;
   2. 8 concurrent sessions with a cold cache make 1 refresh between them
      (the accounts server takes 1 s to answer, so they all overlap);
-  3. an expired token (lifetime 2 s) is refreshed;
+  3. an expired token (lifetime 2 s) is refreshed, and one with less than
+     five minutes left is refreshed ahead of expiry; expires_in_sec and a
+     missing expires_in give the right lifetime;
   4. a cached token the API rejects (INVALID_TOKEN) is refreshed once and the
      call retried once, and succeeds;
   5. however often the API rejects fresh tokens, no more than 5 refreshes
@@ -21,6 +23,7 @@ import hashlib
 import os
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_test import (SEED_JOB, Session, check, mock_admin,  # noqa: E402
@@ -81,7 +84,6 @@ def concurrent_test():
 def expiry_test():
     rt = create("expiring", "1000.rt.short.")
     first = call("expiring")
-    import time
     time.sleep(2.5)
     second = call("expiring")
     n = refreshes(rt)
@@ -125,6 +127,56 @@ def revoked_test():
     check("a revoked refresh token gives 28000", "ERROR:  28000" in out, out)
 
 
+def cache_file(name):
+    datadir = psql("SHOW data_directory")
+    dboid = psql("SELECT oid FROM pg_database WHERE datname = current_database()")
+    return "%s/zcrm_bulk/%s-%s.token" % (datadir, dboid,
+                                         hashlib.sha256(name.encode()).hexdigest()[:32])
+
+
+def ahead_of_expiry_test():
+    """A token with less than five minutes left is refreshed before it
+    expires: the cache file is edited to say the token has 200 s left."""
+    rt = create("ahead", "1000.rt.ahead.")
+    call("ahead")
+    path = cache_file("ahead")
+    with open(path) as f:
+        lines = f.read().split("\n")
+    lines[2] = str(int((time.time() + 200 - 946684800) * 1e6))
+    with open(path, "r+") as f:
+        f.seek(0)
+        f.write("\n".join(lines))
+        f.truncate()
+    second = call("ahead")
+    third = call("ahead")
+    n = refreshes(rt)
+    check("a token with 200 s left is refreshed ahead of expiry, then reused",
+          ("ok " + SEED_JOB) in second and ("ok " + SEED_JOB) in third and n == 2,
+          "refreshes %d" % n)
+
+
+def cached_lifetime(name):
+    """Seconds until the cached token of connection "name" expires, read
+    from the cache file (as root)."""
+    with open(cache_file(name)) as f:
+        lines = f.read().split("\n")
+    # expires_at is in PostgreSQL microseconds since 2000-01-01
+    expires_unix = int(lines[2]) / 1e6 + 946684800
+    return expires_unix - time.time()
+
+
+def lifetime_test():
+    """expires_in_sec wins (expires_in is then in milliseconds); a reply
+    without expires_in is taken to last an hour."""
+    for name, prefix in (("sec", "1000.rt.sec."), ("noexp", "1000.rt.noexp."), ("normal", "1000.rt.n.")):
+        create(name, prefix)
+        out = call(name)
+        left = cached_lifetime(name)
+        print("# connection %s: cached token expires in %.0f s" % (name, left))
+        check("token lifetime of a %s reply is taken as one hour" % prefix,
+              ("ok " + SEED_JOB) in out and 3500 < left <= 3600, "%r %s" % (left, out))
+
+
 def no_secret_test():
     out = Session("CREATE ROLE regress_zcrm_reader LOGIN;\n"
                   "GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text, text) TO regress_zcrm_reader;\n"
@@ -144,4 +196,5 @@ def no_secret_test():
 if __name__ == "__main__":
     mock_admin("/__admin/reset", "POST")
     sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test,
-                        refresh_limit_test, revoked_test, no_secret_test]))
+                        refresh_limit_test, revoked_test, lifetime_test, ahead_of_expiry_test,
+                        no_secret_test]))
