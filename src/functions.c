@@ -20,12 +20,15 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "connections.h"
 #include "errors.h"
@@ -37,6 +40,7 @@
 PG_FUNCTION_INFO_V1(zcrm_write_job);
 PG_FUNCTION_INFO_V1(zcrm_write_job_field_mappings);
 PG_FUNCTION_INFO_V1(zcrm_write_job_json);
+PG_FUNCTION_INFO_V1(zcrm_write_job_wait);
 
 /* Job ids are 1 to this many ASCII digits. */
 #define ZCRM_MAX_JOB_ID_LEN		32
@@ -592,4 +596,141 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 
 	json = pg_any_to_server(resp.body, resp.body_len, PG_UTF8);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/*
+ * interval_ms
+ *		An interval argument in milliseconds (months count as 30 days); NULL
+ *		and negative values are errors.
+ */
+static int64
+interval_ms(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	Interval   *iv;
+	int64		ms;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	iv = PG_GETARG_INTERVAL_P(argno);
+	ms = iv->time / 1000 + (int64) iv->day * 86400000 +
+		(int64) iv->month * 30 * 86400000;
+	if (ms < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be negative", name)));
+	return ms;
+}
+
+/*
+ * job_progress
+ *		"INPROGRESS (Leads: 1200 of 25000 records processed)": the status and,
+ *		per resource, the records processed (added, updated and skipped) of
+ *		the total, or the resource's status when there are no counts yet.
+ */
+static char *
+job_progress(const ZcrmJob *job)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, job->status ? job->status : "no status");
+	for (int i = 0; i < job->nresources; i++)
+	{
+		const ZcrmResource *r = &job->resources[i];
+
+		appendStringInfoString(&buf, i == 0 ? " (" : "; ");
+		appendStringInfo(&buf, "%s: ", r->module ? r->module : "resource");
+		if (r->has_total_count)
+			appendStringInfo(&buf, INT64_FORMAT " of " INT64_FORMAT " records processed",
+							 (r->has_added_count ? r->added_count : 0) +
+							 (r->has_updated_count ? r->updated_count : 0) +
+							 (r->has_skipped_count ? r->skipped_count : 0),
+							 r->total_count);
+		else
+			appendStringInfoString(&buf, r->status ? r->status : "no status");
+		if (i == job->nresources - 1)
+			appendStringInfoChar(&buf, ')');
+	}
+	return pg_any_to_server(buf.data, buf.len, PG_UTF8);
+}
+
+/*
+ * wait_ms
+ *		Sleep on the process latch; interrupts end the sleep at once.
+ */
+static void
+wait_ms(int64 ms)
+{
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		remaining;
+
+		CHECK_FOR_INTERRUPTS();
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+		if (remaining <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 remaining, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
+/*
+ * zcrm_write_job_wait(job_id text, token text, connection text,
+ *					   timeout interval, poll_interval interval)
+ *		RETURNS SETOF zcrm_write_job_row
+ *		Poll until the job is COMPLETED or FAILED, with a NOTICE per poll,
+ *		then return its rows as zcrm_write_job() does.  Running out of time
+ *		raises 55000 with the last status seen.
+ */
+Datum
+zcrm_write_job_wait(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ZcrmCall	call;
+	int64		timeout_ms = interval_ms(fcinfo, 3, "timeout");
+	int64		poll_ms = interval_ms(fcinfo, 4, "poll_interval");
+	TimestampTz deadline;
+	char	   *volatile progress = NULL;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	resolve_call(fcinfo, &call);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	for (;;)
+	{
+		ZcrmJob    *job = fetch_job(&call);
+		volatile bool finished = false;
+
+		PG_TRY();
+		{
+			finished = job->status != NULL &&
+				(strcmp(job->status, "COMPLETED") == 0 ||
+				 strcmp(job->status, "FAILED") == 0);
+			progress = job_progress(job);
+			ereport(NOTICE,
+					(errmsg("bulk write job %s: %s", call.job_id, progress)));
+			if (finished)
+				emit_job_rows(rsinfo, job, &call);
+		}
+		PG_FINALLY();
+		{
+			zcrm_job_free(job);
+		}
+		PG_END_TRY();
+
+		if (finished)
+			return (Datum) 0;
+		if (TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline) < poll_ms)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("bulk write job %s did not finish within the timeout", call.job_id),
+					 errdetail("Its last status was %s.", progress),
+					 errhint("Call zcrm_write_job_wait() again, or pass a longer timeout.")));
+		wait_ms(poll_ms);
+	}
 }

@@ -428,6 +428,36 @@ def alternate(counter, first):
     return fn
 
 
+def progressing(job_id):
+    """A job that moves on with every request for it since start/reset:
+    1st ADDED, 2nd INPROGRESS (1200 of 25000 records), 3rd and later
+    COMPLETED (24990 added, 10 skipped), with a download_url."""
+    def fn(h):
+        n = h.server.state.bump("progress-" + job_id)
+        resource = {"type": "data", "module": {"api_name": "Leads", "id": "4150868000000002175"},
+                    "field_mappings": [{"api_name": "Last_Name", "index": 0, "format": None,
+                                        "find_by": None, "module": None, "default_value": None}]}
+        doc = {"id": job_id, "operation": "insert", "created_time": "2026-11-28T10:00:00+00:00",
+               "created_by": {"id": "4150868000000225013", "name": "Patricia Boyle"},
+               "resource": [resource]}
+        if n == 1:
+            doc["status"] = "ADDED"
+            resource.update(status="INPROGRESS", code="ADDED", file={"status": "INPROGRESS"})
+        elif n == 2:
+            doc.update(status="IN PROGRESS", character_encoding="UTF-8")
+            resource.update(status="IN PROGRESS", code="INPROGRESS",
+                            file={"status": "IN PROGRESS", "name": "leads.csv", "added_count": 1200,
+                                  "updated_count": 0, "skipped_count": 0, "total_count": 25000})
+        else:
+            doc.update(status="COMPLETED", character_encoding="UTF-8",
+                       result={"download_url": "/v2/crm/6735/bulk-write/%s/%s.zip" % (job_id, job_id)})
+            resource.update(status="COMPLETED", code="COMPLETED",
+                            file={"status": "COMPLETED", "name": "leads.csv", "added_count": 24990,
+                                  "updated_count": 0, "skipped_count": 10, "total_count": 25000})
+        h.send_body(200, compact(doc), "application/json", gzipped=True, chunked=True)
+    return fn
+
+
 def delayed_success(h):
     if SHUTDOWN.wait(1.0):
         h.cut_response()
@@ -707,6 +737,8 @@ SCENARIOS = {
     "3000000000000000009": S("deep_nesting", "200", "JSON nested 100,000 arrays deep", "22032", json_reply(200, deep_body)),
     "3000000000000000010": S("flaky_503", "503/200", "odd calls since start/reset: 503 text/plain; even calls: seed SUCCESS replay", "58000 then -", alternate("3000000000000000010", SERVICE_UNAVAILABLE)),
     "3000000000000000011": S("flaky_429", "429/200", "odd calls: 429 TOO_MANY_REQUESTS JSON; even calls: seed SUCCESS replay", "53400 then -", alternate("3000000000000000011", TOO_MANY_REQUESTS)),
+    "4000000000000000001": S("progressing", "200", "ADDED on the 1st request since start/reset, IN PROGRESS (1200 of 25000) on the 2nd, COMPLETED (24990 added, 10 skipped) from the 3rd on", OK, progressing("4000000000000000001")),
+    "4000000000000000002": S("progressing_2", "200", "the same progression, counted separately", OK, progressing("4000000000000000002")),
     "3000000000000000012": S("slow_success", "200", "seed SUCCESS replay after a 1.0 s delay", OK, delayed_success),
 }
 

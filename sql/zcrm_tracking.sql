@@ -1,0 +1,64 @@
+--
+-- zcrm_tracking: tracked jobs, the poller, and waiting for a job.
+-- (Jobs that move from ADDED to COMPLETED across polls, NOTIFY, pg_cron,
+-- overlapping and interrupted runs are in test/schedule_test.py, which can
+-- reset the local API server.)
+--
+\getenv rt ZCRM_TEST_RT_SECRET
+\getenv secret ZCRM_TEST_CLIENT_SECRET
+\getenv token ZCRM_TEST_TOKEN
+SET zcrm_bulk.retry_delay = '1ms';
+SELECT zcrm_connection_create('track', '1000.CLIENTID', :'secret', '1000.rt.track.' || :'rt',
+							  current_setting('zcrm_bulk.api_domain'));
+
+SELECT zcrm_track_job('4150868000005392002', 'track');	-- INPROGRESS
+SELECT zcrm_track_job('4150868000005350003', 'track');	-- COMPLETED
+SELECT zcrm_track_job('415086800000539200', 'track');	-- deleted: RESOURCE_NOT_FOUND
+SELECT zcrm_track_job('1000000000000000003', 'track');	-- COMPLETED, 3 resources
+SELECT zcrm_track_job('not-a-job', 'track');
+
+CALL zcrm_poll_tracked_jobs();
+
+SELECT job_id, connection, last_status, last_checked IS NOT NULL AS checked,
+	   finished_at IS NOT NULL AS finished, last_sqlstate, last_error
+FROM zcrm_tracked_job ORDER BY job_id;
+
+SELECT job_id, status, resources FROM zcrm_job_history ORDER BY job_id, id;
+
+-- A second run polls only the unfinished jobs and records no change.
+CALL zcrm_poll_tracked_jobs();
+SELECT job_id, count(*) AS history_rows FROM zcrm_job_history GROUP BY job_id ORDER BY job_id;
+
+-- Tracking a job again restarts it; the default connection is used when
+-- none is given.
+SELECT zcrm_track_job('4150868000005350003');
+SET zcrm_bulk.default_connection = 'track';
+CALL zcrm_poll_tracked_jobs();
+RESET zcrm_bulk.default_connection;
+SELECT job_id, connection, last_status, finished_at IS NOT NULL AS finished
+FROM zcrm_tracked_job WHERE job_id = '4150868000005350003';
+
+-- The procedure commits per job: not inside a transaction block.
+BEGIN;
+CALL zcrm_poll_tracked_jobs();
+ROLLBACK;
+
+-- Waiting: a finished job returns its rows at once.
+SELECT job_id, status, resource_module, added_count, total_count
+FROM zcrm_write_job_wait('4150868000005350003', connection => 'track');
+
+-- A job that does not finish in time: a NOTICE per poll, then 55000 with
+-- the last status.
+SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token',
+								  timeout => '250 ms', poll_interval => '100 ms');
+SELECT * FROM zcrm_write_job_wait('1000000000000000001', :'token',
+								  timeout => '0', poll_interval => '1 s');
+
+-- Argument checks; errors of the job itself come through.
+SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token', timeout => NULL);
+SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token', poll_interval => '-1 s');
+SELECT * FROM zcrm_write_job_wait('415086800000539200', :'token');
+
+DELETE FROM zcrm_tracked_job;
+SELECT count(*) FROM zcrm_job_history;
+SELECT zcrm_connection_drop('track');
