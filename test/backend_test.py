@@ -55,10 +55,10 @@ class Session:
     """A psql session fed from a script; its output is collected with the
     time each line arrived."""
 
-    def __init__(self, script, appname, prelude="", keep_open=False):
+    def __init__(self, script, appname, prelude="", keep_open=False, db=None):
         env = dict(os.environ, PGAPPNAME=appname)
         self.proc = subprocess.Popen(
-            ["psql", "-X", "-At", "-v", "VERBOSITY=verbose", "-d", DB],
+            ["psql", "-X", "-At", "-v", "VERBOSITY=verbose", "-d", db or DB],
             env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.lines = []

@@ -740,6 +740,11 @@ SCENARIOS = {
     "4000000000000000001": S("progressing", "200", "ADDED on the 1st request since start/reset, IN PROGRESS (1200 of 25000) on the 2nd, COMPLETED (24990 added, 10 skipped) from the 3rd on", OK, progressing("4000000000000000001")),
     "4000000000000000002": S("progressing_2", "200", "the same progression, counted separately", OK, progressing("4000000000000000002")),
     "3000000000000000012": S("slow_success", "200", "seed SUCCESS replay after a 1.0 s delay", OK, delayed_success),
+    "3000000000000000013": S("slow_success_2", "200", "the same (several slow jobs, for overlapping pollers)", OK, delayed_success),
+    "3000000000000000014": S("slow_success_3", "200", "the same", OK, delayed_success),
+    "3000000000000000015": S("slow_success_4", "200", "the same", OK, delayed_success),
+    "3000000000000000016": S("slow_success_5", "200", "the same", OK, delayed_success),
+    "3000000000000000017": S("slow_success_6", "200", "the same", OK, delayed_success),
 }
 
 # Routing outcomes that do not depend on the job id (for the README table).

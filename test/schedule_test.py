@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Scheduled checks: tracked jobs, the poller, NOTIFY, waiting, pg_cron.
+
+  1. a tracked job moves ADDED -> INPROGRESS -> COMPLETED across three polls
+     on the local server: three history rows with the counts, three NOTIFY
+     payloads on zcrm_bulk_write_job, then it is no longer polled;
+  2. two overlapping runs never poll the same job twice: the second starts
+     while the first polls its first job, and each of six 1-second jobs is
+     requested exactly once between them;
+  3. a run interrupted halfway (statement_timeout) keeps what it did;
+  4. zcrm_write_job_wait() reports progress and returns the final rows; a
+     cancel during its wait ends it at once;
+  5. under real pg_cron (preloaded by scripts/test.sh, cron.database_name =
+     postgres): the poll is scheduled, pg_cron runs it within two minutes,
+     cron.job_run_details says 'succeeded' and the history has the row.
+Prints "N passed, N failed" last.
+"""
+
+import json
+import os
+import re
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backend_test import (BOUND, SEED_JOB, Session, check, mock_admin,  # noqa: E402
+                          psql, run_suite, wait_for_request)
+
+PRELUDE = ("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
+           "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n")
+PROGRESSING = "4000000000000000001"
+SLOW_JOBS = ["30000000000000000%02d" % n for n in range(12, 18)]
+
+
+def requests_for(job):
+    return len([r for r in mock_admin("/__admin/requests") if r.get("job_id") == job])
+
+
+def setup_connection(db=None):
+    Session("SELECT zcrm_connection_create('sched', '1000.CLIENTID', :'secret', "
+            "'1000.rt.sched.' || :'rt', :'accounts');\n", "zcrm_sched_setup",
+            prelude=PRELUDE, db=db).finish()
+
+
+def progression_test():
+    mock_admin("/__admin/reset", "POST")
+    setup_connection()
+    psql("SELECT zcrm_track_job('%s', 'sched')" % PROGRESSING)
+    listener = Session("LISTEN zcrm_bulk_write_job;\nSELECT 'listening';\n", "zcrm_listener",
+                       keep_open=True)
+    listener.wait_line("listening", 30)
+    summaries = [psql("CALL zcrm_poll_tracked_jobs()") for _ in range(4)]
+    listener.send("SELECT 'flushed';\n")
+    listener.wait_line("flushed", 30)
+    listener.close()
+    out = listener.finish()
+    payloads = [json.loads(m) for m in
+                re.findall(r'Asynchronous notification "zcrm_bulk_write_job" with payload "(.*)" received', out)]
+    history = psql("SELECT string_agg(status || ':' || coalesce((resources->0->>'added'), '-') || '/' || "
+                   "coalesce((resources->0->>'total'), '-'), ' ' ORDER BY id) FROM zcrm_job_history "
+                   "WHERE job_id = '%s'" % PROGRESSING)
+    finished = psql("SELECT finished_at IS NOT NULL FROM zcrm_tracked_job WHERE job_id = '%s'" % PROGRESSING)
+    print("# polls: %s; history: %s" % (" ".join(summaries), history))
+    check("a job moves ADDED -> INPROGRESS -> COMPLETED across polls, with its counts in the history",
+          history == "ADDED:-/- INPROGRESS:1200/25000 COMPLETED:24990/25000" and finished == "t",
+          "history %r finished %r" % (history, finished))
+    transitions = [(p.get("old_status"), p.get("new_status")) for p in payloads]
+    check("each status change sends NOTIFY zcrm_bulk_write_job with old and new status and counts",
+          transitions == [(None, "ADDED"), ("ADDED", "INPROGRESS"), ("INPROGRESS", "COMPLETED")]
+          and payloads[-1]["job_id"] == PROGRESSING
+          and payloads[-1]["resources"][0]["added"] == 24990, out)
+    check("a finished job is not polled again", requests_for(PROGRESSING) == 3
+          and summaries[3] == "0|0|0", "requests %d, last run %r" % (requests_for(PROGRESSING), summaries[3]))
+
+
+def overlapping_test():
+    mock_admin("/__admin/reset", "POST")
+    for job in SLOW_JOBS:
+        psql("SELECT zcrm_track_job('%s', 'sched')" % job)
+    results_ = [None, None]
+
+    def run(i):
+        results_[i] = psql("CALL zcrm_poll_tracked_jobs()", appname="zcrm_poller_%d" % i)
+
+    # The second run starts while the first is polling its first job.
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    threads[0].start()
+    wait_for_request("zcrm_poller_0")
+    threads[1].start()
+    for t in threads:
+        t.join(60)
+    counts = {job: requests_for(job) for job in SLOW_JOBS}
+    polled = [int(r.split("|")[0]) for r in results_ if r]
+    print("# two overlapping runs polled %s jobs; requests per job: %s"
+          % ("+".join(map(str, polled)), sorted(set(counts.values()))))
+    check("two overlapping runs never poll the same job twice",
+          all(n == 1 for n in counts.values()) and sum(polled) == len(SLOW_JOBS)
+          and all(p > 0 for p in polled), "counts %r runs %r" % (counts, results_))
+
+
+def interrupted_test():
+    before = psql("SELECT max(last_checked) FROM zcrm_tracked_job")
+    out = Session("SET statement_timeout = '2500ms';\nCALL zcrm_poll_tracked_jobs();\n",
+                  "zcrm_interrupted").finish()
+    done = int(psql("SELECT count(*) FROM zcrm_tracked_job WHERE last_checked > '%s'" % before))
+    print("# a run cut short by statement_timeout after 2.5 s had recorded %d of %d jobs"
+          % (done, len(SLOW_JOBS)))
+    check("a run interrupted halfway keeps the jobs it finished",
+          "canceling statement due to statement timeout" in out and 1 <= done < len(SLOW_JOBS),
+          "done %d: %s" % (done, out))
+    rest = psql("CALL zcrm_poll_tracked_jobs()")
+    check("the next run polls the tracked jobs again", rest.startswith("%d|" % len(SLOW_JOBS)), rest)
+    psql("DELETE FROM zcrm_tracked_job")
+
+
+def wait_test():
+    mock_admin("/__admin/reset", "POST")
+    out = Session("SELECT job_id || ' ' || status || ' ' || added_count FROM "
+                  "zcrm_write_job_wait('4000000000000000002', connection => 'sched', "
+                  "poll_interval => '100 ms');\n", "zcrm_wait").finish()
+    print("# zcrm_write_job_wait: %s" % " | ".join(l for l in out.splitlines() if "NOTICE" in l))
+    check("zcrm_write_job_wait reports progress on each poll and returns the final rows",
+          "Leads: 1200 of 25000 records processed" in out
+          and "4000000000000000002 COMPLETED 24990" in out and out.count("NOTICE") == 3, out)
+
+    app = "zcrm_wait_cancel"
+    s = Session("SELECT * FROM zcrm_write_job_wait('%s', connection => 'sched', "
+                "poll_interval => '30 s');\n" % SEED_JOB, app)
+    pid = wait_for_request(app)
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    if pid:
+        psql("SELECT pg_cancel_backend(%d)" % pid)
+    t1, _ = s.wait_line("canceling statement", BOUND + 5)
+    out = s.finish()
+    if t1:
+        print("# cancel during zcrm_write_job_wait: ended %.0f ms after pg_cancel_backend was sent"
+              % ((t1 - t0) * 1000))
+    check("cancel during zcrm_write_job_wait ends it with 57014 at once",
+          t1 is not None and t1 - t0 < BOUND and "57014" in out, out)
+
+
+def pg_cron_test():
+    if psql("SELECT count(*) FROM pg_settings WHERE name = 'cron.database_name'", db="postgres") != "1":
+        check("pg_cron is preloaded in the test cluster", False, "cron.database_name is not set")
+        return
+    mock_admin("/__admin/reset", "POST")
+    psql("CREATE EXTENSION IF NOT EXISTS pg_cron", db="postgres")
+    psql("CREATE EXTENSION IF NOT EXISTS zcrm_bulk", db="postgres")
+    setup_connection(db="postgres")
+    psql("SELECT zcrm_track_job('%s', 'sched')" % PROGRESSING, db="postgres")
+    jobid = psql("SELECT cron.schedule('zcrm-bulk-poll', '* * * * *', "
+                 "'CALL zcrm_poll_tracked_jobs()')", db="postgres")
+    t0 = time.monotonic()
+    status = ""
+    while time.monotonic() - t0 < 150:
+        status = psql("SELECT string_agg(status, ',') FROM cron.job_run_details WHERE jobid = %s"
+                      % jobid, db="postgres")
+        if "succeeded" in status or "failed" in status:
+            break
+        time.sleep(2)
+    history = psql("SELECT string_agg(status, ',' ORDER BY id) FROM zcrm_job_history "
+                   "WHERE job_id = '%s'" % PROGRESSING, db="postgres")
+    print("# pg_cron ran the poll after %.0f s: run status %s, history %s"
+          % (time.monotonic() - t0, status or "(none)", history or "(none)"))
+    check("pg_cron runs the scheduled poll and it succeeds", "succeeded" in status, status)
+    check("the scheduled poll recorded the job's history", (history or "").startswith("ADDED"), history)
+    psql("SELECT cron.unschedule(%s)" % jobid, db="postgres")
+    psql("DELETE FROM zcrm_tracked_job", db="postgres")
+    psql("SELECT zcrm_connection_drop('sched')", db="postgres")
+
+
+if __name__ == "__main__":
+    sys.exit(run_suite([progression_test, overlapping_test, interrupted_test, wait_test,
+                        pg_cron_test]))
