@@ -53,10 +53,13 @@ $$;
 -- Poll every tracked job not yet COMPLETED or FAILED, once: record what
 -- changed, NOTIFY zcrm_bulk_write_job on each status change, record the
 -- error of a job that fails without stopping the others.  Each job is
--- committed on its own, so an interrupted run loses nothing, and a job
--- another run is polling (row locked) is skipped.  Call it with CALL,
--- outside an explicit transaction block.
-CREATE PROCEDURE zcrm_poll_tracked_jobs(INOUT polled integer DEFAULT NULL,
+-- committed on its own, so an interrupted run loses nothing.  A job another
+-- run is polling (row locked) is skipped, and so is one polled less than
+-- min_interval before this run started or during it, so that overlapping
+-- runs never poll the same job twice.  Call it with CALL, outside an
+-- explicit transaction block.
+CREATE PROCEDURE zcrm_poll_tracked_jobs(min_interval interval DEFAULT '30 seconds',
+										INOUT polled integer DEFAULT NULL,
 										INOUT changed integer DEFAULT NULL,
 										INOUT failed integer DEFAULT NULL)
 LANGUAGE plpgsql
@@ -75,7 +78,8 @@ BEGIN
 	LOOP
 		SELECT * INTO j FROM @extschema@.zcrm_tracked_job AS t
 		WHERE t.finished_at IS NULL
-		  AND (t.last_checked IS NULL OR t.last_checked < run_start)
+		  AND (t.last_checked IS NULL
+			   OR t.last_checked < run_start - coalesce(min_interval, interval '0'))
 		ORDER BY t.last_checked NULLS FIRST, t.job_id
 		LIMIT 1
 		FOR UPDATE SKIP LOCKED;
@@ -129,7 +133,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION zcrm_track_job(text, text) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE zcrm_poll_tracked_jobs(integer, integer, integer) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE zcrm_poll_tracked_jobs(interval, integer, integer, integer) FROM PUBLIC;
 
 -- Block until a job is COMPLETED or FAILED, polling every poll_interval
 -- and raising a NOTICE with its progress; then return its rows.

@@ -25,22 +25,26 @@ FROM zcrm_tracked_job ORDER BY job_id;
 
 SELECT job_id, status, resources FROM zcrm_job_history ORDER BY job_id, id;
 
--- A second run polls only the unfinished jobs and records no change.
+-- A second run right after the first skips every job (polled less than
+-- min_interval, 30 seconds by default, ago) ...
 CALL zcrm_poll_tracked_jobs();
+-- ... unless min_interval allows it: then it polls only the unfinished jobs
+-- and records no change.
+CALL zcrm_poll_tracked_jobs(min_interval => '0');
 SELECT job_id, count(*) AS history_rows FROM zcrm_job_history GROUP BY job_id ORDER BY job_id;
 
 -- Tracking a job again restarts it; the default connection is used when
 -- none is given.
 SELECT zcrm_track_job('4150868000005350003');
 SET zcrm_bulk.default_connection = 'track';
-CALL zcrm_poll_tracked_jobs();
+CALL zcrm_poll_tracked_jobs(min_interval => '0');
 RESET zcrm_bulk.default_connection;
 SELECT job_id, connection, last_status, finished_at IS NOT NULL AS finished
 FROM zcrm_tracked_job WHERE job_id = '4150868000005350003';
 
 -- The procedure commits per job: not inside a transaction block.
 BEGIN;
-CALL zcrm_poll_tracked_jobs();
+CALL zcrm_poll_tracked_jobs(min_interval => '0');
 ROLLBACK;
 
 -- Waiting: a finished job returns its rows at once.

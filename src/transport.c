@@ -363,9 +363,12 @@ release_request(bool attached, struct curl_slist *headers)
 typedef struct ZcrmFailure
 {
 	ZcrmTransportFailure kind;
+	bool		retryable;		/* might a new attempt succeed? */
 	char	   *reason;			/* libcurl's description, palloc'd */
 	long		limit;			/* body limit, for ZCRM_FAIL_TOO_LARGE */
 } ZcrmFailure;
+
+static bool failure_is_retryable(ZcrmTransportFailure kind, CURLcode rc);
 
 /*
  * perform_once
@@ -427,6 +430,7 @@ perform_once(const ZcrmRequest *req, long timeout_ms,
 				ZCRM_FAIL_NO_MEMORY : ZCRM_FAIL_INTERNAL;
 		else
 			failure->kind = classify_failure(result, body);
+		failure->retryable = failure_is_retryable(failure->kind, rc);
 		failure->reason = pstrdup(zcrm_errbuf[0] ? zcrm_errbuf : curl_easy_strerror(rc));
 		failure->limit = (long) body->limit;
 		free(body->data);
@@ -463,13 +467,29 @@ perform_once(const ZcrmRequest *req, long timeout_ms,
 
 /*
  * failure_is_retryable / status_is_retryable
- *		What a retry may cure: failing to connect, a connection lost
- *		mid-response, 429 and 5xx.  A request that used up its time, a body
- *		over the size limit, or any other status is final.
+ *		What a retry may cure: failing to connect (but not a certificate
+ *		that does not verify), a connection lost mid-response, 429 and 5xx.
+ *		A request that used up its time, a body over the size limit, or any
+ *		other status is final.
  */
 static bool
-failure_is_retryable(ZcrmTransportFailure kind)
+failure_is_retryable(ZcrmTransportFailure kind, CURLcode rc)
 {
+	switch (rc)
+	{
+			/* a certificate or configuration problem stays what it is */
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_CRL_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+			return false;
+		default:
+			break;
+	}
 	return kind == ZCRM_FAIL_CONNECT || kind == ZCRM_FAIL_CONNECT_TIMEOUT ||
 		kind == ZCRM_FAIL_LOST;
 }
@@ -550,8 +570,7 @@ zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp)
 		long		delay;
 
 		complete = perform_once(req, Max(remaining, 1), resp, &failure);
-		if (complete ? !status_is_retryable(resp->status) :
-			!failure_is_retryable(failure.kind))
+		if (complete ? !status_is_retryable(resp->status) : !failure.retryable)
 			break;
 		if (attempt > zcrm_retries)
 			break;
