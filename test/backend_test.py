@@ -215,14 +215,19 @@ def terminate_test():
           SEED_JOB + " INPROGRESS" in after, after)
 
 
-def mock_admin(path, method="GET"):
-    """Call an admin endpoint of the local API server; return its JSON."""
-    url = "http://127.0.0.1:%s%s" % (os.environ.get("ZCRM_MOCK_PORT", "18089"), path)
-    with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=10) as r:
+def mock_admin(path, method="GET", base=None):
+    """Call an admin endpoint of the local API server (or of the instance
+    at "base", with the test CA trusted); return its JSON."""
+    import ssl
+    base = base or "http://127.0.0.1:%s" % os.environ.get("ZCRM_MOCK_PORT", "18089")
+    ctx = ssl.create_default_context(cafile=os.environ["ZCRM_CA_FILE"]) \
+        if base.startswith("https:") else None
+    with urllib.request.urlopen(urllib.request.Request(base + path, method=method),
+                                timeout=10, context=ctx) as r:
         return json.load(r)
 
 
-def connection_reuse_test(calls=20):
+def connection_reuse_test(calls=100):
     """Consecutive calls in one backend reuse one keep-alive connection,
     whatever the function and however the previous call ended."""
     mock_admin("/__admin/reset", "POST")

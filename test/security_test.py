@@ -107,6 +107,20 @@ def tls_test():
     for label, domain, ca_file, want in cases:
         got = state(domain, ca_file)
         check("TLS: %s -> %s" % (label, want), got == want, "got %r" % got)
+    # 100 calls over HTTPS in one session: one TCP connection, so one full
+    # TLS handshake.
+    base = "https://127.0.0.1:%s" % port
+    mock_admin("/__admin/reset", "POST", base=base)
+    script = ("SET zcrm_bulk.api_domain = '%s';\nSET zcrm_bulk.ca_file = '%s';\n" % (base, ca)
+              + "SELECT job_id FROM zcrm_write_job('%s', :'token');\n" % SEED_JOB * 100)
+    out = Session(script, "zcrm_tls_reuse").finish()
+    reqs = mock_admin("/__admin/requests", base=base)
+    conns = {r["connection"] for r in reqs}
+    print("# 100 calls over HTTPS in one session: %d requests on %d TLS connection(s)"
+          % (len(reqs), len(conns)))
+    check("100 HTTPS calls in one session reuse one connection (one TLS handshake)",
+          out.count(SEED_JOB) == 100 and len(reqs) == 100 and len(conns) == 1,
+          "requests %d connections %d" % (len(reqs), len(conns)))
     names = psql("SELECT string_agg(name, ',') FROM pg_settings WHERE name LIKE 'zcrm\\_bulk.%' "
                  "AND (name ~ 'verif|insecure|ssl' OR short_desc ~* 'verif.* off')")
     check("no zcrm_bulk setting turns TLS verification off", names == "", names)
