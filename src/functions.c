@@ -18,17 +18,17 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "storage/latch.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "utils/wait_event.h"
 
 #include "connections.h"
 #include "errors.h"
@@ -657,29 +657,6 @@ job_progress(const ZcrmJob *job)
 }
 
 /*
- * wait_ms
- *		Sleep on the process latch; interrupts end the sleep at once.
- */
-static void
-wait_ms(int64 ms)
-{
-	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
-
-	for (;;)
-	{
-		long		remaining;
-
-		CHECK_FOR_INTERRUPTS();
-		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
-		if (remaining <= 0)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 remaining, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
-}
-
-/*
  * zcrm_write_job_wait(job_id text, token text, connection text,
  *					   timeout interval, poll_interval interval)
  *		RETURNS SETOF zcrm_write_job_row
@@ -731,6 +708,6 @@ zcrm_write_job_wait(PG_FUNCTION_ARGS)
 					 errmsg("bulk write job %s did not finish within the timeout", call.job_id),
 					 errdetail("Its last status was %s.", progress),
 					 errhint("Call zcrm_write_job_wait() again, or pass a longer timeout.")));
-		wait_ms(poll_ms);
+		zcrm_sleep((long) Min(poll_ms, (int64) LONG_MAX));
 	}
 }

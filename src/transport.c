@@ -522,13 +522,11 @@ backoff_delay_ms(int retry)
 }
 
 /*
- * backoff_wait
- *		Sleep "ms" milliseconds on the process latch, so that query cancel,
- *		statement_timeout and termination end the wait at once (through
- *		CHECK_FOR_INTERRUPTS) and postmaster death ends the backend.
+ * zcrm_sleep
+ *		See transport.h.
  */
-static void
-backoff_wait(long ms)
+void
+zcrm_sleep(long ms)
 {
 	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
 
@@ -590,7 +588,7 @@ zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp)
 									 req->what, failure.reason, attempt, zcrm_retries, delay)));
 		if (complete)
 			pfree(resp->body);
-		backoff_wait(delay);
+		zcrm_sleep(delay);
 	}
 
 	if (!complete)
