@@ -138,6 +138,27 @@ def elapsed_seconds(out):
     return None
 
 
+def cancel_when_waiting(session, appname, label, settle=0.0):
+    """Once the session's backend waits inside zcrm_bulk (wait event
+    Extension), cancel it; return (pid, seconds from pg_cancel_backend to
+    the 57014 line, the session's whole output).  "settle" waits a little
+    longer first (to be sure a backoff or poll wait has begun)."""
+    pid = wait_for_request(appname)
+    if pid is None:
+        session.proc.kill()
+        return None, None, session.finish()
+    time.sleep(settle)
+    t0 = time.monotonic()
+    psql("SELECT pg_cancel_backend(%d)" % pid)
+    t1, _ = session.wait_line("57014", BOUND + 5)
+    out = session.finish()
+    elapsed = (t1 - t0) if t1 else None
+    if elapsed is not None:
+        print("# cancel during %s: ended %.0f ms after pg_cancel_backend was sent"
+              % (label, elapsed * 1000))
+    return pid, elapsed, out
+
+
 def check(name, ok, note=""):
     results.append(ok)
     print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,
@@ -149,21 +170,9 @@ def cancel_test(job_id, label):
     s = Session("SELECT * FROM zcrm_write_job('%s', :'token');\n"
                 "SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
                 % (job_id, SEED_JOB), app)
-    pid = wait_for_request(app)
-    if pid is None:
-        s.proc.kill()
-        check("cancel during %s: request seen in pg_stat_activity" % label, False)
-        return
-    t0 = time.monotonic()
-    psql("SELECT pg_cancel_backend(%d)" % pid)
-    t1, line = s.wait_line("57014", BOUND + 5)
-    out = s.finish()
-    elapsed = (t1 - t0) if t1 else None
-    if elapsed is not None:
-        print("# cancel during %s: ended %.0f ms after pg_cancel_backend was sent"
-              % (label, elapsed * 1000))
+    _, elapsed, out = cancel_when_waiting(s, app, label)
     check("cancel during %s raises 57014 'canceling statement due to user request'" % label,
-          t1 is not None and "canceling statement due to user request" in out, out)
+          elapsed is not None and "canceling statement due to user request" in out, out)
     check("cancel during %s ends within %.1f s" % (label, BOUND),
           elapsed is not None and elapsed < BOUND, "elapsed %r" % elapsed)
     check("after cancel during %s the next call in the session works" % label,
@@ -290,21 +299,12 @@ def backoff_cancel_test():
                 "SELECT * FROM zcrm_write_job('%s', :'token');\n"
                 "SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
                 % (job, SEED_JOB), app)
-    pid = wait_for_request(app)
-    # the first attempt fails at once; wait until the backend is in its backoff
-    time.sleep(0.3)
-    requests_before = len([r for r in mock_admin("/__admin/requests") if r.get("job_id") == job])
-    t0 = time.monotonic()
-    if pid is not None:
-        psql("SELECT pg_cancel_backend(%d)" % pid)
-    t1, _ = s.wait_line("57014", BOUND + 5)
-    out = s.finish()
-    if t1:
-        print("# cancel during a backoff wait: ended %.0f ms after pg_cancel_backend was sent"
-              % ((t1 - t0) * 1000))
-    check("cancel during a backoff wait raises 57014 within %.1f s" % BOUND,
-          pid is not None and t1 is not None and t1 - t0 < BOUND and requests_before == 1,
-          "pid %r, requests before cancel %r, output %s" % (pid, requests_before, out))
+    # the first attempt fails at once; the cancel comes during the backoff
+    pid, elapsed, out = cancel_when_waiting(s, app, "a backoff wait", settle=0.3)
+    requests = len([r for r in mock_admin("/__admin/requests") if r.get("job_id") == job])
+    check("cancel during a backoff wait raises 57014 within %.1f s, with no retry made" % BOUND,
+          pid is not None and elapsed is not None and elapsed < BOUND and requests == 1,
+          "pid %r, requests %r, output %s" % (pid, requests, out))
     check("after cancel during a backoff wait the next call works",
           SEED_JOB + " INPROGRESS" in out, out)
 

@@ -26,8 +26,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (BOUND, SEED_JOB, Session, check, mock_admin,  # noqa: E402
-                          psql, run_suite, wait_for_request)
+from backend_test import (BOUND, SEED_JOB, Session, cancel_when_waiting,  # noqa: E402
+                          check, mock_admin, psql, run_suite, wait_for_request)
 
 PRELUDE = ("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
            "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n")
@@ -133,18 +133,9 @@ def wait_test():
     app = "zcrm_wait_cancel"
     s = Session("SELECT * FROM zcrm_write_job_wait('%s', connection => 'sched', "
                 "poll_interval => '30 s');\n" % SEED_JOB, app)
-    pid = wait_for_request(app)
-    time.sleep(0.2)
-    t0 = time.monotonic()
-    if pid:
-        psql("SELECT pg_cancel_backend(%d)" % pid)
-    t1, _ = s.wait_line("canceling statement", BOUND + 5)
-    out = s.finish()
-    if t1:
-        print("# cancel during zcrm_write_job_wait: ended %.0f ms after pg_cancel_backend was sent"
-              % ((t1 - t0) * 1000))
+    _, elapsed, out = cancel_when_waiting(s, app, "zcrm_write_job_wait", settle=0.2)
     check("cancel during zcrm_write_job_wait ends it with 57014 at once",
-          t1 is not None and t1 - t0 < BOUND and "57014" in out, out)
+          elapsed is not None and elapsed < BOUND and "57014" in out, out)
 
 
 def pg_cron_test():
