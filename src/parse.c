@@ -637,6 +637,27 @@ load_document(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
 	return ZCRM_PARSE_OK;
 }
 
+static ZcrmParseStatus top_level_error(ZcrmParseError *err, const cJSON *root);
+
+/*
+ * load_object
+ *	  load_document() for a body whose top level must be a JSON object: any
+ *	  other top level is ZCRM_PARSE_BAD_SHAPE (and *root NULL).
+ */
+static ZcrmParseStatus
+load_object(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
+{
+	ZcrmParseStatus rc = load_document(body, len, root, err);
+
+	if (rc == ZCRM_PARSE_OK && !cJSON_IsObject(*root))
+	{
+		rc = top_level_error(err, *root);
+		cJSON_Delete(*root);
+		*root = NULL;
+	}
+	return rc;
+}
+
 
 /* ----------------------------------------------------------------
  * Stage 3 helpers: values and paths
@@ -1487,15 +1508,9 @@ zcrm_parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
 	if (job != NULL)
 		*job = NULL;
 
-	rc = load_document(body, len, &root, err);
+	rc = load_object(body, len, &root, err);
 	if (rc != ZCRM_PARSE_OK)
 		return rc;
-	if (!cJSON_IsObject(root))
-	{
-		rc = top_level_error(err, root);
-		cJSON_Delete(root);
-		return rc;
-	}
 	if (is_api_error_object(root))
 	{
 		cJSON_Delete(root);
@@ -1545,15 +1560,9 @@ zcrm_parse_api_error(const char *body, size_t len, ZcrmApiError **out,
 	if (out != NULL)
 		*out = NULL;
 
-	rc = load_document(body, len, &root, err);
+	rc = load_object(body, len, &root, err);
 	if (rc != ZCRM_PARSE_OK)
 		return rc;
-	if (!cJSON_IsObject(root))
-	{
-		rc = top_level_error(err, root);
-		cJSON_Delete(root);
-		return rc;
-	}
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.err = err;
@@ -1606,15 +1615,9 @@ zcrm_parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
 	if (out != NULL)
 		*out = NULL;
 
-	rc = load_document(body, len, &root, err);
+	rc = load_object(body, len, &root, err);
 	if (rc != ZCRM_PARSE_OK)
 		return rc;
-	if (!cJSON_IsObject(root))
-	{
-		rc = top_level_error(err, root);
-		cJSON_Delete(root);
-		return rc;
-	}
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.err = err;
@@ -1683,12 +1686,10 @@ zcrm_check_document(const char *body, size_t len, ZcrmParseError *err)
 		err = &localerr;
 	clear_error(err);
 
-	rc = load_document(body, len, &root, err);
+	rc = load_object(body, len, &root, err);
 	if (rc != ZCRM_PARSE_OK)
 		return rc;
-	if (!cJSON_IsObject(root))
-		rc = top_level_error(err, root);
-	else if (is_api_error_object(root))
+	if (is_api_error_object(root))
 		rc = set_error(err, ZCRM_PARSE_API_ERROR, NULL,
 					   "the body is a Zoho error object");
 	cJSON_Delete(root);
