@@ -248,6 +248,18 @@ cache_is_fresh(const TokenCache *c, const char *fingerprint)
 }
 
 /*
+ * cache_is_usable
+ *		A fresh token that is not the one the API just rejected.
+ */
+static bool
+cache_is_usable(const TokenCache *c, const char *fingerprint,
+				const char *rejected)
+{
+	return cache_is_fresh(c, fingerprint) &&
+		!(rejected && c->token && strcmp(c->token, rejected) == 0);
+}
+
+/*
  * lock_cache
  *		Take the exclusive lock of a connection's cache, waiting on the
  *		process latch so that cancel and statement_timeout interrupt the
@@ -399,8 +411,7 @@ zcrm_oauth_access(const ZcrmConnection *conn, const char *rejected,
 
 	/* The common case: a fresh token, read without taking the lock. */
 	read_cache(path, &c);
-	if (!cache_is_fresh(&c, fingerprint) ||
-		(rejected && strcmp(c.token, rejected) == 0))
+	if (!cache_is_usable(&c, fingerprint, rejected))
 	{
 		int			lockfd = lock_cache(cache_path(conn->name, "lock"));
 		TimestampTz window_start;
@@ -408,8 +419,7 @@ zcrm_oauth_access(const ZcrmConnection *conn, const char *rejected,
 
 		/* Someone may have refreshed while we waited for the lock. */
 		read_cache(path, &c);
-		if (!cache_is_fresh(&c, fingerprint) ||
-			(rejected && strcmp(c.token, rejected) == 0))
+		if (!cache_is_usable(&c, fingerprint, rejected))
 		{
 			window_start = GetCurrentTimestamp() - ZCRM_REFRESH_WINDOW_S * USECS_PER_SEC;
 			for (int i = 0; i < c.nrefreshes; i++)
