@@ -212,15 +212,30 @@ copy_api_error(ZcrmApiError *apierr, const char *token,
 }
 
 /*
- * zcrm_raise_http_error
+ * set_error
+ *		Fill *err.  "message" and "detail" are palloc'd (detail may be NULL),
+ *		"hint" is a constant or palloc'd string (may be NULL).
+ */
+static void
+set_error(ZcrmError *err, int sqlstate, char *message, char *detail,
+		  const char *hint)
+{
+	err->sqlstate = sqlstate;
+	err->message = message;
+	err->detail = detail;
+	err->hint = hint ? pstrdup(hint) : NULL;
+}
+
+/*
+ * zcrm_describe_http_error
  *		See errors.h.  The message names the API code and the API's own
  *		message; the detail gives the HTTP status, the job id and the
  *		details object; the hint says what to do.
  */
 void
-zcrm_raise_http_error(long http_status, const char *body, size_t body_len,
-					  const char *content_type, const char *job_id,
-					  const char *token)
+zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
+						 const char *content_type, const char *job_id,
+						 const char *token, ZcrmError *err)
 {
 	ZcrmApiError *apierr = NULL;
 	ZcrmParseError perr;
@@ -233,12 +248,15 @@ zcrm_raise_http_error(long http_status, const char *body, size_t body_len,
 	char	   *snippet = NULL;
 	char	   *ctype;
 
+	memset(err, 0, sizeof(*err));
 	if (http_status == 204)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("Zoho CRM API returned no content for bulk write job %s", job_id),
-				 errdetail("The API answered HTTP status 204 with an empty body."),
-				 errhint("Check the job id, and that zcrm_bulk.api_domain is the data centre of the organisation the token belongs to.")));
+	{
+		set_error(err, ERRCODE_NO_DATA_FOUND,
+				  psprintf("Zoho CRM API returned no content for bulk write job %s", job_id),
+				  pstrdup("The API answered HTTP status 204 with an empty body."),
+				  "Check the job id, and that zcrm_bulk.api_domain is the data centre of the organisation the token belongs to.");
+		return;
+	}
 
 	if (zcrm_parse_api_error(body, body_len, &apierr, &perr) == ZCRM_PARSE_OK)
 		copy_api_error(apierr, token, &known, &code, &message, &details);
@@ -254,157 +272,200 @@ zcrm_raise_http_error(long http_status, const char *body, size_t body_len,
 		sqlstate = http_status_sqlstate(http_status, &hint);
 
 	if (code)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 message ?
-				 errmsg("Zoho CRM API error %s: %s", code, message) :
-				 errmsg("Zoho CRM API error %s", code),
-				 errdetail("The API answered HTTP status %ld for bulk write job %s with details %s.",
+	{
+		set_error(err, sqlstate,
+				  message ?
+				  psprintf("Zoho CRM API error %s: %s", code, message) :
+				  psprintf("Zoho CRM API error %s", code),
+				  psprintf("The API answered HTTP status %ld for bulk write job %s with details %s.",
 						   http_status, job_id, details ? details : "null"),
-				 errhint("%s", hint)));
+				  hint);
+		err->api_code = code;
+		return;
+	}
 
 	ctype = content_type ?
 		scrub_text(content_type, strlen(content_type), token, 100, false) :
 		pstrdup("none");
 	if (http_status >= 300 && http_status < 400)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("Zoho CRM API redirected the request (HTTP status %ld), and redirects are not followed",
-						http_status),
-				 errdetail("The request for bulk write job %s was answered with a redirect instead of the job.",
+		set_error(err, sqlstate,
+				  psprintf("Zoho CRM API redirected the request (HTTP status %ld), and redirects are not followed",
+						   http_status),
+				  psprintf("The request for bulk write job %s was answered with a redirect instead of the job.",
 						   job_id),
-				 errhint("%s", hint)));
-	if (snippet)
-		ereport(ERROR,
-				(errcode(sqlstate),
-				 errmsg("Zoho CRM API request failed with HTTP status %ld", http_status),
-				 errdetail("The response for bulk write job %s is not a Zoho error object (Content-Type %s, %zu bytes): \"%s\".",
+				  hint);
+	else if (snippet)
+		set_error(err, sqlstate,
+				  psprintf("Zoho CRM API request failed with HTTP status %ld", http_status),
+				  psprintf("The response for bulk write job %s is not a Zoho error object (Content-Type %s, %zu bytes): \"%s\".",
 						   job_id, ctype, body_len, snippet),
-				 errhint("%s", hint)));
-	ereport(ERROR,
-			(errcode(sqlstate),
-			 errmsg("Zoho CRM API request failed with HTTP status %ld", http_status),
-			 errdetail("The response for bulk write job %s has an empty body.", job_id),
-			 errhint("%s", hint)));
-	pg_unreachable();
+				  hint);
+	else
+		set_error(err, sqlstate,
+				  psprintf("Zoho CRM API request failed with HTTP status %ld", http_status),
+				  psprintf("The response for bulk write job %s has an empty body.", job_id),
+				  hint);
 }
 
 /*
- * zcrm_raise_parse_error
+ * zcrm_describe_parse_error
  *		See errors.h.  Invalid JSON is 22032, a JSON value of the wrong shape
  *		or type 22000, a \u0000 escape 22P05 (as jsonb reports it).
  */
 void
-zcrm_raise_parse_error(const ZcrmParseError *err, const char *job_id)
+zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
+						  ZcrmError *err)
 {
-	const char *where = err->path[0] ? err->path : "the top level";
+	const char *where = perr->path[0] ? perr->path : "the top level";
 
-	switch (err->status)
+	memset(err, 0, sizeof(*err));
+	switch (perr->status)
 	{
 		case ZCRM_PARSE_NOT_JSON:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_JSON_TEXT),
-					 errmsg("Zoho CRM API response for bulk write job %s is not valid JSON", job_id),
-					 errdetail("The parser reported: %s.", err->message),
-					 errhint("A proxy or gateway between PostgreSQL and Zoho may have answered instead of the API; check zcrm_bulk.api_domain.")));
+			set_error(err, ERRCODE_INVALID_JSON_TEXT,
+					  psprintf("Zoho CRM API response for bulk write job %s is not valid JSON", job_id),
+					  psprintf("The parser reported: %s.", perr->message),
+					  "A proxy or gateway between PostgreSQL and Zoho may have answered instead of the API; check zcrm_bulk.api_domain.");
 			break;
 		case ZCRM_PARSE_NUL_CHAR:
-			ereport(ERROR,
-					(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-					 errmsg("Zoho CRM API response for bulk write job %s contains a \\u0000 escape", job_id),
-					 err->path[0] ?
-					 errdetail("The string at %s contains a NUL character, which text cannot hold.", err->path) :
-					 errdetail("A string in the response contains a NUL character, which text cannot hold."),
-					 errhint("Neither text nor jsonb can hold this value; inspect the job in Zoho CRM itself.")));
+			set_error(err, ERRCODE_UNTRANSLATABLE_CHARACTER,
+					  psprintf("Zoho CRM API response for bulk write job %s contains a \\u0000 escape", job_id),
+					  perr->path[0] ?
+					  psprintf("The string at %s contains a NUL character, which text cannot hold.", perr->path) :
+					  pstrdup("A string in the response contains a NUL character, which text cannot hold."),
+					  "Neither text nor jsonb can hold this value; inspect the job in Zoho CRM itself.");
 			break;
 		case ZCRM_PARSE_NO_MEMORY:
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory while parsing the Zoho CRM API response for bulk write job %s", job_id)));
+			set_error(err, ERRCODE_OUT_OF_MEMORY,
+					  psprintf("out of memory while parsing the Zoho CRM API response for bulk write job %s", job_id),
+					  NULL, NULL);
 			break;
 		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("unexpected Zoho CRM API response for bulk write job %s", job_id),
-					 errdetail("At %s: %s.", where, err->message),
-					 errhint("Use zcrm_write_job_json() to see the whole document.")));
+			set_error(err, ERRCODE_DATA_EXCEPTION,
+					  psprintf("unexpected Zoho CRM API response for bulk write job %s", job_id),
+					  psprintf("At %s: %s.", where, perr->message),
+					  "Use zcrm_write_job_json() to see the whole document.");
 			break;
 	}
-	pg_unreachable();
 }
 
 /*
- * zcrm_raise_transport_error
+ * zcrm_describe_transport_error
  *		See errors.h.  Failing to connect is 08001; losing the connection
  *		or running out of time once connected is 08006.
  */
 void
-zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
-						   const char *what, long limit, int attempts)
+zcrm_describe_transport_error(ZcrmTransportFailure kind, const char *reason,
+							  const char *what, long limit, int attempts,
+							  ZcrmError *err)
 {
 	const char *why = (reason && reason[0]) ? reason : "no further information";
 
 	if (attempts > 1)
 		why = psprintf("%s (the last of %d attempts)", why, attempts);
 
+	memset(err, 0, sizeof(*err));
 	switch (kind)
 	{
 		case ZCRM_FAIL_CONNECT:
-			ereport(ERROR,
-					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-					 errmsg("could not connect to the Zoho CRM API"),
-					 errdetail("The request for %s failed: %s.", what, why),
-					 errhint("Check zcrm_bulk.api_domain, the network and DNS, and zcrm_bulk.ca_file if the server's certificate is not in the system store.")));
+			set_error(err, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+					  pstrdup("could not connect to the Zoho CRM API"),
+					  psprintf("The request for %s failed: %s.", what, why),
+					  "Check zcrm_bulk.api_domain, the network and DNS, and zcrm_bulk.ca_file if the server's certificate is not in the system store.");
 			break;
 		case ZCRM_FAIL_CONNECT_TIMEOUT:
-			ereport(ERROR,
-					(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
-					 errmsg("could not connect to the Zoho CRM API"),
-					 errdetail("No connection for %s within zcrm_bulk.connect_timeout: %s.", what, why),
-					 errhint("Check the network path to zcrm_bulk.api_domain, or raise zcrm_bulk.connect_timeout.")));
+			set_error(err, ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+					  pstrdup("could not connect to the Zoho CRM API"),
+					  psprintf("No connection for %s within zcrm_bulk.connect_timeout: %s.", what, why),
+					  "Check the network path to zcrm_bulk.api_domain, or raise zcrm_bulk.connect_timeout.");
 			break;
 		case ZCRM_FAIL_TIMEOUT:
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("Zoho CRM API request timed out"),
-					 errdetail("The request for %s did not complete within zcrm_bulk.timeout: %s.", what, why),
-					 errhint("Retry later, or raise zcrm_bulk.timeout.")));
+			set_error(err, ERRCODE_CONNECTION_FAILURE,
+					  pstrdup("Zoho CRM API request timed out"),
+					  psprintf("The request for %s did not complete within zcrm_bulk.timeout: %s.", what, why),
+					  "Retry later, or raise zcrm_bulk.timeout.");
 			break;
 		case ZCRM_FAIL_LOST:
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("connection to the Zoho CRM API was lost"),
-					 errdetail("The response for %s was cut short: %s.", what, why),
-					 errhint("Retry the call.")));
+			set_error(err, ERRCODE_CONNECTION_FAILURE,
+					  pstrdup("connection to the Zoho CRM API was lost"),
+					  psprintf("The response for %s was cut short: %s.", what, why),
+					  "Retry the call.");
 			break;
 		case ZCRM_FAIL_TOO_LARGE:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("Zoho CRM API response is larger than zcrm_bulk.max_response_size"),
-					 errdetail("The response for %s was aborted after %ld bytes.", what, limit),
-					 errhint("A superuser can raise zcrm_bulk.max_response_size.")));
+			set_error(err, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+					  pstrdup("Zoho CRM API response is larger than zcrm_bulk.max_response_size"),
+					  psprintf("The response for %s was aborted after %ld bytes.", what, limit),
+					  "A superuser can raise zcrm_bulk.max_response_size.");
 			break;
 		case ZCRM_FAIL_PROTOCOL:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("Zoho CRM API server sent a malformed HTTP response"),
-					 errdetail("The response for %s could not be read: %s.", what, why),
-					 errhint("Check zcrm_bulk.api_domain: it may point at something other than the Zoho CRM API.")));
+			set_error(err, ERRCODE_PROTOCOL_VIOLATION,
+					  pstrdup("Zoho CRM API server sent a malformed HTTP response"),
+					  psprintf("The response for %s could not be read: %s.", what, why),
+					  "Check zcrm_bulk.api_domain: it may point at something other than the Zoho CRM API.");
 			break;
 		case ZCRM_FAIL_NO_MEMORY:
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory while receiving the Zoho CRM API response"),
-					 errdetail("The response for %s could not be stored.", what)));
+			set_error(err, ERRCODE_OUT_OF_MEMORY,
+					  pstrdup("out of memory while receiving the Zoho CRM API response"),
+					  psprintf("The response for %s could not be stored.", what),
+					  NULL);
 			break;
 		case ZCRM_FAIL_INTERNAL:
-			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("could not set up the Zoho CRM API request"),
-					 errdetail("libcurl reported: %s.", why)));
+			set_error(err, ERRCODE_INTERNAL_ERROR,
+					  pstrdup("could not set up the Zoho CRM API request"),
+					  psprintf("libcurl reported: %s.", why),
+					  NULL);
 			break;
 	}
+}
+
+/*
+ * zcrm_raise_error
+ *		See errors.h.
+ */
+void
+zcrm_raise_error(const ZcrmError *err)
+{
+	ereport(ERROR,
+			(errcode(err->sqlstate),
+			 errmsg_internal("%s", err->message),
+			 err->detail ? errdetail_internal("%s", err->detail) : 0,
+			 err->hint ? errhint("%s", err->hint) : 0));
 	pg_unreachable();
+}
+
+/*
+ * zcrm_raise_http_error / zcrm_raise_parse_error / zcrm_raise_transport_error
+ *		See errors.h: describe, then raise.
+ */
+void
+zcrm_raise_http_error(long http_status, const char *body, size_t body_len,
+					  const char *content_type, const char *job_id,
+					  const char *token)
+{
+	ZcrmError	err;
+
+	zcrm_describe_http_error(http_status, body, body_len, content_type,
+							 job_id, token, &err);
+	zcrm_raise_error(&err);
+}
+
+void
+zcrm_raise_parse_error(const ZcrmParseError *perr, const char *job_id)
+{
+	ZcrmError	err;
+
+	zcrm_describe_parse_error(perr, job_id, &err);
+	zcrm_raise_error(&err);
+}
+
+void
+zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
+						   const char *what, long limit, int attempts)
+{
+	ZcrmError	err;
+
+	zcrm_describe_transport_error(kind, reason, what, limit, attempts, &err);
+	zcrm_raise_error(&err);
 }
 
 /*

@@ -4,7 +4,9 @@
  *	  Turn API, transport and parse failures into SQL errors.
  *
  * Every SQLSTATE that zcrm_bulk raises for a failed request is chosen in
- * errors.c.  The functions here never return.  None of them ever puts an
+ * errors.c.  The zcrm_describe_* functions describe a failure without
+ * raising it (for the batch functions' error columns); the zcrm_raise_*
+ * functions never return.  None of them ever puts an
  * access token into a message, detail or hint: strings that came from the
  * server are scrubbed of the token before they are reported.
  *
@@ -34,37 +36,74 @@ typedef enum ZcrmTransportFailure
 } ZcrmTransportFailure;
 
 /*
- * zcrm_raise_transport_error
- *		Raise the error for a request that got no complete HTTP response.
- *		"what" names the request ("bulk write job 41508...", "the token
- *		refresh of connection \"prod\""), "reason" is libcurl's own
- *		description (may be empty), "limit" the
- *		size limit in bytes for ZCRM_FAIL_TOO_LARGE, "attempts" how many
- *		requests were made (1 when nothing was retried).
+ * A failure described but not (yet) raised: the batch functions return it
+ * in a row, everything else raises it with zcrm_raise_error().  Strings are
+ * palloc'd; detail and hint may be NULL.
+ */
+typedef struct ZcrmError
+{
+	int			sqlstate;		/* an ERRCODE_* value */
+	char	   *api_code;		/* the API's error code (scrubbed), or NULL */
+	char	   *message;
+	char	   *detail;
+	char	   *hint;
+} ZcrmError;
+
+/*
+ * zcrm_describe_transport_error
+ *		Describe a request that got no complete HTTP response.  "what" names
+ *		the request ("bulk write job 41508...", "the token refresh of
+ *		connection \"prod\""), "reason" is libcurl's own description (may be
+ *		empty), "limit" the size limit in bytes for ZCRM_FAIL_TOO_LARGE,
+ *		"attempts" how many requests were made (1 when nothing was retried).
+ */
+extern void zcrm_describe_transport_error(ZcrmTransportFailure kind,
+										  const char *reason,
+										  const char *what,
+										  long limit,
+										  int attempts,
+										  ZcrmError *err);
+
+/*
+ * zcrm_describe_http_error
+ *		Describe a complete response that is not a job: any status outside
+ *		2xx, a 204, or a 2xx whose body is a Zoho error object.  The API
+ *		code in the body decides the SQLSTATE; the HTTP status decides only
+ *		when the body carries no known code.  Server text is scrubbed of
+ *		"token".
+ */
+extern void zcrm_describe_http_error(long http_status, const char *body,
+									 size_t body_len, const char *content_type,
+									 const char *job_id, const char *token,
+									 ZcrmError *err);
+
+/*
+ * zcrm_describe_parse_error
+ *		Describe a 2xx body that parse.c rejected.
+ */
+extern void zcrm_describe_parse_error(const ZcrmParseError *perr,
+									  const char *job_id, ZcrmError *err);
+
+/*
+ * zcrm_raise_error
+ *		Raise a described failure as an ERROR.
+ */
+extern void zcrm_raise_error(const ZcrmError *err) pg_attribute_noreturn();
+
+/*
+ * zcrm_raise_transport_error / zcrm_raise_http_error / zcrm_raise_parse_error
+ *		Describe, then raise.
  */
 extern void zcrm_raise_transport_error(ZcrmTransportFailure kind,
 									   const char *reason,
 									   const char *what,
 									   long limit,
 									   int attempts) pg_attribute_noreturn();
-
-/*
- * zcrm_raise_http_error
- *		Raise the error for a complete response that is not a job: any
- *		status outside 2xx, a 204, or a 2xx whose body is a Zoho error
- *		object.  The API code in the body decides the SQLSTATE; the HTTP
- *		status decides only when the body carries no known code.
- */
 extern void zcrm_raise_http_error(long http_status, const char *body,
 								  size_t body_len, const char *content_type,
 								  const char *job_id,
 								  const char *token) pg_attribute_noreturn();
-
-/*
- * zcrm_raise_parse_error
- *		Raise the error for a 2xx body that parse.c rejected.
- */
-extern void zcrm_raise_parse_error(const ZcrmParseError *err,
+extern void zcrm_raise_parse_error(const ZcrmParseError *perr,
 								   const char *job_id) pg_attribute_noreturn();
 
 /*

@@ -33,6 +33,7 @@ int			zcrm_timeout_ms = 30000;
 int			zcrm_connect_timeout_ms = 10000;
 int			zcrm_retries = 2;
 int			zcrm_retry_delay_ms = 500;
+int			zcrm_max_concurrency = 5;
 int			zcrm_max_response_size = 16 * 1024 * 1024;
 char	   *zcrm_ca_file = NULL;
 char	   *zcrm_default_connection = NULL;
@@ -240,6 +241,15 @@ zcrm_define_settings(void)
 							500, 1, 60000,
 							PGC_USERSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.max_concurrency",
+							"Most requests zcrm_write_jobs() and zcrm_write_jobs_field_mappings() keep in flight at once.",
+							"The default, 5, is the lowest number of concurrent API calls Zoho grants an organisation.  Over HTTP/2 the requests share one connection.",
+							&zcrm_max_concurrency,
+							5, 1, ZCRM_MAX_CONCURRENCY,
+							PGC_USERSET,
+							0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("zcrm_bulk.max_response_size",

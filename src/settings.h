@@ -27,6 +27,10 @@ extern int	zcrm_connect_timeout_ms;
 extern int	zcrm_retries;
 extern int	zcrm_retry_delay_ms;
 
+/* zcrm_bulk.max_concurrency: requests a batch function keeps in flight */
+#define ZCRM_MAX_CONCURRENCY 50
+extern int	zcrm_max_concurrency;
+
 /* zcrm_bulk.max_response_size, in bytes (superuser only) */
 extern int	zcrm_max_response_size;
 

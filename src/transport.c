@@ -6,28 +6,37 @@
  * Design:
  *	- libcurl is initialised lazily, in the backend that first makes a
  *	  request, never in the postmaster (so preloading the library is safe).
- *	- One easy handle and one multi handle live for the whole backend.  The
- *	  easy handle is reset and configured afresh for every request (so a
- *	  changed setting always takes effect), but the multi handle keeps its
- *	  connection cache and the easy handle its TLS session and DNS caches,
- *	  so consecutive calls reuse a keep-alive connection.
- *	- Even a single request runs through the multi interface: we wait on
- *	  curl's sockets for at most ZCRM_POLL_INTERVAL_MS at a time and call
- *	  CHECK_FOR_INTERRUPTS() in between, so query cancel, statement_timeout
- *	  and pg_terminate_backend() take effect within that interval and
- *	  surface as PostgreSQL's own errors (57014, 57P01).
+ *	- One easy handle, one multi handle and one share handle live for the
+ *	  whole backend.  An easy handle is reset and configured afresh for
+ *	  every request (so a changed setting always takes effect), but the
+ *	  multi handle keeps its connection cache and the share handle the TLS
+ *	  sessions and DNS cache, so consecutive calls reuse a keep-alive
+ *	  connection.
+ *	- Every request runs through one engine, zcrm_http_request_many(): a
+ *	  batch of requests spread over up to zcrm_bulk.max_concurrency "slots"
+ *	  (slot 0 uses the backend's easy handle, the others get easy handles
+ *	  made for that call).  A single request is a batch of one.  Over
+ *	  HTTPS, libcurl negotiates HTTP/2 and CURLOPT_PIPEWAIT makes
+ *	  concurrent requests share one multiplexed connection.
+ *	- The engine waits on curl's sockets (or, when only backoff waits are
+ *	  left, on the latch) for at most ZCRM_POLL_INTERVAL_MS at a time and
+ *	  calls CHECK_FOR_INTERRUPTS() in between, so query cancel,
+ *	  statement_timeout and pg_terminate_backend() take effect within that
+ *	  interval and surface as PostgreSQL's own errors (57014, 57P01).
  *	- Callbacks never call ereport or palloc.  The body is collected into
  *	  malloc'd memory by write_body(), which enforces max_response_size on
  *	  the decompressed bytes as they arrive and aborts the transfer as soon
  *	  as the limit is passed.
- *	- PG_TRY/PG_CATCH releases the header list and the body and detaches the
- *	  easy handle from the multi handle when an ERROR (an interrupt, say)
- *	  is raised mid-transfer; the handles themselves stay usable.
+ *	- PG_TRY/PG_CATCH releases the header lists and bodies, detaches every
+ *	  easy handle from the multi handle and frees the batch's own easy
+ *	  handles when an ERROR (an interrupt, say) is raised mid-transfer; the
+ *	  backend's handles stay usable.
  *	- A failure that a retry may cure (no connection, a connection lost
  *	  mid-response, HTTP 429 or 5xx) is retried up to zcrm_bulk.retries
  *	  times after a jittered exponential backoff spent on the process latch,
- *	  so interrupts end the wait at once.  zcrm_bulk.timeout bounds the
- *	  whole call, retries and waits included.
+ *	  so interrupts end the wait at once; a request waiting for its retry
+ *	  frees its slot for others.  zcrm_bulk.timeout bounds each request,
+ *	  retries and waits included.
  *	- CURLOPT_NOSIGNAL is set: libcurl must not use alarm(), which belongs
  *	  to PostgreSQL's timeouts.  Redirects are not followed, only http and
  *	  https are allowed, TLS peer and host verification stay on, and
@@ -78,18 +87,66 @@ typedef struct ZcrmBody
 
 static CURL *zcrm_easy = NULL;
 static CURLM *zcrm_multi = NULL;
-static char zcrm_errbuf[CURL_ERROR_SIZE];
+static CURLSH *zcrm_share = NULL;
+
+/* One error buffer per slot of a batch; libcurl writes into it. */
+static char zcrm_errbufs[ZCRM_MAX_CONCURRENCY][CURL_ERROR_SIZE];
+
+/* Where one request of a batch stands. */
+typedef enum ZcrmReqState
+{
+	ZCRM_REQ_QUEUED,			/* not started yet */
+	ZCRM_REQ_BACKOFF,			/* failed; the next attempt waits */
+	ZCRM_REQ_RUNNING,			/* an attempt is in flight in some slot */
+	ZCRM_REQ_DONE				/* its outcome is final */
+} ZcrmReqState;
+
+typedef struct ZcrmTrack
+{
+	ZcrmReqState state;
+	TimestampTz deadline;		/* zcrm_bulk.timeout after the first attempt */
+	TimestampTz not_before;		/* ZCRM_REQ_BACKOFF: earliest next attempt */
+} ZcrmTrack;
+
+/* An easy handle and what one attempt on it owns. */
+typedef struct ZcrmSlot
+{
+	CURL	   *easy;			/* zcrm_easy for slot 0, else made per batch */
+	bool		attached;		/* added to zcrm_multi */
+	int			req;			/* the request it carries, or -1 */
+	struct curl_slist *headers;
+	ZcrmBody	body;
+	char	   *errbuf;
+} ZcrmSlot;
+
+/* One call of zcrm_http_request_many(). */
+typedef struct ZcrmBatch
+{
+	const ZcrmRequest *reqs;
+	ZcrmOutcome *out;
+	ZcrmTrack  *track;
+	int			nreqs;
+	int			next_new;		/* lowest request never started */
+	int			nbackoff;		/* requests in ZCRM_REQ_BACKOFF */
+	int			ndone;			/* requests in ZCRM_REQ_DONE */
+	ZcrmSlot   *slots;
+	int			nslots;
+	int			running;		/* slots carrying a request */
+} ZcrmBatch;
 
 /*
  * ensure_handles
- *		Initialise libcurl and create the backend's handles on first use.
+ *		Initialise libcurl and create the backend's handles on first use: the
+ *		easy handle single requests use, the multi handle that owns the
+ *		connection cache, and the share handle through which every easy
+ *		handle shares TLS sessions and the DNS cache.
  */
 static void
 ensure_handles(void)
 {
 	static bool global_done = false;
 
-	if (zcrm_easy != NULL && zcrm_multi != NULL)
+	if (zcrm_easy != NULL && zcrm_multi != NULL && zcrm_share != NULL)
 		return;
 
 	if (!global_done)
@@ -105,7 +162,18 @@ ensure_handles(void)
 		zcrm_multi = curl_multi_init();
 	if (zcrm_easy == NULL)
 		zcrm_easy = curl_easy_init();
-	if (zcrm_easy == NULL || zcrm_multi == NULL)
+	if (zcrm_share == NULL)
+	{
+		zcrm_share = curl_share_init();
+		if (zcrm_share != NULL &&
+			(curl_share_setopt(zcrm_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+			 curl_share_setopt(zcrm_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK))
+		{
+			curl_share_cleanup(zcrm_share);
+			zcrm_share = NULL;
+		}
+	}
+	if (zcrm_easy == NULL || zcrm_multi == NULL || zcrm_share == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory"),
@@ -158,52 +226,53 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
  *		The request headers, or NULL when libcurl runs out of memory: the
  *		Authorization header when there is a token, the Content-Type of a
  *		form when there is a form body.  The temporary string holding the
- *		token is wiped before it is freed.
+ *		token is made before the list (so a palloc failure leaks nothing)
+ *		and wiped before it is freed.
  */
 static struct curl_slist *
 build_headers(const char *token, bool form)
 {
 	struct curl_slist *list;
 	struct curl_slist *next;
+	char	   *auth = token ? psprintf("Authorization: Zoho-oauthtoken %s", token) : NULL;
 
 	list = curl_slist_append(NULL, "Accept: application/json");
-	if (list == NULL)
-		return NULL;
-	if (form)
+	if (list != NULL && form)
 	{
 		next = curl_slist_append(list, "Content-Type: application/x-www-form-urlencoded");
 		if (next == NULL)
 		{
 			curl_slist_free_all(list);
-			return NULL;
+			list = NULL;
 		}
 	}
-	if (token)
+	if (list != NULL && auth)
 	{
-		char	   *auth = psprintf("Authorization: Zoho-oauthtoken %s", token);
-
 		next = curl_slist_append(list, auth);
-		explicit_bzero(auth, strlen(auth));
-		pfree(auth);
 		if (next == NULL)
 		{
 			curl_slist_free_all(list);
-			return NULL;
+			list = NULL;
 		}
+	}
+	if (auth)
+	{
+		explicit_bzero(auth, strlen(auth));
+		pfree(auth);
 	}
 	return list;
 }
 
 /*
  * configure_request
- *		Set every option of the (freshly reset) easy handle for one request
- *		that may take at most timeout_ms.  Returns the first setopt failure, or
- *		CURLE_OK.
+ *		Set every option of the (freshly reset) easy handle of "slot" for one
+ *		request that may take at most timeout_ms.  Returns the first setopt
+ *		failure, or CURLE_OK.
  */
 static CURLcode
-configure_request(CURL *easy, const ZcrmRequest *req, struct curl_slist *headers,
-				  ZcrmBody *body, long timeout_ms)
+configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 {
+	CURL	   *easy = slot->easy;
 	CURLcode	rc = CURLE_OK;
 
 #define ZCRM_SETOPT(opt, val) \
@@ -221,7 +290,7 @@ configure_request(CURL *easy, const ZcrmRequest *req, struct curl_slist *headers
 	}
 	else
 		ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
-	ZCRM_SETOPT(CURLOPT_HTTPHEADER, headers);
+	ZCRM_SETOPT(CURLOPT_HTTPHEADER, slot->headers);
 	ZCRM_SETOPT(CURLOPT_USERAGENT, "zcrm_bulk/" ZCRM_BULK_VERSION);
 	ZCRM_SETOPT(CURLOPT_ACCEPT_ENCODING, "");
 	ZCRM_SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -235,65 +304,29 @@ configure_request(CURL *easy, const ZcrmRequest *req, struct curl_slist *headers
 #endif
 	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
 	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, Min((long) zcrm_connect_timeout_ms, timeout_ms));
-	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) body->limit);
+	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) slot->body.limit);
 	ZCRM_SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	ZCRM_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	ZCRM_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (zcrm_ca_file != NULL && zcrm_ca_file[0] != '\0')
 		ZCRM_SETOPT(CURLOPT_CAINFO, zcrm_ca_file);
-	ZCRM_SETOPT(CURLOPT_ERRORBUFFER, zcrm_errbuf);
+	/* concurrent requests wait to share an HTTP/2 connection */
+	ZCRM_SETOPT(CURLOPT_PIPEWAIT, 1L);
+	ZCRM_SETOPT(CURLOPT_SHARE, zcrm_share);
+	ZCRM_SETOPT(CURLOPT_ERRORBUFFER, slot->errbuf);
 	ZCRM_SETOPT(CURLOPT_WRITEFUNCTION, write_body);
-	ZCRM_SETOPT(CURLOPT_WRITEDATA, body);
+	ZCRM_SETOPT(CURLOPT_WRITEDATA, &slot->body);
 
 #undef ZCRM_SETOPT
 	return rc;
 }
 
 /*
- * run_transfer
- *		Drive the multi handle until the easy handle's transfer is done and
- *		return its result.  CHECK_FOR_INTERRUPTS() runs at least every
- *		ZCRM_POLL_INTERVAL_MS; if it raises, the caller's PG_CATCH cleans up.
- */
-static CURLcode
-run_transfer(void)
-{
-	CURLcode	result = CURLE_OK;
-	CURLMsg    *msg;
-	int			running = 1;
-	int			left;
-
-	for (;;)
-	{
-		CURLMcode	mc;
-
-		CHECK_FOR_INTERRUPTS();
-		mc = curl_multi_perform(zcrm_multi, &running);
-		if (mc != CURLM_OK)
-		{
-			strlcpy(zcrm_errbuf, curl_multi_strerror(mc), sizeof(zcrm_errbuf));
-			return CURLE_FAILED_INIT;
-		}
-		if (running == 0)
-			break;
-		/* A signal may cut the wait short; either way we loop back. */
-		(void) curl_multi_poll(zcrm_multi, NULL, 0, ZCRM_POLL_INTERVAL_MS, NULL);
-	}
-
-	while ((msg = curl_multi_info_read(zcrm_multi, &left)) != NULL)
-	{
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == zcrm_easy)
-			result = msg->data.result;
-	}
-	return result;
-}
-
-/*
  * classify_failure
- *		Sort a failed transfer into the kinds errors.c reports.
+ *		Sort a failed transfer on "easy" into the kinds errors.c reports.
  */
 static ZcrmTransportFailure
-classify_failure(CURLcode rc, const ZcrmBody *body)
+classify_failure(CURLcode rc, const ZcrmBody *body, CURL *easy)
 {
 	curl_off_t	pretransfer = 0;
 
@@ -326,7 +359,7 @@ classify_failure(CURLcode rc, const ZcrmBody *body)
 			return ZCRM_FAIL_CONNECT;
 		case CURLE_OPERATION_TIMEDOUT:
 			/* No pre-transfer time means we never got past connecting. */
-			if (curl_easy_getinfo(zcrm_easy, CURLINFO_PRETRANSFER_TIME_T,
+			if (curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T,
 								  &pretransfer) == CURLE_OK &&
 				pretransfer == 0)
 				return ZCRM_FAIL_CONNECT_TIMEOUT;
@@ -343,126 +376,6 @@ classify_failure(CURLcode rc, const ZcrmBody *body)
 			/* recv/send errors, partial file, empty reply, bad gzip, ... */
 			return ZCRM_FAIL_LOST;
 	}
-}
-
-/*
- * release_request
- *		Detach the easy handle and free the header list.  Safe to call with
- *		either already released.
- */
-static void
-release_request(bool attached, struct curl_slist *headers)
-{
-	if (attached)
-		curl_multi_remove_handle(zcrm_multi, zcrm_easy);
-	curl_slist_free_all(headers);
-	pgstat_report_wait_end();
-}
-
-/* Why one attempt got no complete response. */
-typedef struct ZcrmFailure
-{
-	ZcrmTransportFailure kind;
-	bool		retryable;		/* might a new attempt succeed? */
-	char	   *reason;			/* libcurl's description, palloc'd */
-	long		limit;			/* body limit, for ZCRM_FAIL_TOO_LARGE */
-} ZcrmFailure;
-
-static bool failure_is_retryable(ZcrmTransportFailure kind, CURLcode rc);
-
-/*
- * perform_once
- *		One request with at most "timeout_ms" for the whole transfer.
- *		Returns true and fills *resp when a complete response (any status)
- *		arrived; returns false and fills *failure otherwise.  Raises only
- *		for interrupts, after releasing every curl resource of the attempt.
- */
-static bool
-perform_once(const ZcrmRequest *req, long timeout_ms,
-			 ZcrmHttpResponse *resp, ZcrmFailure *failure)
-{
-	ZcrmBody   *body = palloc0(sizeof(ZcrmBody));
-	struct curl_slist *volatile headers = NULL;
-	volatile bool attached = false;
-	volatile CURLcode setup = CURLE_OK;
-	volatile CURLcode result = CURLE_OK;
-	char	   *content_type = NULL;
-
-	body->limit = (size_t) zcrm_max_response_size;
-	zcrm_errbuf[0] = '\0';
-
-	PG_TRY();
-	{
-		curl_easy_reset(zcrm_easy);
-		headers = build_headers(req->token, req->form != NULL);
-		if (headers == NULL)
-			setup = CURLE_OUT_OF_MEMORY;
-		else
-			setup = configure_request(zcrm_easy, req, headers, body, timeout_ms);
-		if (setup == CURLE_OK)
-		{
-			if (curl_multi_add_handle(zcrm_multi, zcrm_easy) != CURLM_OK)
-				setup = CURLE_FAILED_INIT;
-			else
-			{
-				attached = true;
-				pgstat_report_wait_start(PG_WAIT_EXTENSION);
-				result = run_transfer();
-			}
-		}
-	}
-	PG_CATCH();
-	{
-		release_request(attached, headers);
-		free(body->data);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-
-	release_request(attached, headers);
-
-	if (setup != CURLE_OK || result != CURLE_OK)
-	{
-		CURLcode	rc = (setup != CURLE_OK) ? setup : result;
-
-		if (setup != CURLE_OK)
-			failure->kind = (setup == CURLE_OUT_OF_MEMORY) ?
-				ZCRM_FAIL_NO_MEMORY : ZCRM_FAIL_INTERNAL;
-		else
-			failure->kind = classify_failure(result, body);
-		failure->retryable = failure_is_retryable(failure->kind, rc);
-		failure->reason = pstrdup(zcrm_errbuf[0] ? zcrm_errbuf : curl_easy_strerror(rc));
-		failure->limit = (long) body->limit;
-		free(body->data);
-		pfree(body);
-		return false;
-	}
-
-	resp->status = 0;
-	curl_easy_getinfo(zcrm_easy, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (curl_easy_getinfo(zcrm_easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-		content_type != NULL)
-		resp->content_type = pstrdup(content_type);
-	else
-		resp->content_type = NULL;
-
-	resp->body_len = body->len;
-	resp->body = palloc_extended(body->len + 1, MCXT_ALLOC_NO_OOM);
-	if (resp->body == NULL)
-	{
-		free(body->data);
-		pfree(body);
-		failure->kind = ZCRM_FAIL_NO_MEMORY;
-		failure->reason = pstrdup("out of memory");
-		failure->limit = 0;
-		return false;
-	}
-	if (body->len > 0)
-		memcpy(resp->body, body->data, body->len);
-	resp->body[body->len] = '\0';
-	free(body->data);
-	pfree(body);
-	return true;
 }
 
 /*
@@ -522,6 +435,375 @@ backoff_delay_ms(int retry)
 }
 
 /*
+ * release_slot
+ *		Detach the slot's easy handle, free its header list and body, and
+ *		mark it free.  Safe on a slot that carries nothing.
+ */
+static void
+release_slot(ZcrmSlot *slot)
+{
+	if (slot->attached)
+		curl_multi_remove_handle(zcrm_multi, slot->easy);
+	slot->attached = false;
+	curl_slist_free_all(slot->headers);
+	slot->headers = NULL;
+	free(slot->body.data);
+	memset(&slot->body, 0, sizeof(slot->body));
+	slot->req = -1;
+}
+
+/*
+ * release_batch
+ *		Release every slot and free the easy handles made for this batch;
+ *		zcrm_easy, zcrm_multi and zcrm_share stay for the next call.  Runs on
+ *		success and, from PG_CATCH, when an ERROR (an interrupt, say) ends
+ *		the batch midway.
+ */
+static void
+release_batch(ZcrmBatch *b)
+{
+	for (int s = 0; s < b->nslots; s++)
+	{
+		ZcrmSlot   *slot = &b->slots[s];
+
+		release_slot(slot);
+		if (slot->easy != NULL && slot->easy != zcrm_easy)
+			curl_easy_cleanup(slot->easy);
+		slot->easy = NULL;
+	}
+	pgstat_report_wait_end();
+}
+
+/*
+ * finish_attempt
+ *		The attempt in "slot" ended with "rc" (setup_failed: it never got to
+ *		run).  Either schedule another attempt, when the failure or status is
+ *		one a retry may cure, retries are left and the backoff fits in the
+ *		request's time, or make the outcome final.  Frees the slot.
+ */
+static void
+finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
+{
+	int			i = slot->req;
+	const ZcrmRequest *req = &b->reqs[i];
+	ZcrmOutcome *o = &b->out[i];
+	ZcrmTrack  *t = &b->track[i];
+	bool		retry;
+	long		status = 0;
+
+	if (rc == CURLE_OK)
+	{
+		curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
+		retry = status_is_retryable(status);
+	}
+	else
+	{
+		if (setup_failed)
+			o->kind = (rc == CURLE_OUT_OF_MEMORY) ?
+				ZCRM_FAIL_NO_MEMORY : ZCRM_FAIL_INTERNAL;
+		else
+			o->kind = classify_failure(rc, &slot->body, slot->easy);
+		retry = !setup_failed && failure_is_retryable(o->kind, rc);
+		if (o->reason)
+			pfree(o->reason);
+		o->reason = pstrdup(slot->errbuf[0] ? slot->errbuf : curl_easy_strerror(rc));
+		o->limit = (long) slot->body.limit;
+	}
+
+	if (retry && o->attempts <= zcrm_retries)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		long		delay = backoff_delay_ms(o->attempts - 1);
+
+		if (delay < TimestampDifferenceMilliseconds(now, t->deadline))
+		{
+			if (rc == CURLE_OK)
+				ereport(DEBUG1,
+						(errmsg_internal("zcrm_bulk: %s: HTTP status %ld, retry %d of %d in %ld ms",
+										 req->what, status, o->attempts, zcrm_retries, delay)));
+			else
+				ereport(DEBUG1,
+						(errmsg_internal("zcrm_bulk: %s: %s, retry %d of %d in %ld ms",
+										 req->what, o->reason, o->attempts, zcrm_retries, delay)));
+			release_slot(slot);
+			b->running--;
+			t->state = ZCRM_REQ_BACKOFF;
+			t->not_before = TimestampTzPlusMilliseconds(now, delay);
+			b->nbackoff++;
+			return;
+		}
+	}
+
+	if (rc == CURLE_OK)
+	{
+		char	   *content_type = NULL;
+		ZcrmHttpResponse *resp = &o->resp;
+
+		resp->status = status;
+		resp->content_type = NULL;
+		if (curl_easy_getinfo(slot->easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
+			content_type != NULL)
+			resp->content_type = pstrdup(content_type);
+		resp->body_len = slot->body.len;
+		resp->body = palloc_extended(slot->body.len + 1, MCXT_ALLOC_NO_OOM);
+		if (resp->body != NULL)
+		{
+			if (slot->body.len > 0)
+				memcpy(resp->body, slot->body.data, slot->body.len);
+			resp->body[slot->body.len] = '\0';
+			o->complete = true;
+		}
+		else
+		{
+			o->kind = ZCRM_FAIL_NO_MEMORY;
+			o->reason = pstrdup("out of memory");
+			o->limit = 0;
+		}
+	}
+
+	release_slot(slot);
+	b->running--;
+	t->state = ZCRM_REQ_DONE;
+	b->ndone++;
+}
+
+/*
+ * start_attempt
+ *		Start the next attempt of request i in the free "slot".  The first
+ *		attempt starts the request's zcrm_bulk.timeout clock.
+ */
+static void
+start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
+{
+	const ZcrmRequest *req = &b->reqs[i];
+	ZcrmTrack  *t = &b->track[i];
+	TimestampTz now = GetCurrentTimestamp();
+	CURLcode	setup = CURLE_OK;
+	long		remaining;
+
+	if (b->out[i].attempts == 0)
+		t->deadline = TimestampTzPlusMilliseconds(now, zcrm_timeout_ms);
+	b->out[i].attempts++;
+	remaining = TimestampDifferenceMilliseconds(now, t->deadline);
+
+	t->state = ZCRM_REQ_RUNNING;
+	slot->req = i;
+	b->running++;
+	memset(&slot->body, 0, sizeof(slot->body));
+	slot->body.limit = (size_t) zcrm_max_response_size;
+	slot->errbuf[0] = '\0';
+
+	if (slot->easy == NULL)
+	{
+		slot->easy = curl_easy_init();
+		if (slot->easy == NULL)
+			setup = CURLE_OUT_OF_MEMORY;
+	}
+	else
+		curl_easy_reset(slot->easy);
+	if (setup == CURLE_OK)
+	{
+		slot->headers = build_headers(req->token, req->form != NULL);
+		if (slot->headers == NULL)
+			setup = CURLE_OUT_OF_MEMORY;
+	}
+	if (setup == CURLE_OK)
+		setup = configure_request(slot, req, Max(remaining, 1));
+	if (setup == CURLE_OK)
+	{
+		if (curl_multi_add_handle(zcrm_multi, slot->easy) == CURLM_OK)
+			slot->attached = true;
+		else
+			setup = CURLE_FAILED_INIT;
+	}
+	if (setup != CURLE_OK)
+		finish_attempt(b, slot, setup, true);
+}
+
+/*
+ * next_request
+ *		The request a free slot should carry next: one whose backoff is
+ *		over (lowest index first), else the next one never started, else -1.
+ */
+static int
+next_request(ZcrmBatch *b, TimestampTz now)
+{
+	if (b->nbackoff > 0)
+	{
+		for (int i = 0; i < b->next_new; i++)
+		{
+			if (b->track[i].state == ZCRM_REQ_BACKOFF && b->track[i].not_before <= now)
+			{
+				b->nbackoff--;
+				return i;
+			}
+		}
+	}
+	if (b->next_new < b->nreqs)
+		return b->next_new++;
+	return -1;
+}
+
+/*
+ * fill_slots
+ *		Start attempts in free slots while there is something to start.
+ */
+static void
+fill_slots(ZcrmBatch *b)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int s = 0; s < b->nslots; s++)
+	{
+		int			i;
+
+		if (b->slots[s].req >= 0)
+			continue;
+		i = next_request(b, now);
+		if (i < 0)
+			break;
+		start_attempt(b, &b->slots[s], i);
+	}
+}
+
+/*
+ * wait_ms
+ *		How long the loop may wait for sockets or the latch: at most
+ *		ZCRM_POLL_INTERVAL_MS, and no longer than until the earliest backoff
+ *		ends.
+ */
+static long
+wait_ms(ZcrmBatch *b)
+{
+	long		ms = ZCRM_POLL_INTERVAL_MS;
+
+	if (b->nbackoff > 0)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		for (int i = 0; i < b->next_new; i++)
+		{
+			if (b->track[i].state == ZCRM_REQ_BACKOFF)
+				ms = Min(ms, TimestampDifferenceMilliseconds(now, b->track[i].not_before));
+		}
+	}
+	return Max(ms, 0);
+}
+
+/*
+ * run_batch
+ *		Drive the multi handle until every request of the batch has its
+ *		final outcome.  CHECK_FOR_INTERRUPTS() runs at least every
+ *		ZCRM_POLL_INTERVAL_MS; if it raises, the caller's PG_CATCH releases
+ *		everything.
+ */
+static void
+run_batch(ZcrmBatch *b)
+{
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		fill_slots(b);
+		if (b->ndone == b->nreqs)
+			break;
+
+		if (b->running > 0)
+		{
+			CURLMcode	mc;
+			CURLMsg    *msg;
+			int			still;
+			int			left;
+
+			mc = curl_multi_perform(zcrm_multi, &still);
+			if (mc != CURLM_OK)
+			{
+				/* the multi handle is unusable: every transfer fails */
+				for (int s = 0; s < b->nslots; s++)
+				{
+					if (b->slots[s].req >= 0)
+					{
+						strlcpy(b->slots[s].errbuf, curl_multi_strerror(mc), CURL_ERROR_SIZE);
+						finish_attempt(b, &b->slots[s], CURLE_FAILED_INIT, true);
+					}
+				}
+				continue;
+			}
+			while ((msg = curl_multi_info_read(zcrm_multi, &left)) != NULL)
+			{
+				if (msg->msg != CURLMSG_DONE)
+					continue;
+				for (int s = 0; s < b->nslots; s++)
+				{
+					if (b->slots[s].req >= 0 && b->slots[s].easy == msg->easy_handle)
+					{
+						finish_attempt(b, &b->slots[s], msg->data.result, false);
+						break;
+					}
+				}
+			}
+			if (b->running > 0)
+			{
+				/* A signal may cut the wait short; either way we loop back. */
+				(void) curl_multi_poll(zcrm_multi, NULL, 0, (int) wait_ms(b), NULL);
+			}
+		}
+		else
+		{
+			/* nothing in flight: only backoff waits are left */
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 wait_ms(b), PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+}
+
+/*
+ * zcrm_http_request_many
+ *		See transport.h.
+ */
+void
+zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
+					   ZcrmOutcome *outcomes)
+{
+	ZcrmBatch	b;
+
+	ensure_handles();
+	memset(outcomes, 0, sizeof(ZcrmOutcome) * nreqs);
+	if (nreqs <= 0)
+		return;
+
+	memset(&b, 0, sizeof(b));
+	b.reqs = reqs;
+	b.out = outcomes;
+	b.nreqs = nreqs;
+	b.track = palloc0(sizeof(ZcrmTrack) * nreqs);
+	b.nslots = Max(1, Min(Min(concurrency, nreqs), ZCRM_MAX_CONCURRENCY));
+	b.slots = palloc0(sizeof(ZcrmSlot) * b.nslots);
+	for (int s = 0; s < b.nslots; s++)
+	{
+		b.slots[s].req = -1;
+		b.slots[s].errbuf = zcrm_errbufs[s];
+	}
+	b.slots[0].easy = zcrm_easy;
+
+	pgstat_report_wait_start(PG_WAIT_EXTENSION);
+	PG_TRY();
+	{
+		run_batch(&b);
+	}
+	PG_CATCH();
+	{
+		release_batch(&b);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	release_batch(&b);
+
+	pfree(b.slots);
+	pfree(b.track);
+}
+
+/*
  * zcrm_sleep
  *		See transport.h.
  */
@@ -546,54 +828,18 @@ zcrm_sleep(long ms)
 
 /*
  * zcrm_http_request
- *		See transport.h.  Up to zcrm_bulk.retries retries follow a retryable
- *		failure, each after an interruptible, jittered, exponential backoff;
- *		zcrm_bulk.timeout bounds the whole call, waits included, so no retry
- *		is attempted that could not finish in time.
+ *		See transport.h: a batch of one, whose failure is raised.
  */
 void
 zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp)
 {
-	TimestampTz deadline;
-	ZcrmFailure failure = {0};
-	bool		complete = false;
-	int			attempt;
+	ZcrmOutcome out;
 
-	ensure_handles();
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), zcrm_timeout_ms);
-
-	for (attempt = 1;; attempt++)
-	{
-		long		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		long		delay;
-
-		complete = perform_once(req, Max(remaining, 1), resp, &failure);
-		if (complete ? !status_is_retryable(resp->status) : !failure.retryable)
-			break;
-		if (attempt > zcrm_retries)
-			break;
-
-		delay = backoff_delay_ms(attempt - 1);
-		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
-		if (delay >= remaining)
-			break;
-
-		if (complete)
-			ereport(DEBUG1,
-					(errmsg_internal("zcrm_bulk: %s: HTTP status %ld, retry %d of %d in %ld ms",
-									 req->what, resp->status, attempt, zcrm_retries, delay)));
-		else
-			ereport(DEBUG1,
-					(errmsg_internal("zcrm_bulk: %s: %s, retry %d of %d in %ld ms",
-									 req->what, failure.reason, attempt, zcrm_retries, delay)));
-		if (complete)
-			pfree(resp->body);
-		zcrm_sleep(delay);
-	}
-
-	if (!complete)
-		zcrm_raise_transport_error(failure.kind, failure.reason, req->what,
-								   failure.limit, attempt);
+	zcrm_http_request_many(req, 1, 1, &out);
+	if (!out.complete)
+		zcrm_raise_transport_error(out.kind, out.reason, req->what,
+								   out.limit, out.attempts);
+	*resp = out.resp;
 }
 
 /*

@@ -4,9 +4,10 @@
  *	  HTTP(S) requests to the Zoho CRM API through libcurl.
  *
  * transport.c is the only file that includes curl.h.  It keeps one easy
- * handle and one multi handle per backend, created on first use, so that
- * keep-alive connections, TLS sessions and the DNS cache survive between
- * calls.  No other curl state outlives a call.
+ * handle, one multi handle and one share handle per backend, created on
+ * first use, so that keep-alive connections, TLS sessions and the DNS cache
+ * survive between calls.  A batch makes its further easy handles for the
+ * call only.  No other curl state outlives a call.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -17,6 +18,8 @@
  */
 #ifndef ZCRM_TRANSPORT_H
 #define ZCRM_TRANSPORT_H
+
+#include "errors.h"
 
 /* A complete HTTP response; all strings palloc'd in the caller's context. */
 typedef struct ZcrmHttpResponse
@@ -35,6 +38,32 @@ typedef struct ZcrmRequest
 	const char *form;			/* POST this urlencoded form, or GET if NULL */
 	const char *what;			/* names the request in errors and logs */
 } ZcrmRequest;
+
+/* How one request of a batch ended. */
+typedef struct ZcrmOutcome
+{
+	bool		complete;		/* a complete response arrived (any status) */
+	ZcrmHttpResponse resp;		/* when complete */
+	ZcrmTransportFailure kind;	/* when not: why */
+	char	   *reason;			/* libcurl's description, palloc'd */
+	long		limit;			/* the body limit, for ZCRM_FAIL_TOO_LARGE */
+	int			attempts;		/* requests made, retries included */
+} ZcrmOutcome;
+
+/*
+ * zcrm_http_request_many
+ *		Make nreqs requests with at most "concurrency" of them in flight at
+ *		once (capped at ZCRM_MAX_CONCURRENCY), over HTTP/2 multiplexed on
+ *		one connection where the server offers it, and fill outcomes[i] for
+ *		reqs[i].  Each request is retried on its own as zcrm_http_request()
+ *		retries, and zcrm_bulk.timeout bounds each request from its first
+ *		attempt.  A request that fails does not raise: its outcome says why.
+ *		Raises only for interrupts (query cancel, statement_timeout,
+ *		termination: within about 50 ms) and when libcurl cannot be set up,
+ *		after releasing every curl resource of the batch.
+ */
+extern void zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs,
+								   int concurrency, ZcrmOutcome *outcomes);
 
 /*
  * zcrm_http_request
