@@ -30,11 +30,12 @@ FROM pg_proc p
 WHERE p.proname LIKE 'zcrm%'
 ORDER BY 1;
 
--- Every column of the two row types, with its type, in contract order.
+-- Every column of the four row types, with its type, in contract order.
 SELECT attrelid::regclass AS row_type, attnum, attname,
 	   format_type(atttypid, atttypmod) AS type
 FROM pg_attribute
-WHERE attrelid IN ('zcrm_write_job_row'::regclass, 'zcrm_field_mapping_row'::regclass)
+WHERE attrelid IN ('zcrm_write_job_row'::regclass, 'zcrm_field_mapping_row'::regclass,
+				   'zcrm_write_jobs_row'::regclass, 'zcrm_jobs_field_mapping_row'::regclass)
   AND attnum > 0
 ORDER BY 1, 2;
 

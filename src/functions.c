@@ -20,12 +20,15 @@
 
 #include <limits.h>
 
+#include "catalog/pg_type_d.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -41,6 +44,8 @@ PG_FUNCTION_INFO_V1(zcrm_write_job);
 PG_FUNCTION_INFO_V1(zcrm_write_job_field_mappings);
 PG_FUNCTION_INFO_V1(zcrm_write_job_json);
 PG_FUNCTION_INFO_V1(zcrm_write_job_wait);
+PG_FUNCTION_INFO_V1(zcrm_write_jobs);
+PG_FUNCTION_INFO_V1(zcrm_write_jobs_field_mappings);
 
 /* Job ids are 1 to this many ASCII digits. */
 #define ZCRM_MAX_JOB_ID_LEN		32
@@ -93,6 +98,12 @@ enum
 };
 
 /*
+ * The batch functions' row types append three columns to the single-job
+ * ones: error_sqlstate, error_code, error_message.
+ */
+#define ZCRM_ERROR_NCOLS	3
+
+/*
  * required_text_arg
  *		Argument "argno" as a C string; NULL is an error (22004) naming the
  *		argument.
@@ -109,32 +120,50 @@ required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
+ * bad_job_id
+ *		A job id is 1 to ZCRM_MAX_JOB_ID_LEN ASCII digits.  Returns false for
+ *		a valid one; otherwise describes the problem (22023) in *err and
+ *		returns true.  The value is not echoed: it may hold control
+ *		characters.
+ */
+static bool
+bad_job_id(const char *job_id, ZcrmError *err)
+{
+	size_t		len = strlen(job_id);
+	const char *hint = "Pass the id exactly as Zoho returned it, for example '4150868000005392002'.";
+
+	char	   *detail = NULL;
+
+	for (size_t i = 0; i < len && detail == NULL; i++)
+	{
+		if (job_id[i] < '0' || job_id[i] > '9')
+			detail = psprintf("A job id consists of ASCII digits only; character %zu is not one.", i + 1);
+	}
+	if (detail == NULL && (len == 0 || len > ZCRM_MAX_JOB_ID_LEN))
+		detail = psprintf("A job id has 1 to %d digits; this one has %zu.",
+						  ZCRM_MAX_JOB_ID_LEN, len);
+	if (detail == NULL)
+		return false;
+
+	memset(err, 0, sizeof(*err));
+	err->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
+	err->message = "invalid bulk write job id";
+	err->detail = detail;
+	err->hint = (char *) hint;
+	return true;
+}
+
+/*
  * check_job_id
- *		A job id is 1 to ZCRM_MAX_JOB_ID_LEN ASCII digits; anything else is
- *		rejected (22023) before a request is made.  The value is not echoed:
- *		it may hold control characters.
+ *		Raise bad_job_id()'s error for an invalid job id.
  */
 static void
 check_job_id(const char *job_id)
 {
-	size_t		len = strlen(job_id);
+	ZcrmError	err;
 
-	for (size_t i = 0; i < len; i++)
-	{
-		if (job_id[i] < '0' || job_id[i] > '9')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid bulk write job id"),
-					 errdetail("A job id consists of ASCII digits only; character %zu is not one.", i + 1),
-					 errhint("Pass the id exactly as Zoho returned it, for example '4150868000005392002'.")));
-	}
-	if (len == 0 || len > ZCRM_MAX_JOB_ID_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid bulk write job id"),
-				 errdetail("A job id has 1 to %d digits; this one has %zu.",
-						   ZCRM_MAX_JOB_ID_LEN, len),
-				 errhint("Pass the id exactly as Zoho returned it, for example '4150868000005392002'.")));
+	if (bad_job_id(job_id, &err))
+		zcrm_raise_error(&err);
 }
 
 /*
@@ -219,6 +248,8 @@ absolute_url(const char *url, const char *base)
 	return psprintf("%s/%s", base, url);
 }
 
+static void resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call);
+
 /*
  * resolve_call
  *		Validate the arguments and find the token and API domain to use: the
@@ -231,11 +262,21 @@ absolute_url(const char *url, const char *base)
 static void
 resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
-	char	   *connection = NULL;
-
 	memset(call, 0, sizeof(*call));
 	call->job_id = required_text_arg(fcinfo, 0, "job_id");
 	check_job_id(call->job_id);
+	resolve_credentials(fcinfo, call);
+}
+
+/*
+ * resolve_credentials
+ *		The token and API domain of a call from arguments 1 (token) and 2
+ *		(connection), as resolve_call() describes.
+ */
+static void
+resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
+{
+	char	   *connection = NULL;
 
 	if (PG_NARGS() < 3)
 		call->token = required_text_arg(fcinfo, 1, "token");
@@ -272,6 +313,20 @@ resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 }
 
 /*
+ * job_request
+ *		The request for job "job_id" with the call's token and API domain.
+ */
+static void
+job_request(const ZcrmCall *call, const char *job_id, ZcrmRequest *req)
+{
+	req->url = psprintf("%s/crm/bulk/%s/write/%s",
+						call->base, zcrm_api_version_name(), job_id);
+	req->token = call->token;
+	req->form = NULL;
+	req->what = psprintf("bulk write job %s", job_id);
+}
+
+/*
  * request_job
  *		GET the job with the call's token; any complete response.
  */
@@ -280,11 +335,7 @@ request_job(const ZcrmCall *call, ZcrmHttpResponse *resp)
 {
 	ZcrmRequest req;
 
-	req.url = psprintf("%s/crm/bulk/%s/write/%s",
-					   call->base, zcrm_api_version_name(), call->job_id);
-	req.token = call->token;
-	req.form = NULL;
-	req.what = psprintf("bulk write job %s", call->job_id);
+	job_request(call, call->job_id, &req);
 	zcrm_http_request(&req, resp);
 }
 
@@ -388,25 +439,44 @@ int4_or_null(Datum *values, bool *nulls, int col, bool has, int32 v)
 }
 
 /*
- * emit_job_rows
- *		One row per resource (or one row with NULL resource columns when the
- *		job has none), the job columns repeated on each.
+ * check_result_columns
+ *		The result type must have the "ncols" columns this library fills,
+ *		plus the error columns for a batch function; a mismatch means the
+ *		SQL definitions and the library are of different versions.
  */
 static void
-emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call)
+check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
 {
-	Datum		values[JOB_NCOLS] = {0};
-	bool		nulls[JOB_NCOLS] = {0};
-	int			nrows = Max(job->nresources, 1);
+	int			want = ncols + (batch ? ZCRM_ERROR_NCOLS : 0);
 
-	if (rsinfo->setDesc->natts != JOB_NCOLS)
+	if (rsinfo->setDesc->natts != want)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("zcrm_write_job() has %d result columns, this library returns %d",
-						rsinfo->setDesc->natts, JOB_NCOLS),
+				 errmsg("function returning a set has %d result columns, this library returns %d",
+						rsinfo->setDesc->natts, want),
 				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
+}
 
-	text_or_null(values, nulls, JOB_COL_JOB_ID, job->id);
+/*
+ * emit_job_rows
+ *		One row per resource (or one row with NULL resource columns when the
+ *		job has none), the job columns repeated on each.  A batch function
+ *		passes the requested "job_id" (the job_id column then holds it, and
+ *		the error columns are NULL); single-job functions pass NULL.
+ */
+static void
+emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
+			  const char *job_id)
+{
+	Datum		values[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
+	bool		nulls[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
+	int			nrows = Max(job->nresources, 1);
+
+	check_result_columns(rsinfo, JOB_NCOLS, job_id != NULL);
+	for (int col = JOB_NCOLS; col < JOB_NCOLS + ZCRM_ERROR_NCOLS; col++)
+		nulls[col] = true;
+
+	text_or_null(values, nulls, JOB_COL_JOB_ID, job_id ? job_id : job->id);
 	text_or_null(values, nulls, JOB_COL_STATUS, job->status);
 	text_or_null(values, nulls, JOB_COL_OPERATION, job->operation);
 	values[JOB_COL_IGNORE_EMPTY] = BoolGetDatum(job->ignore_empty);
@@ -458,20 +528,16 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call)
  * emit_mapping_rows
  *		One row per field mapping of every resource, in document order.  Row
  *		values are built in a context reset per row, so memory stays flat
- *		however many mappings a job has.
+ *		however many mappings a job has.  "job_id" as for emit_job_rows().
  */
 static void
-emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call)
+emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
+				  const char *job_id)
 {
 	MemoryContext rowcxt;
 	MemoryContext oldcxt;
 
-	if (rsinfo->setDesc->natts != MAP_NCOLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("zcrm_write_job_field_mappings() has %d result columns, this library returns %d",
-						rsinfo->setDesc->natts, MAP_NCOLS),
-				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
+	check_result_columns(rsinfo, MAP_NCOLS, job_id != NULL);
 
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 								   "zcrm_bulk field mapping row",
@@ -485,10 +551,12 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 		for (int m = 0; m < r->nmappings; m++)
 		{
 			const ZcrmFieldMapping *fm = &r->mappings[m];
-			Datum		values[MAP_NCOLS] = {0};
-			bool		nulls[MAP_NCOLS] = {0};
+			Datum		values[MAP_NCOLS + ZCRM_ERROR_NCOLS] = {0};
+			bool		nulls[MAP_NCOLS + ZCRM_ERROR_NCOLS] = {0};
 
-			text_or_null(values, nulls, MAP_COL_JOB_ID, job->id);
+			for (int col = MAP_NCOLS; col < MAP_NCOLS + ZCRM_ERROR_NCOLS; col++)
+				nulls[col] = true;
+			text_or_null(values, nulls, MAP_COL_JOB_ID, job_id ? job_id : job->id);
 			int4_or_null(values, nulls, MAP_COL_RESOURCE_INDEX, true, i);
 			text_or_null(values, nulls, MAP_COL_RESOURCE_MODULE, r->module);
 			text_or_null(values, nulls, MAP_COL_API_NAME, fm->api_name);
@@ -519,6 +587,10 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 	MemoryContextDelete(rowcxt);
 }
 
+/* emit_job_rows or emit_mapping_rows */
+typedef void (*ZcrmEmitRows) (ReturnSetInfo *rsinfo, const ZcrmJob *job,
+							  const ZcrmCall *call, const char *job_id);
+
 /*
  * materialize_job
  *		The body of the two set-returning functions: fetch and parse the job,
@@ -527,8 +599,7 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
  */
 static Datum
 materialize_job(FunctionCallInfo fcinfo,
-				void (*emit) (ReturnSetInfo *rsinfo, const ZcrmJob *job,
-							  const ZcrmCall *call))
+				ZcrmEmitRows emit)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ZcrmCall	call;
@@ -540,7 +611,7 @@ materialize_job(FunctionCallInfo fcinfo,
 
 	PG_TRY();
 	{
-		emit(rsinfo, job, &call);
+		emit(rsinfo, job, &call, NULL);
 	}
 	PG_FINALLY();
 	{
@@ -596,6 +667,337 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 
 	json = pg_any_to_server(resp.body, resp.body_len, PG_UTF8);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/* One element of a batch function's job_ids, and what became of it. */
+typedef struct ZcrmBatchJob
+{
+	char	   *job_id;			/* as passed; NULL for a NULL element */
+	bool		duplicate;		/* an earlier element has the same id */
+	int			req;			/* its request, or -1 when none is made */
+	bool		failed;			/* err says why */
+	ZcrmError	err;
+} ZcrmBatchJob;
+
+/* What the batch functions' hash of job ids holds. */
+typedef struct ZcrmJobIdEntry
+{
+	char		job_id[ZCRM_MAX_JOB_ID_LEN + 1];	/* the key */
+	int			req;
+} ZcrmJobIdEntry;
+
+/*
+ * batch_on_error
+ *		The on_error argument (3): true for 'raise', false for 'row'.
+ */
+static bool
+batch_on_error(FunctionCallInfo fcinfo)
+{
+	char	   *on_error = required_text_arg(fcinfo, 3, "on_error");
+
+	if (strcmp(on_error, "raise") == 0)
+		return true;
+	if (strcmp(on_error, "row") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for on_error: \"%s\"", on_error),
+				 errdetail("on_error is 'row' (a failed job yields a row with its error) or 'raise' (the first failed job raises its error)."),
+				 errhint("Pass on_error => 'row' or on_error => 'raise'.")));
+	return false;
+}
+
+/*
+ * batch_jobs
+ *		The job_ids argument (0) as ZcrmBatchJob entries, in array order (a
+ *		multi-dimensional array is read in storage order).  NULL elements
+ *		and invalid ids become failed entries without a request; a repeated
+ *		id is marked duplicate and shares the first one's request.  Returns
+ *		the number of entries and sets *nreqs to the number of distinct
+ *		valid ids, numbered 0.. in order of first appearance.
+ */
+static int
+batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, int *nreqs)
+{
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *elnulls;
+	int			n;
+	HASHCTL		ctl;
+	HTAB	   *seen;
+	ZcrmBatchJob *jobs;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job_ids must not be null"),
+				 errhint("Pass an array of job ids, for example ARRAY['4150868000005392002'].")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elnulls, &n);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = ZCRM_MAX_JOB_ID_LEN + 1;
+	ctl.entrysize = sizeof(ZcrmJobIdEntry);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("zcrm_bulk job ids", Max(n, 16), &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+
+	jobs = palloc0(sizeof(ZcrmBatchJob) * Max(n, 1));
+	*nreqs = 0;
+	for (int i = 0; i < n; i++)
+	{
+		ZcrmBatchJob *bj = &jobs[i];
+		ZcrmJobIdEntry *entry;
+		bool		found;
+
+		bj->req = -1;
+		if (elnulls[i])
+		{
+			bj->failed = true;
+			bj->err.sqlstate = ERRCODE_NULL_VALUE_NOT_ALLOWED;
+			bj->err.message = "job id must not be null";
+			bj->err.detail = psprintf("Element %d of job_ids is null.", i + 1);
+			bj->err.hint = "Leave null ids out of job_ids.";
+			continue;
+		}
+		bj->job_id = TextDatumGetCString(elems[i]);
+		if (bad_job_id(bj->job_id, &bj->err))
+		{
+			bj->failed = true;
+			continue;
+		}
+		entry = hash_search(seen, bj->job_id, HASH_ENTER, &found);
+		if (found)
+			bj->duplicate = true;
+		else
+			entry->req = (*nreqs)++;
+		bj->req = entry->req;
+	}
+	hash_destroy(seen);
+	*jobs_out = jobs;
+	return n;
+}
+
+/*
+ * fetch_batch
+ *		Request every distinct valid job of the batch at once (at most
+ *		zcrm_bulk.max_concurrency in flight) and fill outcomes[] (nreqs
+ *		entries, indexed by ZcrmBatchJob.req).  With a connection, the jobs
+ *		the API answered INVALID_TOKEN are requested once more with a new
+ *		token, as fetch_body() does for one job.
+ */
+static void
+fetch_batch(ZcrmCall *call, ZcrmBatchJob *jobs, int njobs, int nreqs,
+			ZcrmOutcome *outcomes)
+{
+	ZcrmRequest *reqs = palloc0(sizeof(ZcrmRequest) * Max(nreqs, 1));
+	int		   *again;
+	int			nagain = 0;
+
+	for (int i = 0; i < njobs; i++)
+	{
+		if (jobs[i].req >= 0 && !jobs[i].duplicate)
+			job_request(call, jobs[i].job_id, &reqs[jobs[i].req]);
+	}
+	zcrm_http_request_many(reqs, nreqs, zcrm_max_concurrency, outcomes);
+	if (call->conn == NULL)
+		return;
+
+	/* the jobs whose token was rejected, by their position in reqs[] */
+	again = palloc(sizeof(int) * Max(nreqs, 1));
+	for (int r = 0; r < nreqs; r++)
+	{
+		if (outcomes[r].complete && is_invalid_token(&outcomes[r].resp))
+			again[nagain++] = r;
+	}
+	if (nagain > 0)
+	{
+		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
+		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
+		char	   *base;
+
+		zcrm_oauth_access(call->conn, call->token, &call->token, &base);
+		call->base = without_slash(base);
+		for (int i = 0; i < njobs; i++)
+		{
+			for (int k = 0; k < nagain; k++)
+			{
+				if (jobs[i].req == again[k] && !jobs[i].duplicate)
+					job_request(call, jobs[i].job_id, &retry[k]);
+			}
+		}
+		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
+		for (int k = 0; k < nagain; k++)
+		{
+			pfree(outcomes[again[k]].resp.body);
+			outcomes[again[k]] = retried[k];
+		}
+	}
+}
+
+/*
+ * batch_result
+ *		The parsed job of one outcome, or NULL with *err filled when the job
+ *		could not be fetched: no complete response, a status other than 2xx
+ *		(or 204), a Zoho error object, or a document parse.c rejects.  The
+ *		job must be freed with zcrm_job_free().
+ */
+static ZcrmJob *
+batch_result(const ZcrmCall *call, const char *job_id, const ZcrmOutcome *o,
+			 ZcrmError *err)
+{
+	const ZcrmHttpResponse *resp = &o->resp;
+	ZcrmParseError perr;
+	ZcrmParseStatus st;
+	ZcrmJob    *job = NULL;
+
+	if (!o->complete)
+	{
+		zcrm_describe_transport_error(o->kind, o->reason,
+									  psprintf("bulk write job %s", job_id),
+									  o->limit, o->attempts, err);
+		return NULL;
+	}
+	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
+	{
+		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
+								 resp->content_type, job_id, call->token, err);
+		return NULL;
+	}
+	st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
+	if (st == ZCRM_PARSE_API_ERROR)
+		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
+								 resp->content_type, job_id, call->token, err);
+	else if (st != ZCRM_PARSE_OK)
+		zcrm_describe_parse_error(&perr, job_id, err);
+	return job;
+}
+
+/*
+ * emit_error_row
+ *		The row of a job that could not be fetched: its job_id (as passed)
+ *		and the error columns after the "ncols" columns of a single-job row;
+ *		every other column NULL.
+ */
+static void
+emit_error_row(ReturnSetInfo *rsinfo, int ncols, const char *job_id,
+			   const ZcrmError *err)
+{
+	Datum	   *values = palloc0(sizeof(Datum) * (ncols + ZCRM_ERROR_NCOLS));
+	bool	   *nulls = palloc(sizeof(bool) * (ncols + ZCRM_ERROR_NCOLS));
+
+	check_result_columns(rsinfo, ncols, true);
+	memset(nulls, true, sizeof(bool) * (ncols + ZCRM_ERROR_NCOLS));
+	if (job_id)
+	{
+		values[0] = CStringGetTextDatum(job_id);
+		nulls[0] = false;
+	}
+	values[ncols] = CStringGetTextDatum(unpack_sql_state(err->sqlstate));
+	nulls[ncols] = false;
+	if (err->api_code)
+	{
+		values[ncols + 1] = CStringGetTextDatum(err->api_code);
+		nulls[ncols + 1] = false;
+	}
+	values[ncols + 2] = CStringGetTextDatum(err->message);
+	nulls[ncols + 2] = false;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	pfree(values);
+	pfree(nulls);
+}
+
+/*
+ * materialize_batch
+ *		The body of the batch functions: check every argument, fetch every
+ *		distinct valid job concurrently, then, in the order of job_ids (a
+ *		repeated id only the first time), let "emit" add each job's rows, or
+ *		add an error row (on_error 'row') or raise the job's error (on_error
+ *		'raise') for a job that failed.  Each job is parsed, emitted and
+ *		freed in turn, so at most one parsed job is held at a time.
+ */
+static Datum
+materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ZcrmCall	call;
+	ZcrmBatchJob *jobs;
+	ZcrmOutcome *outcomes;
+	int			njobs;
+	int			nreqs;
+	bool		raise;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	check_result_columns(rsinfo, ncols, true);
+	raise = batch_on_error(fcinfo);
+	njobs = batch_jobs(fcinfo, &jobs, &nreqs);
+	memset(&call, 0, sizeof(call));
+	resolve_credentials(fcinfo, &call);
+
+	outcomes = palloc0(sizeof(ZcrmOutcome) * Max(nreqs, 1));
+	if (nreqs > 0)
+		fetch_batch(&call, jobs, njobs, nreqs, outcomes);
+
+	for (int i = 0; i < njobs; i++)
+	{
+		ZcrmBatchJob *bj = &jobs[i];
+		ZcrmJob    *job = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		if (bj->duplicate)
+			continue;
+		if (!bj->failed)
+		{
+			job = batch_result(&call, bj->job_id, &outcomes[bj->req], &bj->err);
+			bj->failed = (bj->err.message != NULL);
+		}
+		if (bj->failed)
+		{
+			if (job)
+				zcrm_job_free(job);
+			if (raise)
+				zcrm_raise_error(&bj->err);
+			emit_error_row(rsinfo, ncols, bj->job_id, &bj->err);
+		}
+		else
+		{
+			PG_TRY();
+			{
+				emit(rsinfo, job, &call, bj->job_id);
+			}
+			PG_FINALLY();
+			{
+				zcrm_job_free(job);
+			}
+			PG_END_TRY();
+		}
+		if (bj->req >= 0 && outcomes[bj->req].complete)
+		{
+			pfree(outcomes[bj->req].resp.body);
+			outcomes[bj->req].resp.body = NULL;
+		}
+	}
+	return (Datum) 0;
+}
+
+/*
+ * zcrm_write_jobs(job_ids text[], token text, connection text, on_error text)
+ *		RETURNS SETOF zcrm_write_jobs_row
+ */
+Datum
+zcrm_write_jobs(PG_FUNCTION_ARGS)
+{
+	return materialize_batch(fcinfo, emit_job_rows, JOB_NCOLS);
+}
+
+/*
+ * zcrm_write_jobs_field_mappings(job_ids text[], token text, connection text,
+ *								  on_error text)
+ *		RETURNS SETOF zcrm_jobs_field_mapping_row
+ */
+Datum
+zcrm_write_jobs_field_mappings(PG_FUNCTION_ARGS)
+{
+	return materialize_batch(fcinfo, emit_mapping_rows, MAP_NCOLS);
 }
 
 /*
@@ -692,7 +1094,7 @@ zcrm_write_job_wait(PG_FUNCTION_ARGS)
 			ereport(NOTICE,
 					(errmsg("bulk write job %s: %s", call.job_id, progress)));
 			if (finished)
-				emit_job_rows(rsinfo, job, &call);
+				emit_job_rows(rsinfo, job, &call, NULL);
 		}
 		PG_FINALLY();
 		{

@@ -310,8 +310,13 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 	ZCRM_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (zcrm_ca_file != NULL && zcrm_ca_file[0] != '\0')
 		ZCRM_SETOPT(CURLOPT_CAINFO, zcrm_ca_file);
-	/* concurrent requests wait to share an HTTP/2 connection */
-	ZCRM_SETOPT(CURLOPT_PIPEWAIT, 1L);
+	/*
+	 * Over HTTPS, concurrent requests wait for the first connection's ALPN
+	 * to learn whether they can share it over HTTP/2.  Plain http:// is
+	 * always HTTP/1.1 here, and waiting would cost a whole response time.
+	 */
+	if (pg_strncasecmp(req->url, "https://", 8) == 0)
+		ZCRM_SETOPT(CURLOPT_PIPEWAIT, 1L);
 	ZCRM_SETOPT(CURLOPT_SHARE, zcrm_share);
 	ZCRM_SETOPT(CURLOPT_ERRORBUFFER, slot->errbuf);
 	ZCRM_SETOPT(CURLOPT_WRITEFUNCTION, write_body);
@@ -785,6 +790,14 @@ zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
 		b.slots[s].errbuf = zcrm_errbufs[s];
 	}
 	b.slots[0].easy = zcrm_easy;
+
+	/*
+	 * Keep as many idle connections as there may be requests in flight;
+	 * libcurl's default (four per attached handle) would close one as the
+	 * last transfers of a batch finish.
+	 */
+	(void) curl_multi_setopt(zcrm_multi, CURLMOPT_MAXCONNECTS,
+							 (long) Max(b.nslots, zcrm_max_concurrency));
 
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
 	PG_TRY();

@@ -6,7 +6,7 @@ One psql session runs a warm-up round, then 10,000 calls cycling through
 every outcome zcrm_bulk has (rows, API errors of every SQLSTATE, bodies that
 are not JSON or of the wrong shape, oversized and gzip-bomb bodies aborted at
 the limit, connection resets, refused connections, request timeouts,
-statement_timeout and invalid arguments).  The backend's VmRSS and RssAnon
+statement_timeout and invalid arguments), single calls and batches.  The backend's VmRSS and RssAnon
 (from /proc) and its descriptor count are read after the warm-up and at the
 end.  Passing: RSS grows by less than 5 MB and the descriptor count does not
 grow.  Needs the same environment as backend_test.py; prints
@@ -59,6 +59,17 @@ STATEMENTS = [
     "SET zcrm_bulk.timeout = '20ms'; SELECT count(*) FROM zcrm_write_job('3000000000000000001', :'token'); RESET zcrm_bulk.timeout;",
     "SET statement_timeout = '20ms'; SELECT count(*) FROM zcrm_write_job('3000000000000000002', :'token'); RESET statement_timeout;",
     "SET zcrm_bulk.api_domain = 'http://127.0.0.1:1'; SELECT count(*) FROM zcrm_write_job('4150868000005392002', :'token'); RESET zcrm_bulk.api_domain;",
+    # batches: error rows of every kind beside successes, and the raise mode
+    "SELECT count(*), count(error_sqlstate) FROM zcrm_write_jobs(ARRAY['4150868000005392002', "
+    "'1000000000000000003', '2000000000000000401', '2000000000000000502', '1000000000000000012', "
+    "'1000000000000000018', '3000000000000000003', '3000000000000000006', NULL, 'x', "
+    "'4150868000005392002'], :'token');",
+    "SELECT count(*) FROM zcrm_write_jobs_field_mappings(ARRAY['1000000000000000003', "
+    "'4150868000005350003', '2000000000000000201'], :'token');",
+    "SELECT count(*) FROM zcrm_write_jobs(ARRAY['4150868000005392002', '2000000000000000404'], "
+    ":'token', on_error => 'raise');",
+    "SET statement_timeout = '20ms'; SELECT count(*) FROM zcrm_write_jobs(ARRAY['3000000000000000001', "
+    "'3000000000000000002', '4150868000005392002'], :'token'); RESET statement_timeout;",
 ]
 
 
