@@ -28,7 +28,7 @@ zcrm_log() { printf '==> %s\n' "$*" >&2; }
 zcrm_install_packages() {
 	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev
 		postgresql-$ZCRM_PG_VERSION postgresql-server-dev-$ZCRM_PG_VERSION
-		postgresql-$ZCRM_PG_VERSION-cron python3 openssl clang libclang-rt-14-dev "$@")
+		postgresql-$ZCRM_PG_VERSION-cron python3 openssl clang libclang-rt-14-dev nginx "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do
@@ -126,8 +126,45 @@ zcrm_stop_mock() {
 	done
 }
 
+# zcrm_start_nginx DIR PORT CERT KEY
+# An HTTP/2 server (test/nginx/h2.conf.in) on 127.0.0.1:PORT over HTTPS with
+# CERT/KEY, answering every job-details request with the seed's successful
+# body; its files (world-readable, for nginx's unprivileged worker) live in
+# DIR, which must not be inside a private directory.  Debian's nginx
+# package may start a server of its own on port 80; it is stopped, as this
+# one needs nothing of it.
+zcrm_start_nginx() {
+	local dir=$1 port=$2 cert=$3 key=$4
+	zcrm_stop_nginx "$dir"
+	systemctl stop nginx >/dev/null 2>&1 || true
+	rm -rf "$dir"
+	mkdir -p "$dir/www" "$dir/tmp"
+	cp "$cert" "$dir/server.pem"
+	cp "$key" "$dir/server.key"
+	chmod 600 "$dir/server.key"
+	"$ZCRM_PY" -c 'import json, sys
+r = [r for r in json.load(open(sys.argv[1]))["response"] if r["code"] == 200][0]
+open(sys.argv[2], "w", encoding="utf-8").write(r["body"])' \
+		"$ZCRM_ROOT/test/server/fixtures/seed_collection.json" "$dir/www/job.json"
+	sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" \
+		"$ZCRM_ROOT/test/nginx/h2.conf.in" >"$dir/nginx.conf"
+	chmod -R a+rX "$dir/www"
+	chmod a+rx "$dir"
+	zcrm_log "starting nginx (HTTP/2 over HTTPS) on port $port"
+	/usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log"
+}
+
+zcrm_stop_nginx() {
+	local dir=$1
+	if [ -f "$dir/nginx.pid" ]; then
+		kill "$(cat "$dir/nginx.pid")" 2>/dev/null || true
+		rm -f "$dir/nginx.pid"
+	fi
+}
+
 zcrm_cleanup() {
 	local dir=$1
+	zcrm_stop_nginx "$dir.nginx"
 	zcrm_stop_mock "$dir"
 	zcrm_stop_cluster "$dir"
 }

@@ -38,6 +38,8 @@ export ZCRM_LOAD_SECONDS=${ZCRM_LOAD_SECONDS:-60}
 export ZCRM_TLS_PORT=$((ZCRM_MOCK_PORT + 1))
 export ZCRM_TLS_WRONG_HOST_PORT=$((ZCRM_MOCK_PORT + 2))
 export ZCRM_TLS_SELF_SIGNED_PORT=$((ZCRM_MOCK_PORT + 3))
+# nginx, for HTTP/2: its files cannot live in $DIR, which only postgres may enter
+export ZCRM_H2_PORT=$((ZCRM_MOCK_PORT + 4)) ZCRM_H2_DIR=$DIR.nginx
 export ZCRM_MOCK_PORT ZCRM_SERVER_LOG=$DIR/postgres.log ZCRM_CA_FILE=$DIR/certs/ca.pem
 PASSED=0
 FAILED=0
@@ -103,6 +105,7 @@ zcrm_start_mock "$DIR" tls-wrong-host "$ZCRM_TLS_WRONG_HOST_PORT" \
 	--tls-cert "$DIR/certs/wrong-host.pem" --tls-key "$DIR/certs/wrong-host.key"
 zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 	--tls-cert "$DIR/certs/self-signed.pem" --tls-key "$DIR/certs/self-signed.key"
+zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
 zcrm_log "1/12 parser unit tests (AddressSanitizer, UBSan)"

@@ -17,7 +17,10 @@ connections accepted, requests in flight at most) and request log:
   5. a named connection whose access token the API rejects is refreshed
      once for the whole batch, not once per job;
   6. zcrm_poll_tracked_jobs() fetches the due jobs concurrently, one request
-     per job.
+     per job;
+  7. against an HTTP/2 server (nginx, started by scripts/test.sh on
+     ZCRM_H2_PORT with its files in ZCRM_H2_DIR), the requests of a batch are
+     multiplexed over one connection (nginx's access log).
 Jobs 51xxxxxxxxxxxxDDDDD of the local server answer after DDDDD ms.  Timings
 are printed as "# " lines, never asserted (except the generous bound on
 interruptions shared with backend_test.py).  Prints "N passed, N failed".
@@ -269,11 +272,45 @@ def poller_test():
     psql("SELECT zcrm_connection_drop('pollconn')")
 
 
+def http2_test():
+    """Against nginx with HTTP/2 (scripts/test.sh starts it), a batch of 20
+    is multiplexed over one connection, and a second batch and single calls
+    in the same session add no connection."""
+    port = os.environ["ZCRM_H2_PORT"]
+    log = os.path.join(os.environ["ZCRM_H2_DIR"], "access.log")
+    ids = slow_ids(20, 0, series=60)
+    more = slow_ids(20, 0, series=61)
+    start = os.path.getsize(log) if os.path.exists(log) else 0
+    out = Session("SET zcrm_bulk.api_domain = 'https://127.0.0.1:%s';\n"
+                  "SET zcrm_bulk.ca_file = '%s';\n" % (port, os.environ["ZCRM_CA_FILE"]) +
+                  batch_sql(ids) + batch_sql(more, ", on_error => 'raise'") +
+                  "SELECT 'single ' || status FROM zcrm_write_job('%s', :'token');\n" % SEED_JOB * 5,
+                  "zcrm_batch_h2").finish()
+    entries = []
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        with open(log) as f:
+            f.seek(start)
+            entries = [line.split() for line in f if line.strip()]
+        if len(entries) >= 45:
+            break
+        time.sleep(0.05)
+    conns = {e[0] for e in entries}
+    protocols = {e[1] for e in entries}
+    print("# HTTP/2 server: 2 batches of 20 and 5 single calls: %d requests over %d connection(s), %s"
+          % (len(entries), len(conns), " ".join(sorted(protocols))))
+    check("HTTP/2: both batches and the single calls succeed",
+          out.count("rows=20 errors=0") == 2 and out.count("single INPROGRESS") == 5, out)
+    check("HTTP/2: 45 requests, all HTTP/2, multiplexed over one connection",
+          len(entries) == 45 and protocols == {"HTTP/2.0"} and len(conns) == 1,
+          "entries %r" % entries[:50])
+
+
 def main():
     return run_suite([concurrency_test, reuse_test,
                       lambda: reuse_test(TLS_BASE, "HTTPS"),
                       retry_test, cancel_test, cancel_fds_test, statement_timeout_test,
-                      refresh_once_test, poller_test])
+                      refresh_once_test, poller_test, http2_test])
 
 
 if __name__ == "__main__":
