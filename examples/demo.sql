@@ -36,6 +36,15 @@ FROM my_imports i
 CROSS JOIN LATERAL zcrm_write_job(i.job_id, :'token') j
 ORDER BY i.source_file, j.resource_index;
 
+-- 4b. The same jobs in one call, fetched concurrently; a job that does not
+--     exist is a row with its error instead of the end of the query.
+INSERT INTO my_imports VALUES ('415086800000539200', 'typo_in_the_job_id.zip');
+SELECT i.source_file, j.status, j.resource_module, j.added_count, j.total_count,
+	   j.error_sqlstate, j.error_code
+FROM my_imports i
+JOIN zcrm_write_jobs(ARRAY(SELECT job_id FROM my_imports), :'token') j USING (job_id)
+ORDER BY i.source_file, j.resource_index;
+
 -- 5. Anything the typed functions do not cover: the document as jsonb.
 SELECT zcrm_write_job_json('4150868000005350003', :'token') -> 'result' AS result;
 
