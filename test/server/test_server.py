@@ -4,7 +4,9 @@
 Starts zoho_mock.py on a free port (--port 0, port read from --ready-file),
 talks HTTP/1.1 to it byte by byte, and checks the seed replays, routing,
 keep-alive, the request log (with bytes_sent/complete), the scenario table,
-the generated wrong-JSON-type jobs, the OAuth token endpoint
+the generated wrong-JSON-type jobs, the generated 51 (delayed seed success
+with the requested id) and 52 (N field mappings) families, --delay-ms, the
+in_flight/max_in_flight counts of /__admin/stats, the OAuth token endpoint
 (/oauth/v2/token, issued tokens on the API, revocation, expiry, counts, no
 secret in the log) and a clean SIGTERM while a handler is stalled.  Also runs `extract_seed.py --check` on the seed, and make_certs.sh
 (the openssl CLI is required: without it the TLS tests fail) to test
@@ -200,6 +202,47 @@ def get(port, path, auth=AUTH, method="GET", extra=(), tls=None):
         headers.append(("Authorization", auth))
     with Conn(port, tls=tls) as c:
         return c.request(method, path, headers)
+
+
+def timed_get(port, path, **kw):
+    """get(), and the seconds from just before connecting to the last byte."""
+    t = time.monotonic()
+    r = get(port, path, **kw)
+    return r, time.monotonic() - t
+
+
+def in_parallel(fn, args_list):
+    """fn(*args) for each args in its own thread, all at once; the results
+    in order (an exception in a thread is re-raised here)."""
+    out = [None] * len(args_list)
+
+    def run(i, args):
+        try:
+            out[i] = (True, fn(*args))
+        except BaseException as e:          # noqa: B902 - re-raised below
+            out[i] = (False, e)
+    threads = [threading.Thread(target=run, args=(i, a))
+               for i, a in enumerate(args_list)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for ok, value in out:
+        if not ok:
+            raise value
+    return [value for _, value in out]
+
+
+def wait_until(fn, timeout=5.0, what="condition"):
+    """Poll fn() every 20 ms until it returns a true value; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting for %s" % what)
+        time.sleep(0.02)
 
 
 def chunked_wire_len(chunks):
@@ -763,7 +806,8 @@ class AdminTest(unittest.TestCase):
             stats = json.loads(c.request("GET", "/__admin/stats").body)
             reqs = json.loads(c.request("GET", "/__admin/requests").body)
         self.assertEqual(stats, {"connections": 1, "requests": 2,
-                                 "tls_handshake_failures": 0})
+                                 "tls_handshake_failures": 0,
+                                 "in_flight": 0, "max_in_flight": 1})
         self.assertEqual(len(reqs), 2)
         self.assertEqual(reqs[0]["connection"], reqs[1]["connection"])
         self.assertEqual([x["job_id"] for x in reqs],
@@ -776,7 +820,8 @@ class AdminTest(unittest.TestCase):
         stats = SERVER.admin("GET", "stats")
         # two API connections + the one this stats request came on
         self.assertEqual(stats, {"connections": 3, "requests": 2,
-                                 "tls_handshake_failures": 0})
+                                 "tls_handshake_failures": 0,
+                                 "in_flight": 0, "max_in_flight": 1})
 
     def test_no_request_left(self):
         # The pattern the README documents: reset, act, then the log is [].
@@ -1403,6 +1448,342 @@ class WrongTypesTest(unittest.TestCase):
             with self.subTest(job=job):
                 r = get(SERVER.port, WRITE + job)
                 self.assertEqual((r.code, r.body), (200, body))
+
+
+# ---------------------------------------------------------------------------
+# Generated families 51 (delayed seed success) and 52 (N field mappings),
+# --delay-ms, in_flight / max_in_flight
+# ---------------------------------------------------------------------------
+
+SEED_ID = b'"id": "4150868000005392002"'
+
+
+def seed_success_with_id(job_id):
+    """The seed SUCCESS body with only its top-level id changed."""
+    body = load_seed()["SUCCESS RESPONSE"]["body"].encode("utf-8")
+    assert body.count(SEED_ID) == 1
+    return body.replace(SEED_ID, b'"id": "%s"' % job_id.encode())
+
+
+def many_mappings_job(n, middle=0):
+    return "52%011d%06d" % (middle, n)
+
+
+def expected_many_mappings(job_id, n):
+    """The 52-family document, derived here independently of the mock."""
+    doc = json.loads(load_seed()["SUCCESS RESPONSE"]["body"])
+    doc["id"] = job_id
+    resource = doc["resource"][0]
+    mappings = []
+    for i in range(n):
+        m = {"api_name": "Field_%d" % i, "index": i}
+        if i % 10 == 0:
+            m["default_value"] = {"value": "v%d" % i}
+        if i % 7 == 0:
+            m["format"] = "MM/dd/yyyy"
+        if i % 13 == 0:
+            m["find_by"] = "id"
+            m["module"] = "Accounts"
+        mappings.append(m)
+    resource["field_mappings"] = mappings
+    doc["resource"] = [resource]
+    return doc
+
+
+class FamiliesTest(unittest.TestCase):
+    seed = load_seed()
+
+    def assert_like_seed_success(self, r, body):
+        item = self.seed["SUCCESS RESPONSE"]
+        self.assertEqual(r.status_line, "HTTP/1.1 %d %s" % (item["code"], item["status"]))
+        self.assertEqual(r.headers, expected_seed_headers(item))
+        self.assertGreater(len(r.chunks), 1)
+        self.assertTrue(all(0 < n <= 64 for n in r.chunks), r.chunks)
+        self.assertEqual(r.wire[:2], b"\x1f\x8b")
+        self.assertEqual(r.body, body)
+
+    def test_51_seed_success_with_the_requested_id(self):
+        seed_doc = json.loads(self.seed["SUCCESS RESPONSE"]["body"])
+        with Conn(SERVER.port) as c:         # keep-alive: framing is right
+            for job in ("5100000000000000000", "5198765432109800000",
+                        "5100000000000000001"):
+                with self.subTest(job=job):
+                    r = c.request("GET", WRITE + job, [("Authorization", AUTH)])
+                    self.assert_like_seed_success(r, seed_success_with_id(job))
+                    doc = json.loads(r.body)
+                    self.assertEqual(json_diff(seed_doc, doc), ["id"])
+                    self.assertEqual(doc["id"], job)
+        e = SERVER.finished_entry("5100000000000000001")
+        self.assertEqual((e["scenario"], e["complete"]), ("seed_success_delayed", True))
+
+    def test_51_waits_d_ms(self):
+        for job, d in (("5100000000000000250", 0.25), ("5111111111111100120", 0.12)):
+            with self.subTest(job=job):
+                r, took = timed_get(SERVER.port, WRITE + job)
+                self.assertGreaterEqual(took, d)
+                self.assertLess(took, d + 1.0)
+                self.assert_like_seed_success(r, seed_success_with_id(job))
+
+    def test_51_token_required(self):
+        job = WRITE + "5100000000000000000"
+        r = get(SERVER.port, job, auth=None)
+        self.assertEqual(json.loads(r.body)["code"], "AUTHENTICATION_FAILURE")
+        r = get(SERVER.port, job, auth="Zoho-oauthtoken " + BAD_TOKEN)
+        self.assertEqual(json.loads(r.body)["code"], "INVALID_TOKEN")
+        tok = refresh(new_rt("1000.rt.")).doc["access_token"]
+        for auth in ("Zoho-oauthtoken " + TOKEN2, "Zoho-oauthtoken " + tok):
+            self.assertEqual(get(SERVER.port, job, auth=auth).body,
+                             seed_success_with_id("5100000000000000000"))
+
+    def test_52_mapping_counts(self):
+        with Conn(SERVER.port) as c:
+            for n, middle in ((0, 0), (1, 0), (100, 12345678901), (10000, 0)):
+                job = many_mappings_job(n, middle)
+                with self.subTest(job=job):
+                    r = c.request("GET", WRITE + job, [("Authorization", AUTH)])
+                    self.assertEqual(r.status_line, "HTTP/1.1 200 OK")
+                    self.assertEqual((r.h["content-type"], r.h["transfer-encoding"],
+                                      r.h["content-encoding"]),
+                                     ("application/json", "chunked", "gzip"))
+                    self.assertTrue(all(0 < k <= 64 for k in r.chunks))
+                    doc = json.loads(r.body)
+                    self.assertEqual(len(doc["resource"]), 1)
+                    self.assertEqual(len(doc["resource"][0]["field_mappings"]), n)
+                    self.assertEqual(doc, expected_many_mappings(job, n))
+        e = SERVER.finished_entry(many_mappings_job(10000))
+        self.assertEqual((e["scenario"], e["complete"]), ("many_mappings", True))
+
+    def test_52_optional_keys(self):
+        doc = json.loads(get(SERVER.port, WRITE + many_mappings_job(100)).body)
+        maps = doc["resource"][0]["field_mappings"]
+        self.assertEqual([m["index"] for m in maps], list(range(100)))
+        self.assertEqual([m["api_name"] for m in maps[:3]],
+                         ["Field_0", "Field_1", "Field_2"])
+        self.assertEqual([i for i, m in enumerate(maps) if "default_value" in m],
+                         list(range(0, 100, 10)))
+        self.assertEqual([i for i, m in enumerate(maps) if "format" in m],
+                         list(range(0, 100, 7)))
+        self.assertEqual([i for i, m in enumerate(maps) if "find_by" in m],
+                         list(range(0, 100, 13)))
+        self.assertEqual(maps[0], {"api_name": "Field_0", "index": 0,
+                                   "default_value": {"value": "v0"},
+                                   "format": "MM/dd/yyyy", "find_by": "id",
+                                   "module": "Accounts"})
+        self.assertEqual(maps[1], {"api_name": "Field_1", "index": 1})
+        self.assertEqual(maps[91], {"api_name": "Field_91", "index": 91,
+                                    "format": "MM/dd/yyyy", "find_by": "id",
+                                    "module": "Accounts"})
+        # the rest of the resource and of the job: the seed's
+        seed_doc = json.loads(self.seed["SUCCESS RESPONSE"]["body"])
+        self.assertEqual(json_diff(seed_doc, doc),
+                         ["resource[0].field_mappings", "id"])
+
+    def test_52_cached_repeat_is_identical(self):
+        job = WRITE + many_mappings_job(10000, 777)
+        a, b = get(SERVER.port, job), get(SERVER.port, job)
+        self.assertEqual((a.headers[2:], a.wire), (b.headers[2:], b.wire))
+
+    def test_52_out_of_range_is_unknown(self):
+        unknown = get(SERVER.port, WRITE + "5300000000000000000")
+        self.assertEqual(json.loads(unknown.body)["code"], "RESOURCE_NOT_FOUND")
+        SERVER.admin("POST", "reset")
+        for job in ("5200000000000200001", "5299999999999999999",
+                    "520000000000000010", "52000000000000000100"):
+            with self.subTest(job=job):
+                r = get(SERVER.port, WRITE + job)
+                self.assertEqual((r.status_line, r.headers, r.wire),
+                                 (unknown.status_line, unknown.headers, unknown.wire))
+        for job in ("510000000000000010", "51000000000000000100"):   # 18, 20 digits
+            self.assertEqual(get(SERVER.port, WRITE + job).wire, unknown.wire)
+        self.assertEqual({e["scenario"] for e in SERVER.admin("GET", "requests")},
+                         {"RESOURCE_NOT_FOUND"})
+
+    def test_table_rows(self):
+        p = subprocess.run([PY, MOCK, "--print-table"], capture_output=True, check=True)
+        rows = {}
+        for line in p.stdout.decode("utf-8").splitlines()[2:]:
+            cells = [x.strip() for x in line.strip("|").split(" | ")]
+            rows[cells[0]] = cells
+        for label in ("51xxxxxxxxxxxxDDDDD", "52xxxxxxxxxxxNNNNNN"):
+            self.assertEqual(len(label), 19)
+            self.assertEqual((rows[label][1], rows[label][3]), ("200", "- (success)"))
+        self.assertIn("5100000000000000200 = 200 ms", rows["51xxxxxxxxxxxxDDDDD"][2])
+        self.assertIn("200000", rows["52xxxxxxxxxxxNNNNNN"][2])
+
+
+class DelayTest(unittest.TestCase):
+    """--delay-ms on a server of its own."""
+    DELAY = 0.25
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = MockProcess(extra_args=["--delay-ms", str(int(cls.DELAY * 1000))])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.stop()
+        cls.m.cleanup()
+
+    def test_every_job_details_response_is_delayed(self):
+        # (path, auth, method): ordinary, fixture, unknown id, error, no
+        # token, bad token, wrong method -- all on the write path
+        cases = [(WRITE + "4150868000005392002", AUTH, "GET"),
+                 (WRITE + "4150868000005350003", AUTH, "GET"),
+                 (WRITE + "415086800000539200", AUTH, "GET"),
+                 (WRITE + "2000000000000000503", AUTH, "GET"),
+                 (WRITE + "4150868000005392002", None, "GET"),
+                 ("/crm/bulk/v7/write/4150868000005392002",
+                  "Zoho-oauthtoken " + BAD_TOKEN, "GET"),
+                 (WRITE + "4150868000005392002", AUTH, "PUT")]
+        got = in_parallel(lambda path, auth, method: timed_get(
+            self.m.port, path, auth=auth, method=method), cases)
+        for (path, auth, method), (r, took) in zip(cases, got):
+            with self.subTest(path=path, auth=auth, method=method):
+                self.assertGreaterEqual(took, self.DELAY)
+                self.assertLess(took, self.DELAY + 1.0)
+                ref = get(SERVER.port, path, auth=auth, method=method)
+                self.assertEqual((r.status_line, [k for k, _ in r.headers], r.body),
+                                 (ref.status_line, [k for k, _ in ref.headers], ref.body))
+        # the seed replay is the same bytes, delayed or not
+        self.assertEqual(got[0][0].wire, get(SERVER.port, cases[0][0]).wire)
+
+    def test_not_delayed(self):
+        for what, fn in (
+                ("admin", lambda: self.m.admin("GET", "stats")),
+                ("token", lambda: refresh(new_rt("1000.rt."), port=self.m.port)),
+                ("other path", lambda: get(self.m.port, "/crm/bulk/v2/writ/1"))):
+            with self.subTest(what=what):
+                t = time.monotonic()
+                fn()
+                self.assertLess(time.monotonic() - t, self.DELAY - 0.05)
+
+    def test_added_to_family_51(self):
+        job = "5100000000000000100"
+        r, took = timed_get(self.m.port, WRITE + job)
+        self.assertGreaterEqual(took, self.DELAY + 0.1)
+        self.assertEqual(r.body, seed_success_with_id(job))
+
+    def test_in_flight_while_held(self):
+        self.m.admin("POST", "reset")
+        with Conn(self.m.port) as c:
+            c.send("GET", WRITE + "4150868000005392002", [("Authorization", AUTH)])
+            # logged (routed) at once, in flight, no byte sent yet
+            entry = wait_until(lambda: self.m.admin("GET", "requests"),
+                               what="the log entry")[0]
+            self.assertIsNone(entry["complete"])
+            stats = self.m.admin("GET", "stats")
+            self.assertEqual((stats["in_flight"], stats["max_in_flight"]), (1, 1))
+            self.assertEqual(c.read_response().code, 200)
+        wait_until(lambda: self.m.admin("GET", "stats")["in_flight"] == 0,
+                   what="in_flight 0")
+        self.assertEqual(self.m.admin("GET", "stats")["max_in_flight"], 1)
+
+    def test_negative_refused(self):
+        p = subprocess.run([PY, MOCK, "--port", "0", "--delay-ms", "-1"],
+                           capture_output=True, timeout=10)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(b"--delay-ms", p.stderr)
+
+
+class InFlightTest(unittest.TestCase):
+    """in_flight / max_in_flight of /__admin/stats, on a server of its own
+    (nothing else in flight there)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = MockProcess()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.m.stop()
+        cls.m.cleanup()
+
+    def stats(self):
+        s = self.m.admin("GET", "stats")
+        return s["in_flight"], s["max_in_flight"]
+
+    def wait_idle(self):
+        wait_until(lambda: self.stats()[0] == 0, what="in_flight 0")
+
+    def test_keys_and_reset(self):
+        self.m.admin("POST", "reset")
+        s = self.m.admin("GET", "stats")
+        self.assertEqual(set(s), {"connections", "requests", "tls_handshake_failures",
+                                  "in_flight", "max_in_flight"})
+        self.assertEqual(self.stats(), (0, 0))
+        get(self.m.port, "/__admin/requests", auth=None)   # admin: not counted
+        self.assertEqual(self.stats(), (0, 0))
+        refresh(new_rt("1000.rt."), port=self.m.port)       # token: counted
+        self.assertEqual(self.stats(), (0, 1))
+        get(self.m.port, "/crm/bulk/v2/writ/1")             # any API request
+        self.assertEqual(self.stats(), (0, 1))
+        self.m.admin("POST", "reset")
+        self.assertEqual(self.stats(), (0, 0))
+
+    def test_sequential_connections_never_overlap(self):
+        # A client that reads a whole response and opens a new connection at
+        # once must not be seen overlapping the response it already has.
+        self.m.admin("POST", "reset")
+        for i in range(60):
+            job = ("4150868000005392002", "5100000000000000000",
+                   many_mappings_job(i % 3), "2000000000000000503")[i % 4]
+            get(self.m.port, WRITE + job)
+            refresh(new_rt("1000.rt."), port=self.m.port)
+        self.wait_idle()
+        self.assertEqual(self.stats(), (0, 1))
+
+    def test_six_parallel_slow_requests(self):
+        job = "5100000000000000500"
+        self.wait_idle()
+        self.m.admin("POST", "reset")
+        self.assertEqual(self.stats(), (0, 0))
+        result = []
+        t = threading.Thread(target=lambda: result.extend(in_parallel(
+            lambda: timed_get(self.m.port, WRITE + job), [()] * 6)))
+        t.start()
+        try:
+            wait_until(lambda: self.stats()[0] == 6, timeout=0.45,
+                       what="6 requests in flight")
+            self.assertEqual(self.stats(), (6, 6))
+            self.m.admin("POST", "reset")           # max restarts from in_flight
+            self.assertEqual(self.stats(), (6, 6))
+        finally:
+            t.join(10)
+        self.assertEqual(len(result), 6)
+        for r, took in result:
+            self.assertGreaterEqual(took, 0.5)
+            self.assertEqual(r.body, seed_success_with_id(job))
+        self.wait_idle()
+        self.assertEqual(self.stats(), (0, 6))
+        self.m.admin("POST", "reset")
+        self.assertEqual(self.stats(), (0, 0))
+
+    def test_client_gone_while_waiting(self):
+        job = "5100000000000005000"               # 5 s
+        self.m.admin("POST", "reset")
+        with Conn(self.m.port) as c:
+            c.send("GET", WRITE + job, [("Authorization", AUTH)])
+            wait_until(lambda: self.stats() == (1, 1), what="1 in flight")
+        t = time.monotonic()
+        self.wait_idle()                          # the wait ends with the client
+        self.assertLess(time.monotonic() - t, 2.0)
+        e = self.m.finished_entry(job)
+        self.assertEqual((e["bytes_sent"], e["complete"], e["error"]), (0, False, None))
+        self.assertEqual(self.stats(), (0, 1))
+
+    def test_client_gone_mid_body(self):
+        job = "3000000000000000005"               # 24 MiB
+        self.m.admin("POST", "reset")
+        with Conn(self.m.port) as c:
+            c.send("GET", WRITE + job, [("Authorization", AUTH)])
+            c.read_head()
+            c.read_exact(64 * 1024)
+            self.assertEqual(self.stats(), (1, 1))
+        self.wait_idle()
+        e = self.m.finished_entry(job)
+        self.assertIs(e["complete"], False, e)
+        self.assertIn(e["error"], ("BrokenPipeError", "ConnectionResetError"), e)
+        self.assertEqual(self.stats(), (0, 1))
 
 
 class TLSTest(unittest.TestCase):

@@ -42,9 +42,34 @@ routes until it expires or POST /__admin/revoke-access-tokens.
 
 --list-wrong-types prints the generated wrong-JSON-type jobs (job id, TAB,
 field path); they are built from one base document, see WRONG_TYPES.
+
+Two more generated families (19-digit ids, any digit where the table shows
+x; rows 51xxxxxxxxxxxxDDDDD and 52xxxxxxxxxxxNNNNNN of SCENARIOS):
+  51 + 12 digits + DDDDD: after D ms (e.g. 5100000000000000200 = 200 ms) the
+    seed SUCCESS replay (same status line, headers, gzip + chunked framing),
+    its body with only the top-level "id" changed to the requested id.
+  52 + 11 digits + NNNNNN (N <= 200000, else answered as an unknown job):
+    the seed SUCCESS document with "id" = the requested id and one resource
+    whose "field_mappings" has N generated entries (see many_mappings_doc);
+    served like the other JSON jobs (gzip + chunked); bodies are cached.
+
+--delay-ms N holds every response to the job-details path
+(/crm/bulk/{version}/write/{digits}, whatever the method, token or job id)
+N ms after the request is routed and logged, before its first byte, on top
+of whatever the scenario does.  Not: /__admin/*, /oauth/v2/token, other
+paths.  The wait ends early (response not sent) when the client goes away
+or the server stops.
+
+GET /__admin/stats also says "in_flight" (API and token requests routed
+whose response has not ended yet; it ends when its last byte is handed to
+the kernel, when the scenario cuts it short, or when a write fails) and
+"max_in_flight" (the highest in_flight since start, or since POST
+/__admin/reset, which sets it to the in_flight of that moment).  Exact
+under threads (State.lock); see State for how a request is counted out.
 """
 
 import argparse
+import collections
 import datetime
 import email.utils
 import gzip
@@ -131,6 +156,7 @@ class SeedReply:
     """
 
     def __init__(self, item):
+        self.item = item
         self.name = item["name"]
         self.code = int(item["code"])
         self.reason = item["status"]
@@ -149,6 +175,11 @@ class SeedReply:
                     % (v, len(self.wire_body), len(self.wire_body)))
                 v = str(len(self.wire_body))
             self.headers.append((k, v))
+
+    def with_body(self, body):
+        """The same response with another (decoded) body string: same
+        status line, headers and framing; a Content-Length is recomputed."""
+        return SeedReply(dict(self.item, body=body))
 
 
 def load_seed(path=SEED_FIXTURE):
@@ -248,6 +279,89 @@ def gzip_bomb():
 def deep_body():
     n = 100000
     return (b'{"id":"3000000000000000009","x":' + b"[" * n + b"]" * n + b"}")
+
+
+def split_at_top_level_id(text):
+    """(before, after): text = before + <the top-level "id" value's digits>
+    + after, so that another id can be put in its place without touching
+    one other byte (formatting included).  Checked by parsing."""
+    doc = json.loads(text)
+    old = doc["id"]
+    old_text = old if isinstance(old, str) else str(old)
+    for m in re.finditer(r'"id"\s*:\s*"?(%s)' % re.escape(old_text), text):
+        before, after = text[:m.start(1)], text[m.end(1):]
+        probe = "9" * len(old_text)
+        if json.loads(before + probe + after) == dict(doc, id=type(old)(probe)):
+            return before, after
+    raise ValueError("top-level id %r not found in the seed body" % old)
+
+
+# Family 51: the seed SUCCESS body with another top-level id.
+_SEED_ID_SPLIT = split_at_top_level_id(SEED["SUCCESS RESPONSE"].item["body"])
+
+
+def seed_success_with_id(job_id):
+    """The seed SUCCESS reply (status line, headers, framing) whose body's
+    top-level "id" is job_id; every other byte of the body is the seed's."""
+    before, after = _SEED_ID_SPLIT
+    return SEED["SUCCESS RESPONSE"].with_body(before + job_id + after)
+
+
+# Family 52: the seed SUCCESS document with N generated field mappings.
+MANY_MAPPINGS_MAX = 200000
+MANY_MAPPINGS_CACHE = 4          # bodies kept (LRU); N 200000: ~10 MB + 1.1 MB gzip
+_many_cache = collections.OrderedDict()    # job id -> (body, gzip of body)
+_many_lock = threading.Lock()
+
+
+def many_mappings_count(job_id):
+    """N of a 52-family id (its last 6 digits), None when above the max."""
+    n = int(job_id[-6:])
+    return n if n <= MANY_MAPPINGS_MAX else None
+
+
+def generated_mapping(i):
+    """Field mapping i of the 52 family: api_name Field_<i> and index i;
+    default_value {"value": "v<i>"} when i % 10 == 0, format "MM/dd/yyyy"
+    when i % 7 == 0, find_by "id" and module "Accounts" when i % 13 == 0."""
+    m = {"api_name": "Field_%d" % i, "index": i}
+    if i % 10 == 0:
+        m["default_value"] = {"value": "v%d" % i}
+    if i % 7 == 0:
+        m["format"] = "MM/dd/yyyy"
+    if i % 13 == 0:
+        m["find_by"] = "id"
+        m["module"] = "Accounts"
+    return m
+
+
+def many_mappings_doc(job_id, n):
+    """The seed SUCCESS document, "id" job_id, and exactly one resource: the
+    seed's first, its "field_mappings" replaced by n generated_mapping()s
+    (every other key of the resource and of the job as in the seed)."""
+    doc = json.loads(SEED["SUCCESS RESPONSE"].body)
+    doc["id"] = job_id
+    resource = doc["resource"][0]
+    resource["field_mappings"] = [generated_mapping(i) for i in range(n)]
+    doc["resource"] = [resource]
+    return doc
+
+
+def many_mappings_body(job_id):
+    """(compact body, its gzip) of a 52-family job, from a small LRU cache."""
+    with _many_lock:
+        hit = _many_cache.get(job_id)
+        if hit is not None:
+            _many_cache.move_to_end(job_id)
+            return hit
+    body = compact(many_mappings_doc(job_id, many_mappings_count(job_id)))
+    hit = (body, gz(body))
+    with _many_lock:
+        _many_cache[job_id] = hit
+        _many_cache.move_to_end(job_id)
+        while len(_many_cache) > MANY_MAPPINGS_CACHE:
+            _many_cache.popitem(last=False)
+    return hit
 
 
 # ---------------------------------------------------------------------------
@@ -489,6 +603,35 @@ def echo_token(h):
                 "application/json", gzipped=True, chunked=True)
 
 
+def seed_success_delayed(h):
+    """Family 51: after D ms (the id's last 5 digits) the seed SUCCESS replay
+    with the requested id.  Ends early, sending nothing, when the client
+    goes away or the server stops."""
+    if not h.stall(int(h.job_id[-5:]) / 1000.0):
+        h.cut_response()
+        return
+    h.send_seed_reply(seed_success_with_id(h.job_id))
+
+
+def many_mappings(h):
+    """Family 52: N generated field mappings, as json_reply sends a body."""
+    _, wire = many_mappings_body(h.job_id)
+    h.send_body(200, wire, "application/json", gzipped=True, chunked=True,
+                precompressed=True)
+
+
+def held(seconds, fn):
+    """fn, after `seconds` more (--delay-ms).  Like the fault stalls, the
+    wait ends early (nothing sent, response cut) when the client goes away
+    or the server stops."""
+    def run(h):
+        if not h.stall(seconds):
+            h.cut_response()
+            return
+        fn(h)
+    return run
+
+
 SERVICE_UNAVAILABLE = plain_reply(503, "text/plain", b"Service Unavailable")
 TOO_MANY_REQUESTS = error_reply(
     429, "TOO_MANY_REQUESTS",
@@ -496,12 +639,17 @@ TOO_MANY_REQUESTS = error_reply(
 
 
 class Scenario:
-    def __init__(self, name, http_code, what, sqlstate, fn):
+    """One row of SCENARIOS.  match: None for a row keyed by its job id;
+    for a generated family (keyed by a pattern such as 51xxxxxxxxxxxxDDDDD),
+    a function job_id -> bool saying which ids the row answers."""
+
+    def __init__(self, name, http_code, what, sqlstate, fn, match=None):
         self.name = name
         self.http = http_code
         self.what = what
         self.sqlstate = sqlstate
         self.fn = fn
+        self.match = match
 
 
 S = Scenario
@@ -745,7 +893,24 @@ SCENARIOS = {
     "3000000000000000015": S("slow_success_4", "200", "the same", OK, delayed_success),
     "3000000000000000016": S("slow_success_5", "200", "the same", OK, delayed_success),
     "3000000000000000017": S("slow_success_6", "200", "the same", OK, delayed_success),
+    # --- generated families (x = any digit; see the module docstring) ---
+    "51xxxxxxxxxxxxDDDDD": S("seed_success_delayed", "200", "after D ms (D = last 5 digits, 0 ... 99999; 5100000000000000200 = 200 ms; on top of `--delay-ms`): the seed SUCCESS replay (status line, headers, gzip+chunked) whose body differs only in the top-level id, the requested one", OK, seed_success_delayed, match=lambda j: len(j) == 19 and j.startswith("51")),
+    "52xxxxxxxxxxxNNNNNN": S("many_mappings", "200", 'N = last 6 digits, 0 ... %d (above: answered as an unknown job id): the seed SUCCESS document with the requested id and one resource (the seed\'s first) whose field_mappings has N entries, entry i `{"api_name":"Field_<i>","index":i}` plus `"default_value":{"value":"v<i>"}` if i %% 10 = 0, `"format":"MM/dd/yyyy"` if i %% 7 = 0, `"find_by":"id","module":"Accounts"` if i %% 13 = 0; gzip+chunked' % MANY_MAPPINGS_MAX, OK, many_mappings, match=lambda j: len(j) == 19 and j.startswith("52") and many_mappings_count(j) is not None),
 }
+
+FAMILIES = [s for s in SCENARIOS.values() if s.match is not None]
+
+
+def scenario_of(job_id):
+    """The Scenario answering job_id (an exact row first, then the generated
+    families), or None for an unknown job."""
+    s = SCENARIOS.get(job_id)
+    if s is not None and s.match is None:
+        return s
+    for s in FAMILIES:
+        if s.match(job_id):
+            return s
+    return None
 
 # Routing outcomes that do not depend on the job id (for the README table).
 ROUTING_ROWS = [
@@ -916,6 +1081,15 @@ class State:
     "error" null; finish() fills them in place when the response has ended.
     The --log file gets one line per event: {"event": "start", <entry>}
     when the request is routed, {"event": "end", ...} when it ends.
+
+    In flight: log() counts the request in (`flying`, and raises
+    `max_in_flight` if need be); land() counts it out, once, whoever calls it
+    first: Handler.write just before it hands the kernel the last byte of a
+    response (so a client that has the whole response, and sends its next
+    request on another connection at once, is never seen overlapping it),
+    or finish(), which Handler.run_scenario calls in a finally, so every
+    logged request is counted out however its response ends.  All under the
+    lock.
     """
 
     def __init__(self, tokens, log_path):
@@ -937,6 +1111,11 @@ class State:
         self.issued_count = 0
         self.api_domain = None           # set by main() once listening
         self.other_api_domain = DEFAULT_OTHER_API_DOMAIN
+        self.delay = 0.0                 # --delay-ms, in seconds (set by main())
+        # "request" serials of the logged requests whose response has not
+        # ended (in_flight = its size); the highest in_flight since start/reset
+        self.flying = set()
+        self.max_in_flight = 0
 
     def new_connection(self):
         with self.lock:
@@ -957,8 +1136,10 @@ class State:
     def reset(self):
         """Forget the request log, the alternation counters, the counts,
         the issued access tokens and the refresh counts (serial numbers keep
-        increasing; the --log file is kept)."""
+        increasing; the --log file is kept).  max_in_flight starts again
+        from the requests in flight now (in_flight itself is live)."""
         with self.lock:
+            self.max_in_flight = len(self.flying)
             self.connections = 0
             self.tls_failures = 0
             self.requests = []
@@ -1020,14 +1201,24 @@ class State:
             self.log_file.flush()
 
     def log(self, entry):
-        """Append a request entry; returns it (with its "request" serial)."""
+        """Append a request entry and count it in flight; returns it (with
+        its "request" serial).  The caller must hand it to finish()."""
         with self.lock:
             self.request_serial += 1
             entry["request"] = self.request_serial
             entry.update(bytes_sent=None, complete=None, error=None)
             self.requests.append(entry)
             self._write_line(dict({"event": "start"}, **entry))
+            # counted last: had the line above failed, nobody would call finish()
+            self.flying.add(entry["request"])
+            self.max_in_flight = max(self.max_in_flight, len(self.flying))
         return entry
+
+    def land(self, entry):
+        """Count the request of `entry` out of in_flight (its response has
+        ended, or is about to: see the class comment).  Idempotent."""
+        with self.lock:
+            self.flying.discard(entry["request"])
 
     def finish(self, entry, bytes_sent, complete, error):
         """The response of `entry` has ended: record what went out.
@@ -1039,6 +1230,7 @@ class State:
         it (BrokenPipeError, ConnectionResetError, TimeoutError, ...) or None.
         """
         with self.lock:
+            self.flying.discard(entry["request"])   # first: whatever fails below
             entry.update(bytes_sent=bytes_sent, complete=complete, error=error)
             self._write_line({
                 "event": "end", "time": utc_now(), "kind": entry["kind"],
@@ -1055,7 +1247,9 @@ class State:
         with self.lock:
             return {"connections": self.connections,
                     "requests": len(self.requests),
-                    "tls_handshake_failures": self.tls_failures}
+                    "tls_handshake_failures": self.tls_failures,
+                    "in_flight": len(self.flying),
+                    "max_in_flight": self.max_in_flight}
 
     def close(self):
         with self.lock:
@@ -1080,9 +1274,13 @@ class Handler(BaseHTTPRequestHandler):
     # on, a reply written in pieces waits for the client's delayed ACK.
     disable_nagle_algorithm = True
 
-    # Per response: body bytes written, and whether the scenario cut it short.
+    # Per response: body bytes written, whether the scenario cut it short,
+    # its request-log entry (None outside run_scenario), and the job id of
+    # the path (None when it is not the job-details path).
     bytes_sent = 0
     cut = False
+    entry = None
+    job_id = None
 
     def setup(self):
         super().setup()
@@ -1172,15 +1370,23 @@ class Handler(BaseHTTPRequestHandler):
 
     # -- writing ------------------------------------------------------------
 
-    def write(self, data, body=True):
+    def write(self, data, body=True, last=False):
         """Send all of data, counting body bytes as the kernel takes them,
         so that bytes_sent is exact when the client goes away mid-write
         (the OSError is raised on; handle_one_request ends the connection).
-        The socket is unbuffered (wbufsize 0), so nothing hides in wfile."""
+        The socket is unbuffered (wbufsize 0), so nothing hides in wfile.
+
+        last: data ends the response.  Its final byte is sent on its own,
+        after the request has been counted out of in_flight (State.land):
+        the client cannot have the whole response before that."""
         view = memoryview(data)
+        hold_back = last and self.entry is not None     # not for admin replies
         try:
             while view:
-                n = self.connection.send(view)
+                if hold_back and len(view) == 1:
+                    self.server.state.land(self.entry)
+                n = self.connection.send(view[:-1] if hold_back and len(view) > 1
+                                         else view)
                 if body:
                     self.bytes_sent += n
                 view = view[n:]
@@ -1193,17 +1399,18 @@ class Handler(BaseHTTPRequestHandler):
         self.cut = True
         self.close_connection = True
 
-    def send_head(self, code, reason, headers):
+    def send_head(self, code, reason, headers, last=False):
         out = ["HTTP/1.1 %d %s\r\n" % (code, reason)]
         out += ["%s: %s\r\n" % (k, v) for k, v in headers]
         out.append("\r\n")
-        self.write("".join(out).encode("latin-1"), body=False)
+        self.write("".join(out).encode("latin-1"), body=False, last=last)
 
     def send_raw(self, code, reason, headers, body):
         """Status line + headers + body bytes exactly as given."""
-        self.send_head(code, reason, headers)
-        if body and not getattr(self, "head_only", False):
-            self.write(body)
+        with_body = bool(body) and not getattr(self, "head_only", False)
+        self.send_head(code, reason, headers, last=not with_body)
+        if with_body:
+            self.write(body, last=True)
 
     def send_chunked(self, data, size=SMALL_CHUNK):
         if getattr(self, "head_only", False):
@@ -1213,7 +1420,7 @@ class Handler(BaseHTTPRequestHandler):
             piece = data[i:i + size]
             out += b"%x\r\n" % len(piece) + piece + b"\r\n"
         out += b"0\r\n\r\n"
-        self.write(bytes(out))
+        self.write(bytes(out), last=True)
 
     def send_body(self, code, body, content_type, gzipped=True, chunked=True,
                   precompressed=False, chunk_size=SMALL_CHUNK):
@@ -1228,7 +1435,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_raw(code, reason_of(code), headers, wire)
 
     def send_seed(self, name):
-        s = SEED[name]
+        self.send_seed_reply(SEED[name])
+
+    def send_seed_reply(self, s):
+        """A SeedReply: its status line, header list and wire body."""
         if s.chunked:
             self.send_head(s.code, s.reason, s.headers)
             self.send_chunked(s.wire_body)
@@ -1329,6 +1539,8 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.auth_state()
         m = WRITE_PATH.match(path)
         version, job_id = (m.group(1), m.group(2)) if m else (None, None)
+        self.job_id = job_id
+        sc = scenario_of(job_id) if m else None
 
         if not m:
             name, fn = "INVALID_URL_PATTERN", seed("INVALID_URL_PATTERN")
@@ -1338,25 +1550,34 @@ class Handler(BaseHTTPRequestHandler):
             name, fn = "AUTHENTICATION_FAILURE", seed("AUTHENTICATION_FAILURE")
         elif auth == "bad":
             name, fn = "INVALID_TOKEN", invalid_token
-        elif job_id in SCENARIOS:
-            name, fn = SCENARIOS[job_id].name, SCENARIOS[job_id].fn
+        elif sc is not None:
+            name, fn = sc.name, sc.fn
         else:
             name, fn = "RESOURCE_NOT_FOUND", seed("RESOURCE_NOT_FOUND")
+        # --delay-ms: every answer on the job-details path, held after the
+        # routing (and the log entry), before the scenario's first byte.
+        if m and self.server.state.delay > 0:
+            fn = held(self.server.state.delay, fn)
 
         entry = self.log_request_entry(safe_path, job_id, version, auth, name)
         self.run_scenario(entry, fn)
 
     def run_scenario(self, entry, fn):
-        """Run fn(self), then record in `entry` how its response ended."""
-        self.bytes_sent = 0
-        self.cut = False
+        """Run fn(self), then record in `entry` how its response ended.
+        The finally also counts the request out of in_flight (State.finish),
+        if write() has not already done so before the last byte, whether fn
+        returns, cuts the response or raises (client gone)."""
         error = None
         try:
+            self.bytes_sent = 0
+            self.cut = False
+            self.entry = entry
             fn(self)
         except BaseException as e:
             error = type(e).__name__
             raise
         finally:
+            self.entry = None
             self.server.state.finish(entry, self.bytes_sent,
                                      error is None and not self.cut, error)
 
@@ -1555,6 +1776,10 @@ def main(argv=None):
                     default=DEFAULT_OTHER_API_DOMAIN,
                     help='"api_domain" of the 1000.rt.otherdc. refresh tokens '
                     "(default %(default)s)")
+    ap.add_argument("--delay-ms", type=int, default=0, metavar="N",
+                    help="hold every response on the job-details path N ms "
+                    "after routing, before its first byte, on top of the "
+                    "scenario (default 0; not admin, not /oauth/v2/token)")
     ap.add_argument("--print-table", action="store_true",
                     help="print the scenario table (Markdown) and exit")
     ap.add_argument("--print-token-table", action="store_true",
@@ -1576,6 +1801,8 @@ def main(argv=None):
         return 0
     if args.tls_key and not args.tls_cert:
         ap.error("--tls-key needs --tls-cert")
+    if args.delay_ms < 0:
+        ap.error("--delay-ms must be 0 or more")
 
     ssl_context = None
     if args.tls_cert:
@@ -1592,6 +1819,7 @@ def main(argv=None):
         os.remove(args.ready_file)
 
     state = State(tokens, args.log)
+    state.delay = args.delay_ms / 1000.0
     try:
         server = Server((args.host, args.port), state, args.verbose,
                         ssl_context)
