@@ -4,12 +4,13 @@
   1. a tracked job moves ADDED -> INPROGRESS -> COMPLETED across three polls
      on the local server: three history rows with the counts, three NOTIFY
      payloads on zcrm_bulk_write_job, then it is no longer polled;
-  2. two overlapping runs never poll the same job twice: the second starts
-     while the first polls its first job, and each of six 1-second jobs is
-     requested exactly once between them (min_interval, 30 s by default,
-     keeps a run that starts late from polling again what the other run
-     just polled);
-  3. a run interrupted halfway (statement_timeout) keeps what it did;
+  2. two overlapping runs never poll the same job twice: of 110 due jobs
+     the first run takes a batch of 100, the second (started while the first
+     is fetching) the other 10, and each job is requested exactly once
+     between them (min_interval, 30 s by default, keeps a run that starts
+     late from polling again what the other run just polled);
+  3. a run interrupted in its second batch (statement_timeout) keeps the
+     first, committed batch;
   4. zcrm_write_job_wait() reports progress and returns the final rows; a
      cancel during its wait ends it at once;
   5. under real pg_cron (preloaded by scripts/test.sh, cron.database_name =
@@ -32,7 +33,6 @@ from backend_test import (BOUND, SEED_JOB, Session, cancel_when_waiting,  # noqa
 PRELUDE = ("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
            "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n")
 PROGRESSING = "4000000000000000001"
-SLOW_JOBS = ["30000000000000000%02d" % n for n in range(12, 18)]
 
 
 def requests_for(job):
@@ -80,43 +80,72 @@ def progression_test():
           and summaries[3] == "0|0|0", "requests %d, last run %r" % (requests_for(PROGRESSING), summaries[3]))
 
 
+def delayed(series, n, delay_ms):
+    """n distinct job ids of the local server answering after delay_ms."""
+    return ["51%05d%07d%05d" % (series, i, delay_ms) for i in range(n)]
+
+
+def track(jobs):
+    psql("SELECT zcrm_track_job(j, 'sched') FROM unnest(ARRAY[%s]) AS j"
+         % ", ".join("'%s'" % j for j in jobs))
+
+
+def request_counts(jobs):
+    wanted = set(jobs)
+    counts = dict.fromkeys(jobs, 0)
+    for r in mock_admin("/__admin/requests"):
+        if r.get("job_id") in wanted and r.get("auth") == "ok":
+            counts[r["job_id"]] += 1
+    return counts
+
+
 def overlapping_test():
+    """110 jobs of 100 ms: the first run takes a batch of 100, the second,
+    started while the first is fetching, takes the other 10; between them
+    each job is requested exactly once."""
+    psql("DELETE FROM zcrm_tracked_job")
+    jobs = delayed(70, 110, 100)
+    track(jobs)
     mock_admin("/__admin/reset", "POST")
-    for job in SLOW_JOBS:
-        psql("SELECT zcrm_track_job('%s', 'sched')" % job)
     results_ = [None, None]
 
     def run(i):
         results_[i] = psql("CALL zcrm_poll_tracked_jobs()", appname="zcrm_poller_%d" % i)
 
-    # The second run starts while the first is polling its first job.
+    # The second run starts while the first is fetching its first batch.
     threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
     threads[0].start()
     wait_for_request("zcrm_poller_0")
     threads[1].start()
     for t in threads:
         t.join(60)
-    counts = {job: requests_for(job) for job in SLOW_JOBS}
+    counts = request_counts(jobs)
     polled = [int(r.split("|")[0]) for r in results_ if r]
-    print("# two overlapping runs polled %s jobs; requests per job: %s"
+    print("# two overlapping runs over 110 due jobs polled %s jobs; requests per job: %s"
           % ("+".join(map(str, polled)), sorted(set(counts.values()))))
     check("two overlapping runs never poll the same job twice",
-          all(n == 1 for n in counts.values()) and sum(polled) == len(SLOW_JOBS)
-          and all(p > 0 for p in polled), "counts %r runs %r" % (counts, results_))
+          all(n == 1 for n in counts.values()) and sum(polled) == len(jobs)
+          and sorted(polled) == [10, 100], "counts %r runs %r" % (set(counts.values()), results_))
+    psql("DELETE FROM zcrm_tracked_job")
 
 
 def interrupted_test():
-    before = psql("SELECT max(last_checked) FROM zcrm_tracked_job")
-    out = Session("SET statement_timeout = '2500ms';\nCALL zcrm_poll_tracked_jobs(min_interval => '0');\n",
+    """100 quick jobs and 6 of 2 s: the first batch (the quick ones) is
+    committed, the second is cut short by statement_timeout and loses only
+    itself."""
+    quick = delayed(71, 100, 0)
+    slow = delayed(72, 6, 2000)
+    track(quick + slow)
+    out = Session("SET statement_timeout = '1500ms';\nCALL zcrm_poll_tracked_jobs(min_interval => '0');\n",
                   "zcrm_interrupted").finish()
-    done = int(psql("SELECT count(*) FROM zcrm_tracked_job WHERE last_checked > '%s'" % before))
-    print("# a run cut short by statement_timeout after 2.5 s had recorded %d of %d jobs"
-          % (done, len(SLOW_JOBS)))
-    check("a run interrupted halfway keeps the jobs it finished",
-          "canceling statement due to statement timeout" in out and 1 <= done < len(SLOW_JOBS),
+    done = int(psql("SELECT count(*) FROM zcrm_tracked_job WHERE last_checked IS NOT NULL"))
+    print("# a run cut short by statement_timeout after 1.5 s had recorded %d of %d jobs"
+          % (done, len(quick) + len(slow)))
+    check("a run interrupted in its second batch keeps the first batch (100 jobs)",
+          "canceling statement due to statement timeout" in out and done == len(quick),
           "done %d: %s" % (done, out))
     rest = psql("CALL zcrm_poll_tracked_jobs(min_interval => '0')")
-    check("the next run polls the tracked jobs again", rest.startswith("%d|" % len(SLOW_JOBS)), rest)
+    check("the next run polls the tracked jobs again", rest.startswith("%d|" % (len(quick) + len(slow))), rest)
     psql("DELETE FROM zcrm_tracked_job")
 
 
