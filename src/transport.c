@@ -718,6 +718,7 @@ run_batch(ZcrmBatch *b)
 			CURLMsg    *msg;
 			int			still;
 			int			left;
+			bool		finished;
 
 			mc = curl_multi_perform(zcrm_multi, &still);
 			if (mc != CURLM_OK)
@@ -733,6 +734,7 @@ run_batch(ZcrmBatch *b)
 				}
 				continue;
 			}
+			finished = false;
 			while ((msg = curl_multi_info_read(zcrm_multi, &left)) != NULL)
 			{
 				if (msg->msg != CURLMSG_DONE)
@@ -742,10 +744,19 @@ run_batch(ZcrmBatch *b)
 					if (b->slots[s].req >= 0 && b->slots[s].easy == msg->easy_handle)
 					{
 						finish_attempt(b, &b->slots[s], msg->data.result, false);
+						finished = true;
 						break;
 					}
 				}
 			}
+
+			/*
+			 * Give the freed slots their next requests before waiting: the
+			 * wait could otherwise last until one of the transfers still
+			 * running ends, leaving the slots idle meanwhile.
+			 */
+			if (finished)
+				continue;
 			if (b->running > 0)
 			{
 				/* A signal may cut the wait short; either way we loop back. */
