@@ -11,10 +11,11 @@
  *	   (nesting depth, number length) applied, no trailing text, and every
  *	   \u escape decoded so that \u0000 is found before cJSON turns it into
  *	   a silently truncated C string.  It is iterative and linear in time.
- *	2. cJSON builds a tree.  Stage 1 accepts only text that cJSON accepts
- *	   too, so a NULL from cJSON here can only mean that malloc failed.
+ *	2. cJSON builds a tree, in an arena of its own (tree_begin).  Stage 1
+ *	   accepts only text that cJSON accepts too, so a NULL from cJSON here
+ *	   can only mean that malloc failed.
  *	3. The tree is walked, every value kept is checked and copied into an
- *	   arena owned by the result, and the tree is freed.  The result thus
+ *	   arena owned by the result, and the tree's arena is freed.  The result thus
  *	   holds no cJSON storage at all.
  *
  * Numbers inside JSON text that is kept verbatim (default_value, details)
@@ -206,6 +207,48 @@ arena_free(ArenaBlock *block)
 		free(block);
 		block = next;
 	}
+}
+
+
+/*
+ * The cJSON tree of the document being parsed.  While an entry point runs,
+ * cJSON allocates from this arena (tree_begin() installs the hooks) and
+ * frees nothing; tree_end() releases the whole tree at once and puts back
+ * malloc and free.  One block allocation per 8 kB of tree instead of one
+ * malloc and one free per JSON value makes a parse markedly cheaper in a
+ * long-lived backend whose heap is busy.  Nothing here can longjmp, so the
+ * hooks are always restored; nobody else in the process parses JSON while
+ * they are installed.
+ */
+static ArenaBlock *tree_arena = NULL;
+
+static void *
+tree_malloc(size_t size)
+{
+	return arena_alloc(&tree_arena, size, true);
+}
+
+static void
+tree_free(void *ptr)
+{
+	(void) ptr;					/* released with the arena */
+}
+
+static void
+tree_begin(void)
+{
+	cJSON_Hooks hooks = {tree_malloc, tree_free};
+
+	tree_arena = NULL;
+	cJSON_InitHooks(&hooks);
+}
+
+static void
+tree_end(void)
+{
+	cJSON_InitHooks(NULL);
+	arena_free(tree_arena);
+	tree_arena = NULL;
 }
 
 
@@ -628,11 +671,8 @@ load_document(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
 	if (end == NULL || end < body || end > body + len ||
 		skip_space((const unsigned char *) body, len,
 				   (size_t) (end - body)) != len)
-	{
-		cJSON_Delete(tree);
 		return set_error(err, ZCRM_PARSE_NOT_JSON, NULL,
 						 "the body has text after the JSON value");
-	}
 	*root = tree;
 	return ZCRM_PARSE_OK;
 }
@@ -652,7 +692,6 @@ load_object(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
 	if (rc == ZCRM_PARSE_OK && !cJSON_IsObject(*root))
 	{
 		rc = top_level_error(err, *root);
-		cJSON_Delete(*root);
 		*root = NULL;
 	}
 	return rc;
@@ -705,27 +744,18 @@ classify_number(double d, double lo, double hi, int64_t *out)
 	return NUMBER_INTEGRAL;
 }
 
-/* Append formatted text to the current path, truncating safely. */
+/* Append "text" to the current path, truncating safely. */
 static void
-path_append(ParseCtx *ctx, const char *fmt, ...)
-__attribute__((format(printf, 2, 3)));
-
-static void
-path_append(ParseCtx *ctx, const char *fmt, ...)
+path_append(ParseCtx *ctx, const char *text)
 {
-	size_t		room = sizeof(ctx->path) - ctx->pathlen;
-	va_list		ap;
-	int			n;
+	size_t		room = sizeof(ctx->path) - 1 - ctx->pathlen;
+	size_t		n = strlen(text);
 
-	va_start(ap, fmt);
-	n = vsnprintf(ctx->path + ctx->pathlen, room, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		ctx->path[ctx->pathlen] = '\0';
-	else if ((size_t) n >= room)
-		ctx->pathlen = sizeof(ctx->path) - 1;
-	else
-		ctx->pathlen += (size_t) n;
+	if (n > room)
+		n = room;
+	memcpy(ctx->path + ctx->pathlen, text, n);
+	ctx->pathlen += n;
+	ctx->path[ctx->pathlen] = '\0';
 }
 
 /* Descend into key; returns the length to give back to path_pop(). */
@@ -734,7 +764,9 @@ path_push_key(ParseCtx *ctx, const char *key)
 {
 	size_t		saved = ctx->pathlen;
 
-	path_append(ctx, ctx->pathlen == 0 ? "%s" : ".%s", key);
+	if (ctx->pathlen > 0)
+		path_append(ctx, ".");
+	path_append(ctx, key);
 	return saved;
 }
 
@@ -743,8 +775,18 @@ static size_t
 path_push_index(ParseCtx *ctx, size_t index)
 {
 	size_t		saved = ctx->pathlen;
+	char		digits[32];
+	char	   *p = digits + sizeof(digits) - 1;
 
-	path_append(ctx, "[%zu]", index);
+	*p = '\0';
+	*--p = ']';
+	do
+	{
+		*--p = (char) ('0' + index % 10);
+		index /= 10;
+	} while (index > 0);
+	*--p = '[';
+	path_append(ctx, p);
 	return saved;
 }
 
@@ -1231,7 +1273,6 @@ get_json_text(ParseCtx *ctx, const cJSON *obj, const char *key, bool strict,
 	if (printed == NULL)
 		return oom_error(ctx);
 	*out = arena_strdup(&ctx->arena, printed);
-	cJSON_free(printed);
 	return *out != NULL ? ZCRM_PARSE_OK : oom_error(ctx);
 }
 
@@ -1487,14 +1528,14 @@ fill_job(ParseCtx *ctx, const cJSON *root, ZcrmJob *job)
 }
 
 /*
- * zcrm_parse_job
- *	  Parse a job-details body; see parse.h.
+ * parse_job
+ *	  zcrm_parse_job()'s worker: parse a job-details body; see parse.h.
  *
  * The ZcrmJob itself lives in its own arena, so zcrm_job_free() releases
  * everything by walking the block list that job->internal points to.
  */
-ZcrmParseStatus
-zcrm_parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
+static ZcrmParseStatus
+parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
 {
 	ZcrmParseError localerr;
 	ParseCtx	ctx;
@@ -1513,8 +1554,7 @@ zcrm_parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
 		return rc;
 	if (is_api_error_object(root))
 	{
-		cJSON_Delete(root);
-		return set_error(err, ZCRM_PARSE_API_ERROR, NULL,
+			return set_error(err, ZCRM_PARSE_API_ERROR, NULL,
 						 "the body is a Zoho error object");
 	}
 
@@ -1525,7 +1565,6 @@ zcrm_parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
 		rc = oom_error(&ctx);
 	else
 		rc = fill_job(&ctx, root, result);
-	cJSON_Delete(root);
 
 	if (rc != ZCRM_PARSE_OK || job == NULL)
 	{
@@ -1538,12 +1577,13 @@ zcrm_parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
 }
 
 /*
- * zcrm_parse_api_error
- *	  Read a Zoho error body; see parse.h.  A "message" that is not a
- *	  string is ignored; a null "details" counts as missing.
+ * parse_api_error
+ *	  zcrm_parse_api_error()'s worker: read a Zoho error body; see
+ *	  parse.h.  A "message" that is not a string is ignored; a null
+ *	  "details" counts as missing.
  */
-ZcrmParseStatus
-zcrm_parse_api_error(const char *body, size_t len, ZcrmApiError **out,
+static ZcrmParseStatus
+parse_api_error(const char *body, size_t len, ZcrmApiError **out,
 					 ZcrmParseError *err)
 {
 	ZcrmParseError localerr;
@@ -1578,7 +1618,6 @@ zcrm_parse_api_error(const char *body, size_t len, ZcrmApiError **out,
 			  (rc = get_string(&ctx, root, "message",
 							   &result->message)) == ZCRM_PARSE_OK))
 		rc = get_json_text(&ctx, root, "details", false, &result->details);
-	cJSON_Delete(root);
 
 	if (rc != ZCRM_PARSE_OK || out == NULL)
 	{
@@ -1591,13 +1630,13 @@ zcrm_parse_api_error(const char *body, size_t len, ZcrmApiError **out,
 }
 
 /*
- * zcrm_parse_token_reply
- *	  See parse.h.  expires_in_sec, when present, wins over expires_in
- *	  (which Zoho then sends in milliseconds); both must be positive
- *	  integers of at most ten years.
+ * parse_token_reply
+ *	  zcrm_parse_token_reply()'s worker; see parse.h.  expires_in_sec,
+ *	  when present, wins over expires_in (which Zoho then sends in
+ *	  milliseconds); both must be positive integers of at most ten years.
  */
-ZcrmParseStatus
-zcrm_parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
+static ZcrmParseStatus
+parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
 					   ZcrmParseError *err)
 {
 	ZcrmParseError localerr;
@@ -1648,7 +1687,6 @@ zcrm_parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
 			rc = get_integer(&ctx, root, "expires_in", 1, max_seconds,
 							 &result->has_expires_in, &result->expires_in);
 	}
-	cJSON_Delete(root);
 
 	if (rc != ZCRM_PARSE_OK || out == NULL)
 	{
@@ -1672,11 +1710,12 @@ zcrm_token_reply_free(ZcrmTokenReply *reply)
 }
 
 /*
- * zcrm_check_document
- *	  Validate a body meant to be stored as JSON; see parse.h.
+ * check_document
+ *	  zcrm_check_document()'s worker: validate a body meant to be stored
+ *	  as JSON; see parse.h.
  */
-ZcrmParseStatus
-zcrm_check_document(const char *body, size_t len, ZcrmParseError *err)
+static ZcrmParseStatus
+check_document(const char *body, size_t len, ZcrmParseError *err)
 {
 	ZcrmParseError localerr;
 	cJSON	   *root;
@@ -1692,7 +1731,59 @@ zcrm_check_document(const char *body, size_t len, ZcrmParseError *err)
 	if (is_api_error_object(root))
 		rc = set_error(err, ZCRM_PARSE_API_ERROR, NULL,
 					   "the body is a Zoho error object");
-	cJSON_Delete(root);
+	return rc;
+}
+
+/*
+ * zcrm_parse_job / zcrm_parse_api_error / zcrm_parse_token_reply /
+ * zcrm_check_document
+ *	  The entry points of parse.h: each runs its worker above with cJSON
+ *	  allocating from the tree arena (tree_begin), which is released,
+ *	  whatever the outcome, before returning.
+ */
+ZcrmParseStatus
+zcrm_parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
+{
+	ZcrmParseStatus rc;
+
+	tree_begin();
+	rc = parse_job(body, len, job, err);
+	tree_end();
+	return rc;
+}
+
+ZcrmParseStatus
+zcrm_parse_api_error(const char *body, size_t len, ZcrmApiError **out,
+					 ZcrmParseError *err)
+{
+	ZcrmParseStatus rc;
+
+	tree_begin();
+	rc = parse_api_error(body, len, out, err);
+	tree_end();
+	return rc;
+}
+
+ZcrmParseStatus
+zcrm_parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
+					   ZcrmParseError *err)
+{
+	ZcrmParseStatus rc;
+
+	tree_begin();
+	rc = parse_token_reply(body, len, out, err);
+	tree_end();
+	return rc;
+}
+
+ZcrmParseStatus
+zcrm_check_document(const char *body, size_t len, ZcrmParseError *err)
+{
+	ZcrmParseStatus rc;
+
+	tree_begin();
+	rc = check_document(body, len, err);
+	tree_end();
 	return rc;
 }
 

@@ -7,10 +7,12 @@
  *	- libcurl is initialised lazily, in the backend that first makes a
  *	  request, never in the postmaster (so preloading the library is safe).
  *	- One easy handle, one multi handle and one share handle live for the
- *	  whole backend.  An easy handle is reset and configured afresh for
- *	  every request (so a changed setting always takes effect), but the
- *	  multi handle keeps its connection cache and the share handle the TLS
- *	  sessions and DNS cache, so consecutive calls reuse a keep-alive
+ *	  whole backend.  The easy handle keeps its fixed options
+ *	  (configure_handle) between calls and is reset only when
+ *	  zcrm_bulk.ca_file changes; every option that depends on the request
+ *	  or on another setting is set for every request (configure_request).
+ *	  The multi handle keeps its connection cache and the share handle the
+ *	  TLS sessions and DNS cache, so consecutive calls reuse a keep-alive
  *	  connection.
  *	- Every request runs through one engine, zcrm_http_request_many(): a
  *	  batch of requests spread over up to zcrm_bulk.max_concurrency "slots"
@@ -88,6 +90,13 @@ typedef struct ZcrmBody
 static CURL *zcrm_easy = NULL;
 static CURLM *zcrm_multi = NULL;
 static CURLSH *zcrm_share = NULL;
+
+/*
+ * Whether the backend's easy handle has its fixed options, and the
+ * zcrm_bulk.ca_file it got them for.
+ */
+static bool zcrm_easy_ready = false;
+static char zcrm_easy_ca[MAXPGPATH] = "";
 
 /* One error buffer per slot of a batch; libcurl writes into it. */
 static char zcrm_errbufs[ZCRM_MAX_CONCURRENCY][CURL_ERROR_SIZE];
@@ -264,15 +273,15 @@ build_headers(const char *token, bool form)
 }
 
 /*
- * configure_request
- *		Set every option of the (freshly reset) easy handle of "slot" for one
- *		request that may take at most timeout_ms.  Returns the first setopt
+ * configure_handle
+ *		Set the options of a freshly reset easy handle that are the same for
+ *		every request: identity, protocol and TLS policy, the share handle,
+ *		the error buffer and the body callback.  Returns the first setopt
  *		failure, or CURLE_OK.
  */
 static CURLcode
-configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
+configure_handle(CURL *easy, char *errbuf)
 {
-	CURL	   *easy = slot->easy;
 	CURLcode	rc = CURLE_OK;
 
 #define ZCRM_SETOPT(opt, val) \
@@ -281,16 +290,6 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 			rc = curl_easy_setopt(easy, opt, val); \
 	} while (0)
 
-	ZCRM_SETOPT(CURLOPT_URL, req->url);
-	if (req->form)
-	{
-		ZCRM_SETOPT(CURLOPT_POST, 1L);
-		ZCRM_SETOPT(CURLOPT_POSTFIELDSIZE, (long) strlen(req->form));
-		ZCRM_SETOPT(CURLOPT_POSTFIELDS, req->form);
-	}
-	else
-		ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
-	ZCRM_SETOPT(CURLOPT_HTTPHEADER, slot->headers);
 	ZCRM_SETOPT(CURLOPT_USERAGENT, "zcrm_bulk/" ZCRM_BULK_VERSION);
 	ZCRM_SETOPT(CURLOPT_ACCEPT_ENCODING, "");
 	ZCRM_SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -302,24 +301,52 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 	ZCRM_SETOPT(CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	ZCRM_SETOPT(CURLOPT_REDIR_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
-	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, Min((long) zcrm_connect_timeout_ms, timeout_ms));
-	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) slot->body.limit);
 	ZCRM_SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	ZCRM_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
 	ZCRM_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (zcrm_ca_file != NULL && zcrm_ca_file[0] != '\0')
 		ZCRM_SETOPT(CURLOPT_CAINFO, zcrm_ca_file);
+	ZCRM_SETOPT(CURLOPT_SHARE, zcrm_share);
+	ZCRM_SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+	ZCRM_SETOPT(CURLOPT_WRITEFUNCTION, write_body);
+
+	return rc;
+}
+
+/*
+ * configure_request
+ *		Set the options of one request, which may take at most timeout_ms,
+ *		on the easy handle of "slot" (configured by configure_handle()).
+ *		Every option set here is set for every request, so nothing of the
+ *		previous request on the handle carries over.  Returns the first
+ *		setopt failure, or CURLE_OK.
+ */
+static CURLcode
+configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
+{
+	CURL	   *easy = slot->easy;
+	CURLcode	rc = CURLE_OK;
+
+	ZCRM_SETOPT(CURLOPT_URL, req->url);
+	if (req->form)
+	{
+		ZCRM_SETOPT(CURLOPT_POST, 1L);
+		ZCRM_SETOPT(CURLOPT_POSTFIELDSIZE, (long) strlen(req->form));
+		ZCRM_SETOPT(CURLOPT_POSTFIELDS, req->form);
+	}
+	else
+		ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
+	ZCRM_SETOPT(CURLOPT_HTTPHEADER, slot->headers);
+	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
+	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, Min((long) zcrm_connect_timeout_ms, timeout_ms));
+	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) slot->body.limit);
+
 	/*
 	 * Over HTTPS, concurrent requests wait for the first connection's ALPN
 	 * to learn whether they can share it over HTTP/2.  Plain http:// is
 	 * always HTTP/1.1 here, and waiting would cost a whole response time.
 	 */
-	if (pg_strncasecmp(req->url, "https://", 8) == 0)
-		ZCRM_SETOPT(CURLOPT_PIPEWAIT, 1L);
-	ZCRM_SETOPT(CURLOPT_SHARE, zcrm_share);
-	ZCRM_SETOPT(CURLOPT_ERRORBUFFER, slot->errbuf);
-	ZCRM_SETOPT(CURLOPT_WRITEFUNCTION, write_body);
+	ZCRM_SETOPT(CURLOPT_PIPEWAIT, (long) (pg_strncasecmp(req->url, "https://", 8) == 0));
 	ZCRM_SETOPT(CURLOPT_WRITEDATA, &slot->body);
 
 #undef ZCRM_SETOPT
@@ -573,6 +600,21 @@ finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
 }
 
 /*
+ * easy_configured
+ *		Whether the backend's easy handle still has the options
+ *		configure_handle() gave it for the current zcrm_bulk.ca_file (the
+ *		only setting among them; CURLOPT_CAINFO cannot be put back to
+ *		libcurl's default except by a reset).  Only a configured handle is
+ *		ever recorded, so a failed configuration is redone next time.
+ */
+static bool
+easy_configured(void)
+{
+	return zcrm_easy_ready &&
+		strcmp(zcrm_easy_ca, zcrm_ca_file ? zcrm_ca_file : "") == 0;
+}
+
+/*
  * start_attempt
  *		Start the next attempt of request i in the free "slot".  The first
  *		attempt starts the request's zcrm_bulk.timeout clock.
@@ -603,9 +645,20 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 		slot->easy = curl_easy_init();
 		if (slot->easy == NULL)
 			setup = CURLE_OUT_OF_MEMORY;
+		else
+			setup = configure_handle(slot->easy, slot->errbuf);
 	}
-	else
-		curl_easy_reset(slot->easy);
+	else if (slot->easy == zcrm_easy && !easy_configured())
+	{
+		zcrm_easy_ready = false;
+		curl_easy_reset(zcrm_easy);
+		setup = configure_handle(zcrm_easy, slot->errbuf);
+		if (setup == CURLE_OK)
+		{
+			strlcpy(zcrm_easy_ca, zcrm_ca_file ? zcrm_ca_file : "", MAXPGPATH);
+			zcrm_easy_ready = true;
+		}
+	}
 	if (setup == CURLE_OK)
 	{
 		slot->headers = build_headers(req->token, req->form != NULL);
