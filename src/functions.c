@@ -6,8 +6,12 @@
  * Each function validates its arguments, builds the request URL from the
  * settings, fetches the job through transport.c, hands the body to parse.c
  * and turns the result into rows (materialize mode: one call fills the
- * whole tuplestore).  Failures are raised through errors.c.  Nothing here
- * talks to libcurl or cJSON, and no request state outlives the call.
+ * whole tuplestore).  Failures are raised through errors.c.  The batch
+ * functions (zcrm_write_jobs and zcrm_write_jobs_field_mappings) hand all
+ * their requests to transport.c at once and, unless on_error is 'raise',
+ * turn a job's failure into a row from errors.c's description of it.
+ * Nothing here talks to libcurl or cJSON, and no request state outlives
+ * the call.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
