@@ -51,7 +51,9 @@
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "connections.h"
@@ -170,31 +172,126 @@ extension_schema(void)
 }
 
 /*
- * extension_table
- *		The schema-qualified, quoted name of one of the extension's tables,
- *		and its owner in *owner.
+ * Where the extension's tables are, who owns them, and the prepared plans
+ * of the two statements that every call through a connection runs, cached
+ * for the backend's life: looking them up anew (two scans of pg_extension,
+ * and parsing and planning both statements) cost more than the rest of
+ * such a call.  A relcache invalidation of either table (DROP EXTENSION,
+ * ALTER TABLE ... OWNER TO, a cache reset) marks the cache stale, and the
+ * next use rebuilds it; "generation" tells a rebuild whether an
+ * invalidation arrived while it was reading the catalogs.
  */
-static char *
-extension_table(const char *relname, Oid *owner)
+typedef struct TableCache
 {
-	Oid			nspid = extension_schema();
+	bool		valid;
+	uint64		generation;
+	Oid			conn_relid;
+	Oid			grant_relid;
+	Oid			owner;			/* owner of zcrm_connection */
+	char	   *conn_table;		/* quoted, schema-qualified; TopMemoryContext */
+	char	   *grant_table;
+	SPIPlanPtr	read_plan;		/* the row of one connection */
+	SPIPlanPtr	grantee_plan;	/* the grantees of one connection */
+} TableCache;
+
+static TableCache table_cache;
+
+/* Relcache invalidation callback: forget the tables if either is touched. */
+static void
+table_cache_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == table_cache.conn_relid ||
+		relid == table_cache.grant_relid)
+	{
+		table_cache.valid = false;
+		table_cache.generation++;
+	}
+}
+
+/*
+ * extension_relid
+ *		The OID of the extension's table "relname" in schema nspid.
+ */
+static Oid
+extension_relid(const char *relname, Oid nspid)
+{
 	Oid			relid = get_relname_relid(relname, nspid);
-	HeapTuple	tuple;
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table %s of extension zcrm_bulk does not exist", relname),
 				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
-	if (owner)
+	return relid;
+}
+
+/*
+ * load_table_cache
+ *		Make table_cache valid, reading the catalogs when it is not.
+ */
+static void
+load_table_cache(void)
+{
+	static bool callback_registered = false;
+
+	if (!callback_registered)
 	{
-		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-		if (!HeapTupleIsValid(tuple))
-			elog(ERROR, "cache lookup failed for relation %u", relid);
-		*owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-		ReleaseSysCache(tuple);
+		CacheRegisterRelcacheCallback(table_cache_invalidate, (Datum) 0);
+		callback_registered = true;
 	}
-	return quote_qualified_identifier(get_namespace_name(nspid), relname);
+
+	while (!table_cache.valid)
+	{
+		uint64		generation = table_cache.generation;
+		Oid			nspid;
+		char	   *nspname;
+		HeapTuple	tuple;
+
+		/* drop what the stale cache held */
+		if (table_cache.read_plan)
+			SPI_freeplan(table_cache.read_plan);
+		if (table_cache.grantee_plan)
+			SPI_freeplan(table_cache.grantee_plan);
+		if (table_cache.conn_table)
+			pfree(table_cache.conn_table);
+		if (table_cache.grant_table)
+			pfree(table_cache.grant_table);
+		table_cache.read_plan = NULL;
+		table_cache.grantee_plan = NULL;
+		table_cache.conn_table = NULL;
+		table_cache.grant_table = NULL;
+
+		nspid = extension_schema();
+		nspname = get_namespace_name(nspid);
+		table_cache.conn_relid = extension_relid("zcrm_connection", nspid);
+		table_cache.grant_relid = extension_relid("zcrm_connection_grant", nspid);
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table_cache.conn_relid));
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for relation %u", table_cache.conn_relid);
+		table_cache.owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+		ReleaseSysCache(tuple);
+		table_cache.conn_table =
+			MemoryContextStrdup(TopMemoryContext,
+								quote_qualified_identifier(nspname, "zcrm_connection"));
+		table_cache.grant_table =
+			MemoryContextStrdup(TopMemoryContext,
+								quote_qualified_identifier(nspname, "zcrm_connection_grant"));
+
+		/* an invalidation while reading means: read again */
+		table_cache.valid = (table_cache.generation == generation);
+	}
+}
+
+/*
+ * extension_table
+ *		The schema-qualified, quoted name of one of the extension's tables.
+ */
+static const char *
+extension_table(const char *relname)
+{
+	load_table_cache();
+	return strcmp(relname, "zcrm_connection") == 0 ?
+		table_cache.conn_table : table_cache.grant_table;
 }
 
 /*
@@ -202,11 +299,15 @@ extension_table(const char *relname, Oid *owner)
  *		Run one SQL statement through SPI as the owner of the extension's
  *		tables, with search_path set to "pg_catalog, pg_temp", calling "fn"
  *		for each row returned.  "sql" must name tables with
- *		extension_table().  Returns the number of rows processed.
+ *		extension_table().  With "plan", the statement is prepared once and
+ *		kept in *plan (a member of table_cache, so that it is dropped with
+ *		the cache); the caller passes the SQL each time all the same.
+ *		Returns the number of rows processed.
  */
 static uint64
-exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *args,
-			  const char *nulls, bool read_only, ZcrmRowCallback fn, void *arg)
+exec_as_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+			  Datum *args, const char *nulls, bool read_only,
+			  ZcrmRowCallback fn, void *arg)
 {
 	Oid			owner;
 	Oid			saved_userid;
@@ -214,7 +315,8 @@ exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *args,
 	int			save_nestlevel;
 	uint64		processed = 0;
 
-	(void) extension_table("zcrm_connection", &owner);
+	load_table_cache();
+	owner = table_cache.owner;
 	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
 	SetUserIdAndSecContext(owner, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 	save_nestlevel = NewGUCNestLevel();
@@ -228,11 +330,26 @@ exec_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *args,
 								 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls,
-								   read_only, 0);
+		if (plan == NULL)
+			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls,
+									   read_only, 0);
+		else
+		{
+			if (*plan == NULL)
+			{
+				SPIPlanPtr	prepared = SPI_prepare(sql, nargs, argtypes);
+
+				if (prepared == NULL)
+					elog(ERROR, "SPI_prepare failed: %s",
+						 SPI_result_code_string(SPI_result));
+				if (SPI_keepplan(prepared) != 0)
+					elog(ERROR, "SPI_keepplan failed");
+				*plan = prepared;
+			}
+			rc = SPI_execute_plan(*plan, args, nulls, read_only, 0);
+		}
 		if (rc < 0)
-			elog(ERROR, "SPI_execute_with_args failed: %s",
-				 SPI_result_code_string(rc));
+			elog(ERROR, "SPI statement failed: %s", SPI_result_code_string(rc));
 		processed = SPI_processed;
 		if (fn && SPI_tuptable)
 		{
@@ -408,14 +525,16 @@ read_connection(const char *name, ConnectionRead *r)
 
 	memset(r, 0, sizeof(*r));
 	r->cxt = CurrentMemoryContext;
-	exec_as_owner(psprintf("SELECT name, owner, client_id, client_secret, refresh_token,"
+	exec_as_owner(&table_cache.read_plan,
+				  psprintf("SELECT name, owner, client_id, client_secret, refresh_token,"
 						   " accounts_server, api_domain FROM %s"
 						   " WHERE name OPERATOR(pg_catalog.=) $1",
-						   extension_table("zcrm_connection", NULL)),
+						   extension_table("zcrm_connection")),
 				  1, argtypes, args, NULL, true, read_connection_row, r);
 	if (r->found)
-		exec_as_owner(psprintf("SELECT grantee FROM %s WHERE connection OPERATOR(pg_catalog.=) $1",
-							   extension_table("zcrm_connection_grant", NULL)),
+		exec_as_owner(&table_cache.grantee_plan,
+					  psprintf("SELECT grantee FROM %s WHERE connection OPERATOR(pg_catalog.=) $1",
+							   extension_table("zcrm_connection_grant")),
 					  1, argtypes, args, NULL, true, read_grantee_row, r);
 }
 
@@ -535,10 +654,10 @@ zcrm_connection_create(PG_FUNCTION_ARGS)
 	args[5] = CStringGetTextDatum(accounts);
 	args[6] = api_domain ? CStringGetTextDatum(api_domain) : (Datum) 0;
 	nulls[6] = api_domain ? ' ' : 'n';
-	exec_as_owner(psprintf("INSERT INTO %s (name, owner, client_id, client_secret,"
+	exec_as_owner(NULL, psprintf("INSERT INTO %s (name, owner, client_id, client_secret,"
 						   " refresh_token, accounts_server, api_domain)"
 						   " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-						   extension_table("zcrm_connection", NULL)),
+						   extension_table("zcrm_connection")),
 				  7, argtypes, args, nulls, false, NULL, NULL);
 	PG_RETURN_VOID();
 }
@@ -584,10 +703,10 @@ zcrm_connection_alter(PG_FUNCTION_ARGS)
 	args[5] = api_domain ? CStringGetTextDatum(api_domain) : (Datum) 0;
 	memset(nulls + 1, ' ', 4);
 	nulls[5] = api_domain ? ' ' : 'n';
-	exec_as_owner(psprintf("UPDATE %s SET client_id = $2, client_secret = $3,"
+	exec_as_owner(NULL, psprintf("UPDATE %s SET client_id = $2, client_secret = $3,"
 						   " refresh_token = $4, accounts_server = $5, api_domain = $6"
 						   " WHERE name OPERATOR(pg_catalog.=) $1",
-						   extension_table("zcrm_connection", NULL)),
+						   extension_table("zcrm_connection")),
 				  6, argtypes, args, nulls, false, NULL, NULL);
 	PG_RETURN_VOID();
 }
@@ -605,8 +724,8 @@ zcrm_connection_drop(PG_FUNCTION_ARGS)
 
 	read_for_manage(name, &r);
 	args[0] = CStringGetTextDatum(name);
-	exec_as_owner(psprintf("DELETE FROM %s WHERE name OPERATOR(pg_catalog.=) $1",
-						   extension_table("zcrm_connection", NULL)),
+	exec_as_owner(NULL, psprintf("DELETE FROM %s WHERE name OPERATOR(pg_catalog.=) $1",
+						   extension_table("zcrm_connection")),
 				  1, argtypes, args, NULL, false, NULL, NULL);
 	PG_RETURN_VOID();
 }
@@ -631,14 +750,14 @@ set_grant(FunctionCallInfo fcinfo, bool grant)
 	args[0] = CStringGetTextDatum(name);
 	args[1] = PG_GETARG_DATUM(1);
 	if (grant)
-		exec_as_owner(psprintf("INSERT INTO %s (connection, grantee) VALUES ($1, $2)"
+		exec_as_owner(NULL, psprintf("INSERT INTO %s (connection, grantee) VALUES ($1, $2)"
 							   " ON CONFLICT DO NOTHING",
-							   extension_table("zcrm_connection_grant", NULL)),
+							   extension_table("zcrm_connection_grant")),
 					  2, argtypes, args, NULL, false, NULL, NULL);
 	else
-		exec_as_owner(psprintf("DELETE FROM %s WHERE connection OPERATOR(pg_catalog.=) $1"
+		exec_as_owner(NULL, psprintf("DELETE FROM %s WHERE connection OPERATOR(pg_catalog.=) $1"
 							   " AND grantee OPERATOR(pg_catalog.=) $2",
-							   extension_table("zcrm_connection_grant", NULL)),
+							   extension_table("zcrm_connection_grant")),
 					  2, argtypes, args, NULL, false, NULL, NULL);
 }
 
@@ -692,8 +811,8 @@ zcrm_connections(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	exec_as_owner(psprintf("SELECT name FROM %s ORDER BY name",
-						   extension_table("zcrm_connection", NULL)),
+	exec_as_owner(NULL, psprintf("SELECT name FROM %s ORDER BY name",
+						   extension_table("zcrm_connection")),
 				  0, NULL, NULL, NULL, true, list_name_row, &l);
 
 	foreach(lc, l.names)

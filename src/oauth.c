@@ -125,6 +125,9 @@ credentials_fingerprint(const ZcrmConnection *conn, char *out)
 static char *
 cache_path(const char *name, const char *suffix)
 {
+	/* the name's hash, remembered for the connection used last */
+	static char last_name[NAMEDATALEN * 2];
+	static char last_hash[PG_SHA256_DIGEST_STRING_LENGTH];
 	char		hash[PG_SHA256_DIGEST_STRING_LENGTH];
 	char	   *dir = psprintf("%s/%s", DataDir, ZCRM_CACHE_DIR);
 
@@ -132,7 +135,13 @@ cache_path(const char *name, const char *suffix)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not create directory \"%s\": %m", dir)));
-	sha256_hex(name, strlen(name), hash);
+	if (last_name[0] == '\0' || strcmp(name, last_name) != 0)
+	{
+		last_name[0] = '\0';
+		sha256_hex(name, strlen(name), last_hash);
+		strlcpy(last_name, name, sizeof(last_name));
+	}
+	memcpy(hash, last_hash, sizeof(hash));
 	return psprintf("%s/%u-%.32s.%s", dir, MyDatabaseId, hash, suffix);
 }
 

@@ -15,7 +15,10 @@ counts refresh requests per refresh token.  Asserted:
      happen in ten minutes (Zoho allows 10);
   6. a revoked refresh token gives 28000;
   7. a non-superuser cannot read the cache file; the secrets appear in no
-     output (the final scan of scripts/test.sh checks the logs).
+     output (the final scan of scripts/test.sh checks the logs);
+  8. the backend's cache of the connection tables' location and of the
+     plans that read them follows DROP EXTENSION, CREATE EXTENSION in
+     another schema and a change of the tables' owner in the same session.
 Prints "N passed, N failed" last.
 """
 
@@ -193,8 +196,47 @@ def no_secret_test():
           denied >= 4 and RT not in out and SECRET not in out, out)
 
 
+def table_cache_test():
+    """A backend caches where the connection tables are and keeps the plans
+    that read them; DROP EXTENSION and CREATE EXTENSION in another schema,
+    in the same session, must be followed (a stale cache would look in the
+    old schema, or run a dropped plan)."""
+    script = (PRELUDE +
+              "SELECT zcrm_connection_create('cachea', '1000.CLIENTID', :'secret', "
+              "'1000.rt.' || :'rt', :'accounts');\n"
+              "SELECT 'first ' || job_id FROM zcrm_write_job('%s', connection => 'cachea');\n"
+              "DROP EXTENSION zcrm_bulk;\n"
+              "CREATE SCHEMA zcrm_elsewhere;\n"
+              "CREATE EXTENSION zcrm_bulk SCHEMA zcrm_elsewhere;\n"
+              "SELECT 'gone ' || count(*) FROM zcrm_elsewhere.zcrm_connections();\n"
+              "SELECT zcrm_elsewhere.zcrm_connection_create('cacheb', '1000.CLIENTID', :'secret', "
+              "'1000.rt.' || :'rt', :'accounts');\n"
+              "SELECT 'second ' || job_id FROM zcrm_elsewhere.zcrm_write_job('%s', connection => 'cacheb');\n"
+              "SELECT 'old ' || job_id FROM zcrm_elsewhere.zcrm_write_job('%s', connection => 'cachea');\n"
+              "ALTER TABLE zcrm_elsewhere.zcrm_connection OWNER TO regress_zcrm_cache_owner;\n"
+              "SELECT 'third ' || job_id FROM zcrm_elsewhere.zcrm_write_job('%s', connection => 'cacheb');\n"
+              "DROP EXTENSION zcrm_bulk;\n"
+              "DROP SCHEMA zcrm_elsewhere;\n"
+              "CREATE EXTENSION zcrm_bulk;\n" % (SEED_JOB, SEED_JOB, SEED_JOB, SEED_JOB))
+    psql("CREATE ROLE regress_zcrm_cache_owner")
+    try:
+        out = Session(script, "zcrm_oauth_cache").finish()
+    finally:
+        psql("DROP ROLE regress_zcrm_cache_owner")
+    check("one session: a connection call, DROP EXTENSION, CREATE EXTENSION in another "
+          "schema, a new connection works and the dropped one is unknown",
+          ("first " + SEED_JOB) in out and "gone 0" in out and ("second " + SEED_JOB) in out
+          and 'Zoho CRM connection "cachea" does not exist' in out, out)
+    # The statements now run as the new owner, who may not use the schema:
+    # a cache that missed the change would still run them as postgres.
+    check("after ALTER TABLE ... OWNER TO in the same session, the connection tables "
+          "are read as their new owner",
+          ("third " + SEED_JOB) not in out
+          and "permission denied for schema zcrm_elsewhere" in out, out)
+
+
 if __name__ == "__main__":
     mock_admin("/__admin/reset", "POST")
     sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test,
                         refresh_limit_test, revoked_test, lifetime_test, ahead_of_expiry_test,
-                        no_secret_test]))
+                        no_secret_test, table_cache_test]))
