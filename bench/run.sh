@@ -27,7 +27,7 @@
 #   BENCH_DELAY_MS   the mock's --delay-ms in part 3 (default 50)
 #   BENCH_CONCURRENCY  zcrm_bulk.max_concurrency values of part 3 (default "5 1 10";
 #                    the first is the headline)
-#   BENCH_PARTS      which parts to run (default "1 2 3 4")
+#   BENCH_PARTS      which parts to run (default "1 2 3 4 5")
 #   BENCH_WORK       work dir (default /tmp/zcrm_bulk.bench)
 #   BENCH_PGPORT     PostgreSQL port, of the Unix socket only (default 54340)
 #   BENCH_NGINX_PORT first of nginx's four ports (default 18180)
@@ -50,7 +50,7 @@ RUNS=${BENCH_RUNS:-3}
 PART1_ROUNDS=${BENCH_PART1_ROUNDS:-3}
 DELAY_MS=${BENCH_DELAY_MS:-50}
 CONCURRENCY=${BENCH_CONCURRENCY:-5 1 10}
-PARTS=${BENCH_PARTS:-1 2 3 4}
+PARTS=${BENCH_PARTS:-1 2 3 4 5}
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-1}
 NGINX_PORT=${BENCH_NGINX_PORT:-18180}
 PORT_HTTP=$NGINX_PORT
@@ -679,6 +679,35 @@ EOF
 # ---------------------------------------------------------------------------
 
 START=$(date +%s)
+# ---------------------------------------------------------------------------
+# Part 5 (information): a call through a named connection against one with
+# a token.  The connection's accounts server is a mock without delay on
+# BENCH_MOCK_PORT + 1; its API domain is nginx over plain HTTP, so both
+# calls fetch the same document from the same server.  The access token is
+# obtained once and then read from the token cache, as in production.
+# ---------------------------------------------------------------------------
+
+part5() {
+	local accounts_port=$((ZCRM_MOCK_PORT + 1)) round
+	local -a tl cl rt
+	zcrm_start_mock "$WORK" accounts "$accounts_port"
+	q bench_http "SELECT zcrm_connection_drop(name) FROM zcrm_connections() WHERE name = 'bench'" >/dev/null
+	q bench_http "SELECT zcrm_connection_create('bench', '1000.BENCH', 'benchsecret0123', '1000.rt.bench0123',
+		'http://127.0.0.1:$accounts_port', api_domain => 'http://127.0.0.1:$PORT_HTTP')" >/dev/null
+	echo 'SELECT count(*) FROM zcrm_write_job(:id, connection => '"'bench'"');' >"$WORK/scripts/conn.sql"
+	for round in $(seq 1 "$PART1_ROUNDS"); do
+		run_pgbench "token-r$round" bench_http "$WORK/scripts/zcrm.sql" 1 "${ARGS[@]}"
+		tl+=("$PGB_LAT")
+		run_pgbench "conn-r$round" bench_http "$WORK/scripts/conn.sql" 1 -D "id=$SEED_ID"
+		cl+=("$PGB_LAT")
+		rt+=("$(calc %.4f "${cl[-1]} / ${tl[-1]}")")
+	done
+	row "5. (info) zcrm_write_job through a named connection, 1 client" \
+		"$(calc %.3f "$(median "${cl[@]}")") ms/call against $(calc %.3f "$(median "${tl[@]}")") ms/call with a token (rounds: $(list2 "${rt[@]}"))" \
+		"$(calc %.2f "$(median "${rt[@]}")") (no target)" "–"
+	zcrm_stop_mock "$WORK" accounts
+}
+
 for p in $PARTS; do
 	zcrm_log "part $p"
 	"part$p"
