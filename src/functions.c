@@ -331,19 +331,6 @@ job_request(const ZcrmCall *call, const char *job_id, ZcrmRequest *req)
 }
 
 /*
- * request_job
- *		GET the job with the call's token; any complete response.
- */
-static void
-request_job(const ZcrmCall *call, ZcrmHttpResponse *resp)
-{
-	ZcrmRequest req;
-
-	job_request(call, call->job_id, &req);
-	zcrm_http_request(&req, resp);
-}
-
-/*
  * is_invalid_token
  *		True when a response is the API's INVALID_TOKEN error.
  */
@@ -362,52 +349,146 @@ is_invalid_token(const ZcrmHttpResponse *resp)
 }
 
 /*
- * fetch_body
- *		GET the job and return its 2xx body; any other status (and 204) is
- *		raised as an API error.  A token from a connection that the API
- *		rejects as INVALID_TOKEN is replaced once and the request retried
- *		once.
+ * fetch_jobs
+ *		GET the n jobs job_ids[] (distinct and valid) with the call's token,
+ *		at most zcrm_bulk.max_concurrency at a time, filling reqs[i] and
+ *		outcomes[i]; a failed request does not raise.  With a connection,
+ *		the jobs the API answered INVALID_TOKEN are requested once more,
+ *		after one refresh of the token for all of them.  Every call of a
+ *		job function fetches through here, a single job as a batch of one.
  */
 static void
-fetch_body(ZcrmCall *call, ZcrmHttpResponse *resp)
+fetch_jobs(ZcrmCall *call, char *const *job_ids, int n, ZcrmRequest *reqs,
+		   ZcrmOutcome *outcomes)
 {
-	request_job(call, resp);
-	if (call->conn && is_invalid_token(resp))
+	int		   *again;
+	int			nagain = 0;
+
+	for (int i = 0; i < n; i++)
+		job_request(call, job_ids[i], &reqs[i]);
+	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
+	if (call->conn == NULL)
+		return;
+
+	/* the jobs whose token was rejected */
+	again = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
 	{
+		if (outcomes[i].complete && is_invalid_token(&outcomes[i].resp))
+			again[nagain++] = i;
+	}
+	if (nagain > 0)
+	{
+		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
+		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
 		char	   *base;
 
 		zcrm_oauth_access(call->conn, call->token, &call->token, &base);
 		call->base = without_slash(base);
-		request_job(call, resp);
+		for (int k = 0; k < nagain; k++)
+			job_request(call, job_ids[again[k]], &retry[k]);
+		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
+		for (int k = 0; k < nagain; k++)
+		{
+			pfree(outcomes[again[k]].resp.body);
+			reqs[again[k]] = retry[k];
+			outcomes[again[k]] = retried[k];
+		}
 	}
+	pfree(again);
+}
 
+/*
+ * response_failed
+ *		False when outcome "o" of request "req" for job_id is a 2xx response
+ *		other than 204; otherwise true, with *err describing the failure:
+ *		no complete response, or an API error of any status.
+ */
+static bool
+response_failed(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
+				const ZcrmOutcome *o, ZcrmError *err)
+{
+	const ZcrmHttpResponse *resp = &o->resp;
+
+	if (!o->complete)
+	{
+		zcrm_describe_transport_error(o->kind, o->reason, req->what,
+									  o->limit, o->attempts, err);
+		return true;
+	}
 	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
-		zcrm_raise_http_error(resp->status, resp->body, resp->body_len,
-							  resp->content_type, call->job_id, call->token);
+	{
+		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
+								 resp->content_type, job_id, call->token, err);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * job_result
+ *		The parsed job of one outcome, or NULL with *err filled when the job
+ *		could not be fetched: response_failed(), a Zoho error object in a
+ *		2xx body, or a document parse.c rejects.  The job must be freed with
+ *		zcrm_job_free().
+ */
+static ZcrmJob *
+job_result(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
+		   const ZcrmOutcome *o, ZcrmError *err)
+{
+	const ZcrmHttpResponse *resp = &o->resp;
+	ZcrmParseError perr;
+	ZcrmParseStatus st;
+	ZcrmJob    *job = NULL;
+
+	if (response_failed(call, job_id, req, o, err))
+		return NULL;
+	st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
+	if (st == ZCRM_PARSE_API_ERROR)
+		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
+								 resp->content_type, job_id, call->token, err);
+	else if (st != ZCRM_PARSE_OK)
+		zcrm_describe_parse_error(&perr, job_id, err);
+	return job;					/* NULL unless ZCRM_PARSE_OK */
+}
+
+/*
+ * fetch_body
+ *		GET the call's job and return its 2xx body; any failure, from the
+ *		transport or the API, is raised.
+ */
+static void
+fetch_body(ZcrmCall *call, ZcrmHttpResponse *resp)
+{
+	ZcrmRequest req;
+	ZcrmOutcome out;
+	ZcrmError	err;
+
+	fetch_jobs(call, &call->job_id, 1, &req, &out);
+	if (response_failed(call, call->job_id, &req, &out, &err))
+		zcrm_raise_error(&err);
+	*resp = out.resp;
 }
 
 /*
  * fetch_job
- *		Fetch and parse a job.  The result must be freed with zcrm_job_free(),
- *		under PG_TRY so that it is freed on error too.
+ *		Fetch and parse the call's job; any failure is raised.  The result
+ *		must be freed with zcrm_job_free(), under PG_TRY so that it is freed
+ *		on error too.
  */
 static ZcrmJob *
 fetch_job(ZcrmCall *call)
 {
-	ZcrmHttpResponse resp;
-	ZcrmParseError err;
-	ZcrmParseStatus st;
-	ZcrmJob    *job = NULL;
+	ZcrmRequest req;
+	ZcrmOutcome out;
+	ZcrmError	err;
+	ZcrmJob    *job;
 
-	fetch_body(call, &resp);
-	st = zcrm_parse_job(resp.body, resp.body_len, &job, &err);
-	if (st == ZCRM_PARSE_API_ERROR)
-		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
-							  resp.content_type, call->job_id, call->token);
-	if (st != ZCRM_PARSE_OK)
-		zcrm_raise_parse_error(&err, call->job_id);
-
-	pfree(resp.body);
+	fetch_jobs(call, &call->job_id, 1, &req, &out);
+	job = job_result(call, call->job_id, &req, &out, &err);
+	if (job == NULL)
+		zcrm_raise_error(&err);
+	pfree(out.resp.body);
 	return job;
 }
 
@@ -679,8 +760,7 @@ typedef struct ZcrmBatchJob
 	char	   *job_id;			/* as passed; NULL for a NULL element */
 	bool		duplicate;		/* an earlier element has the same id */
 	int			req;			/* its request, or -1 when none is made */
-	bool		failed;			/* err says why */
-	ZcrmError	err;
+	ZcrmError	err;			/* why it failed (message NULL: it did not) */
 } ZcrmBatchJob;
 
 /* What the batch functions' hash of job ids holds. */
@@ -717,10 +797,12 @@ batch_on_error(FunctionCallInfo fcinfo)
  *		and invalid ids become failed entries without a request; a repeated
  *		id is marked duplicate and shares the first one's request.  Returns
  *		the number of entries and sets *nreqs to the number of distinct
- *		valid ids, numbered 0.. in order of first appearance.
+ *		valid ids, numbered 0.. in order of first appearance, and (*ids_out)
+ *		to those ids by that number.
  */
 static int
-batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, int *nreqs)
+batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, char ***ids_out,
+		   int *nreqs)
 {
 	ArrayType  *arr;
 	Datum	   *elems;
@@ -729,6 +811,7 @@ batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, int *nreqs)
 	HASHCTL		ctl;
 	HTAB	   *seen;
 	ZcrmBatchJob *jobs;
+	char	  **ids;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -746,6 +829,7 @@ batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, int *nreqs)
 					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
 	jobs = palloc0(sizeof(ZcrmBatchJob) * Max(n, 1));
+	ids = palloc0(sizeof(char *) * Max(n, 1));
 	*nreqs = 0;
 	for (int i = 0; i < n; i++)
 	{
@@ -756,7 +840,6 @@ batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, int *nreqs)
 		bj->req = -1;
 		if (elnulls[i])
 		{
-			bj->failed = true;
 			bj->err.sqlstate = ERRCODE_NULL_VALUE_NOT_ALLOWED;
 			bj->err.message = "job id must not be null";
 			bj->err.detail = psprintf("Element %d of job_ids is null.", i + 1);
@@ -765,115 +848,21 @@ batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, int *nreqs)
 		}
 		bj->job_id = TextDatumGetCString(elems[i]);
 		if (bad_job_id(bj->job_id, &bj->err))
-		{
-			bj->failed = true;
 			continue;
-		}
 		entry = hash_search(seen, bj->job_id, HASH_ENTER, &found);
 		if (found)
 			bj->duplicate = true;
 		else
+		{
 			entry->req = (*nreqs)++;
+			ids[entry->req] = bj->job_id;
+		}
 		bj->req = entry->req;
 	}
 	hash_destroy(seen);
 	*jobs_out = jobs;
+	*ids_out = ids;
 	return n;
-}
-
-/*
- * fetch_batch
- *		Request every distinct valid job of the batch at once (at most
- *		zcrm_bulk.max_concurrency in flight) and fill outcomes[] (nreqs
- *		entries, indexed by ZcrmBatchJob.req).  With a connection, the jobs
- *		the API answered INVALID_TOKEN are requested once more with a new
- *		token, as fetch_body() does for one job.
- */
-static void
-fetch_batch(ZcrmCall *call, ZcrmBatchJob *jobs, int njobs, int nreqs,
-			ZcrmOutcome *outcomes)
-{
-	ZcrmRequest *reqs = palloc0(sizeof(ZcrmRequest) * Max(nreqs, 1));
-	int		   *again;
-	int			nagain = 0;
-
-	for (int i = 0; i < njobs; i++)
-	{
-		if (jobs[i].req >= 0 && !jobs[i].duplicate)
-			job_request(call, jobs[i].job_id, &reqs[jobs[i].req]);
-	}
-	zcrm_http_request_many(reqs, nreqs, zcrm_max_concurrency, outcomes);
-	if (call->conn == NULL)
-		return;
-
-	/* the jobs whose token was rejected, by their position in reqs[] */
-	again = palloc(sizeof(int) * Max(nreqs, 1));
-	for (int r = 0; r < nreqs; r++)
-	{
-		if (outcomes[r].complete && is_invalid_token(&outcomes[r].resp))
-			again[nagain++] = r;
-	}
-	if (nagain > 0)
-	{
-		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
-		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
-		char	   *base;
-
-		zcrm_oauth_access(call->conn, call->token, &call->token, &base);
-		call->base = without_slash(base);
-		for (int i = 0; i < njobs; i++)
-		{
-			for (int k = 0; k < nagain; k++)
-			{
-				if (jobs[i].req == again[k] && !jobs[i].duplicate)
-					job_request(call, jobs[i].job_id, &retry[k]);
-			}
-		}
-		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
-		for (int k = 0; k < nagain; k++)
-		{
-			pfree(outcomes[again[k]].resp.body);
-			outcomes[again[k]] = retried[k];
-		}
-	}
-}
-
-/*
- * batch_result
- *		The parsed job of one outcome, or NULL with *err filled when the job
- *		could not be fetched: no complete response, a status other than 2xx
- *		(or 204), a Zoho error object, or a document parse.c rejects.  The
- *		job must be freed with zcrm_job_free().
- */
-static ZcrmJob *
-batch_result(const ZcrmCall *call, const char *job_id, const ZcrmOutcome *o,
-			 ZcrmError *err)
-{
-	const ZcrmHttpResponse *resp = &o->resp;
-	ZcrmParseError perr;
-	ZcrmParseStatus st;
-	ZcrmJob    *job = NULL;
-
-	if (!o->complete)
-	{
-		zcrm_describe_transport_error(o->kind, o->reason,
-									  psprintf("bulk write job %s", job_id),
-									  o->limit, o->attempts, err);
-		return NULL;
-	}
-	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
-	{
-		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->token, err);
-		return NULL;
-	}
-	st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
-	if (st == ZCRM_PARSE_API_ERROR)
-		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->token, err);
-	else if (st != ZCRM_PARSE_OK)
-		zcrm_describe_parse_error(&perr, job_id, err);
-	return job;
 }
 
 /*
@@ -925,6 +914,8 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ZcrmCall	call;
 	ZcrmBatchJob *jobs;
+	char	  **ids;
+	ZcrmRequest *reqs;
 	ZcrmOutcome *outcomes;
 	int			njobs;
 	int			nreqs;
@@ -933,13 +924,14 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	check_result_columns(rsinfo, ncols, true);
 	raise = batch_on_error(fcinfo);
-	njobs = batch_jobs(fcinfo, &jobs, &nreqs);
+	njobs = batch_jobs(fcinfo, &jobs, &ids, &nreqs);
 	memset(&call, 0, sizeof(call));
 	resolve_credentials(fcinfo, &call);
 
+	reqs = palloc0(sizeof(ZcrmRequest) * Max(nreqs, 1));
 	outcomes = palloc0(sizeof(ZcrmOutcome) * Max(nreqs, 1));
 	if (nreqs > 0)
-		fetch_batch(&call, jobs, njobs, nreqs, outcomes);
+		fetch_jobs(&call, ids, nreqs, reqs, outcomes);
 
 	for (int i = 0; i < njobs; i++)
 	{
@@ -949,15 +941,11 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 		CHECK_FOR_INTERRUPTS();
 		if (bj->duplicate)
 			continue;
-		if (!bj->failed)
+		if (bj->err.message == NULL)
+			job = job_result(&call, bj->job_id, &reqs[bj->req],
+							 &outcomes[bj->req], &bj->err);
+		if (job == NULL)
 		{
-			job = batch_result(&call, bj->job_id, &outcomes[bj->req], &bj->err);
-			bj->failed = (bj->err.message != NULL);
-		}
-		if (bj->failed)
-		{
-			if (job)
-				zcrm_job_free(job);
 			if (raise)
 				zcrm_raise_error(&bj->err);
 			emit_error_row(rsinfo, ncols, bj->job_id, &bj->err);
@@ -977,7 +965,7 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 		if (bj->req >= 0 && outcomes[bj->req].complete)
 		{
 			pfree(outcomes[bj->req].resp.body);
-			outcomes[bj->req].resp.body = NULL;
+			outcomes[bj->req].complete = false;
 		}
 	}
 	return (Datum) 0;
