@@ -190,8 +190,10 @@ typedef struct TableCache
 	Oid			owner;			/* owner of zcrm_connection */
 	char	   *conn_table;		/* quoted, schema-qualified; TopMemoryContext */
 	char	   *grant_table;
-	SPIPlanPtr	read_plan;		/* the row of one connection */
-	SPIPlanPtr	grantee_plan;	/* the grantees of one connection */
+	char	   *read_sql;		/* the row of one connection ... */
+	SPIPlanPtr	read_plan;		/* ... prepared on first use */
+	char	   *grantee_sql;	/* the grantees of one connection ... */
+	SPIPlanPtr	grantee_plan;	/* ... prepared on first use */
 } TableCache;
 
 static TableCache table_cache;
@@ -256,10 +258,16 @@ load_table_cache(void)
 			pfree(table_cache.conn_table);
 		if (table_cache.grant_table)
 			pfree(table_cache.grant_table);
+		if (table_cache.read_sql)
+			pfree(table_cache.read_sql);
+		if (table_cache.grantee_sql)
+			pfree(table_cache.grantee_sql);
 		table_cache.read_plan = NULL;
 		table_cache.grantee_plan = NULL;
 		table_cache.conn_table = NULL;
 		table_cache.grant_table = NULL;
+		table_cache.read_sql = NULL;
+		table_cache.grantee_sql = NULL;
 
 		nspid = extension_schema();
 		nspname = get_namespace_name(nspid);
@@ -276,6 +284,16 @@ load_table_cache(void)
 		table_cache.grant_table =
 			MemoryContextStrdup(TopMemoryContext,
 								quote_qualified_identifier(nspname, "zcrm_connection_grant"));
+		table_cache.read_sql =
+			MemoryContextStrdup(TopMemoryContext,
+								psprintf("SELECT name, owner, client_id, client_secret, refresh_token,"
+										 " accounts_server, api_domain FROM %s"
+										 " WHERE name OPERATOR(pg_catalog.=) $1",
+										 table_cache.conn_table));
+		table_cache.grantee_sql =
+			MemoryContextStrdup(TopMemoryContext,
+								psprintf("SELECT grantee FROM %s WHERE connection OPERATOR(pg_catalog.=) $1",
+										 table_cache.grant_table));
 
 		/* an invalidation while reading means: read again */
 		table_cache.valid = (table_cache.generation == generation);
@@ -301,7 +319,7 @@ extension_table(const char *relname)
  *		for each row returned.  "sql" must name tables with
  *		extension_table().  With "plan", the statement is prepared once and
  *		kept in *plan (a member of table_cache, so that it is dropped with
- *		the cache); the caller passes the SQL each time all the same.
+ *		the cache), and "sql" is its text in table_cache.
  *		Returns the number of rows processed.
  */
 static uint64
@@ -525,17 +543,15 @@ read_connection(const char *name, ConnectionRead *r)
 
 	memset(r, 0, sizeof(*r));
 	r->cxt = CurrentMemoryContext;
-	exec_as_owner(&table_cache.read_plan,
-				  psprintf("SELECT name, owner, client_id, client_secret, refresh_token,"
-						   " accounts_server, api_domain FROM %s"
-						   " WHERE name OPERATOR(pg_catalog.=) $1",
-						   extension_table("zcrm_connection")),
+	load_table_cache();
+	exec_as_owner(&table_cache.read_plan, table_cache.read_sql,
 				  1, argtypes, args, NULL, true, read_connection_row, r);
 	if (r->found)
-		exec_as_owner(&table_cache.grantee_plan,
-					  psprintf("SELECT grantee FROM %s WHERE connection OPERATOR(pg_catalog.=) $1",
-							   extension_table("zcrm_connection_grant")),
+	{
+		load_table_cache();
+		exec_as_owner(&table_cache.grantee_plan, table_cache.grantee_sql,
 					  1, argtypes, args, NULL, true, read_grantee_row, r);
+	}
 }
 
 /*
@@ -611,6 +627,43 @@ zcrm_connection_lookup(const char *name)
 }
 
 /*
+ * write_connection
+ *		Store connection c: INSERT it with owner "owner", or, when owner is
+ *		InvalidOid, UPDATE the row of c->name with every value of c (a NULL
+ *		api_domain clears the override).
+ */
+static void
+write_connection(const ZcrmConnection *c, Oid owner)
+{
+	bool		insert = OidIsValid(owner);
+	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID};
+	Datum		args[7];
+	char		nulls[7];
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = CStringGetTextDatum(c->name);
+	args[1] = CStringGetTextDatum(c->client_id);
+	args[2] = CStringGetTextDatum(c->client_secret);
+	args[3] = CStringGetTextDatum(c->refresh_token);
+	args[4] = CStringGetTextDatum(c->accounts_server);
+	args[5] = c->api_domain ? CStringGetTextDatum(c->api_domain) : (Datum) 0;
+	nulls[5] = c->api_domain ? ' ' : 'n';
+	args[6] = ObjectIdGetDatum(owner);
+	if (insert)
+		exec_as_owner(NULL, psprintf("INSERT INTO %s (name, client_id, client_secret,"
+									 " refresh_token, accounts_server, api_domain, owner)"
+									 " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+									 extension_table("zcrm_connection")),
+					  7, argtypes, args, nulls, false, NULL, NULL);
+	else
+		exec_as_owner(NULL, psprintf("UPDATE %s SET client_id = $2, client_secret = $3,"
+									 " refresh_token = $4, accounts_server = $5, api_domain = $6"
+									 " WHERE name OPERATOR(pg_catalog.=) $1",
+									 extension_table("zcrm_connection")),
+					  6, argtypes, args, nulls, false, NULL, NULL);
+}
+
+/*
  * zcrm_connection_create(name, client_id, client_secret, refresh_token,
  *						  accounts_server, api_domain) RETURNS void
  */
@@ -624,9 +677,7 @@ zcrm_connection_create(PG_FUNCTION_ARGS)
 	char	   *accounts = text_arg(fcinfo, 4);
 	char	   *api_domain = text_arg(fcinfo, 5);
 	ConnectionRead r;
-	Oid			argtypes[7] = {TEXTOID, OIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[7];
-	char		nulls[7] = "       ";
+	ZcrmConnection c = {0};
 
 	check_name(name);
 	check_credential(client_id, "client_id", true);
@@ -646,19 +697,13 @@ zcrm_connection_create(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("Zoho CRM connection \"%s\" already exists", name)));
 
-	args[0] = CStringGetTextDatum(name);
-	args[1] = ObjectIdGetDatum(GetUserId());
-	args[2] = CStringGetTextDatum(client_id);
-	args[3] = CStringGetTextDatum(client_secret);
-	args[4] = CStringGetTextDatum(refresh_token);
-	args[5] = CStringGetTextDatum(accounts);
-	args[6] = api_domain ? CStringGetTextDatum(api_domain) : (Datum) 0;
-	nulls[6] = api_domain ? ' ' : 'n';
-	exec_as_owner(NULL, psprintf("INSERT INTO %s (name, owner, client_id, client_secret,"
-						   " refresh_token, accounts_server, api_domain)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-						   extension_table("zcrm_connection")),
-				  7, argtypes, args, nulls, false, NULL, NULL);
+	c.name = name;
+	c.client_id = client_id;
+	c.client_secret = client_secret;
+	c.refresh_token = refresh_token;
+	c.accounts_server = accounts;
+	c.api_domain = api_domain;
+	write_connection(&c, GetUserId());
 	PG_RETURN_VOID();
 }
 
@@ -677,9 +722,7 @@ zcrm_connection_alter(PG_FUNCTION_ARGS)
 	char	   *accounts = text_arg(fcinfo, 4);
 	char	   *api_domain = text_arg(fcinfo, 5);
 	ConnectionRead r;
-	Oid			argtypes[6] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		args[6];
-	char		nulls[6];
+	ZcrmConnection c;
 
 	read_for_manage(name, &r);
 	check_credential(client_id, "client_id", false);
@@ -690,24 +733,18 @@ zcrm_connection_alter(PG_FUNCTION_ARGS)
 	if (api_domain && api_domain[0] != '\0')
 		api_domain = check_url(api_domain, "API domain", zcrm_is_zoho_api_domain);
 
-	args[0] = CStringGetTextDatum(name);
-	nulls[0] = ' ';
-	args[1] = CStringGetTextDatum(client_id ? client_id : r.conn.client_id);
-	args[2] = CStringGetTextDatum(client_secret ? client_secret : r.conn.client_secret);
-	args[3] = CStringGetTextDatum(refresh_token ? refresh_token : r.conn.refresh_token);
-	args[4] = CStringGetTextDatum(accounts ? accounts : r.conn.accounts_server);
-	if (api_domain == NULL)
-		api_domain = r.conn.api_domain;
-	else if (api_domain[0] == '\0')
-		api_domain = NULL;
-	args[5] = api_domain ? CStringGetTextDatum(api_domain) : (Datum) 0;
-	memset(nulls + 1, ' ', 4);
-	nulls[5] = api_domain ? ' ' : 'n';
-	exec_as_owner(NULL, psprintf("UPDATE %s SET client_id = $2, client_secret = $3,"
-						   " refresh_token = $4, accounts_server = $5, api_domain = $6"
-						   " WHERE name OPERATOR(pg_catalog.=) $1",
-						   extension_table("zcrm_connection")),
-				  6, argtypes, args, nulls, false, NULL, NULL);
+	c = r.conn;
+	if (client_id)
+		c.client_id = client_id;
+	if (client_secret)
+		c.client_secret = client_secret;
+	if (refresh_token)
+		c.refresh_token = refresh_token;
+	if (accounts)
+		c.accounts_server = accounts;
+	if (api_domain)
+		c.api_domain = (api_domain[0] != '\0') ? api_domain : NULL;
+	write_connection(&c, InvalidOid);
 	PG_RETURN_VOID();
 }
 
