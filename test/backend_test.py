@@ -159,6 +159,18 @@ def cancel_when_waiting(session, appname, label, settle=0.0):
     return pid, elapsed, out
 
 
+def slow_ids(n, delay_ms, series=1):
+    """n distinct job ids of the local server's 51 family, answering the
+    seed's success after delay_ms; "series" keeps the ids of different
+    tests apart."""
+    return ["51%05d%07d%05d" % (series, i, delay_ms) for i in range(n)]
+
+
+def sql_array(ids):
+    """An SQL ARRAY[...] literal of the ids."""
+    return "ARRAY[%s]" % ", ".join("'%s'" % i for i in ids)
+
+
 def check(name, ok, note=""):
     results.append(ok)
     print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,

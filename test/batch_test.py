@@ -33,19 +33,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_test import (BOUND, ELAPSED_SQL, SEED_JOB, Session,  # noqa: E402
                           cancel_when_waiting, check, elapsed_seconds,
-                          mock_admin, psql, run_suite)
+                          mock_admin, psql, run_suite, slow_ids, sql_array,
+                          wait_for_request)
 
 RT = os.environ["ZCRM_TEST_RT_SECRET"]
 TLS_BASE = "https://127.0.0.1:%s" % os.environ.get("ZCRM_TLS_PORT", "18090")
-
-
-def slow_ids(n, delay_ms, series=1):
-    """n distinct job ids of the local server that answer after delay_ms."""
-    return ["51%05d%07d%05d" % (series, i, delay_ms) for i in range(n)]
-
-
-def sql_array(ids):
-    return "ARRAY[%s]" % ", ".join("'%s'" % i for i in ids)
 
 
 def batch_sql(ids, extra=""):
@@ -173,7 +165,7 @@ def cancel_fds_test():
     before = backend_fds(pid) if pid else None
     s.send(batch_sql(ids))
     during = None
-    if wait_pid(app):
+    if wait_for_request(app):
         time.sleep(0.3)
         during = backend_fds(pid)
         psql("SELECT pg_cancel_backend(%d)" % pid)
@@ -189,16 +181,6 @@ def cancel_fds_test():
           % (before, during, after),
           before is not None and during is not None and after is not None
           and during > before and after <= before, out)
-
-
-def wait_pid(appname, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if psql("SELECT pid FROM pg_stat_activity WHERE application_name = '%s' "
-                "AND state = 'active' AND wait_event_type = 'Extension'" % appname):
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def statement_timeout_test():

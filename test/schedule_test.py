@@ -28,7 +28,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_test import (BOUND, SEED_JOB, Session, cancel_when_waiting,  # noqa: E402
-                          check, mock_admin, psql, run_suite, wait_for_request)
+                          check, mock_admin, psql, run_suite, slow_ids, sql_array,
+                          wait_for_request)
 
 PRELUDE = ("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
            "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n")
@@ -80,14 +81,8 @@ def progression_test():
           and summaries[3] == "0|0|0", "requests %d, last run %r" % (requests_for(PROGRESSING), summaries[3]))
 
 
-def delayed(series, n, delay_ms):
-    """n distinct job ids of the local server answering after delay_ms."""
-    return ["51%05d%07d%05d" % (series, i, delay_ms) for i in range(n)]
-
-
 def track(jobs):
-    psql("SELECT zcrm_track_job(j, 'sched') FROM unnest(ARRAY[%s]) AS j"
-         % ", ".join("'%s'" % j for j in jobs))
+    psql("SELECT zcrm_track_job(j, 'sched') FROM unnest(%s) AS j" % sql_array(jobs))
 
 
 def request_counts(jobs):
@@ -104,7 +99,7 @@ def overlapping_test():
     started while the first is fetching, takes the other 10; between them
     each job is requested exactly once."""
     psql("DELETE FROM zcrm_tracked_job")
-    jobs = delayed(70, 110, 100)
+    jobs = slow_ids(110, 100, series=70)
     track(jobs)
     mock_admin("/__admin/reset", "POST")
     results_ = [None, None]
@@ -133,8 +128,8 @@ def interrupted_test():
     """100 quick jobs and 6 of 2 s: the first batch (the quick ones) is
     committed, the second is cut short by statement_timeout and loses only
     itself."""
-    quick = delayed(71, 100, 0)
-    slow = delayed(72, 6, 2000)
+    quick = slow_ids(100, 0, series=71)
+    slow = slow_ids(6, 2000, series=72)
     track(quick + slow)
     out = Session("SET statement_timeout = '1500ms';\nCALL zcrm_poll_tracked_jobs(min_interval => '0');\n",
                   "zcrm_interrupted").finish()
