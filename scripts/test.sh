@@ -3,8 +3,9 @@
 #
 # As root on a fresh Debian 12 machine: installs what is missing, builds and
 # installs the extension with -Werror, starts a throwaway cluster (logging at
-# debug5 with verbose error fields) and the local Zoho API server over HTTP
-# and, with test certificates, over HTTPS, then runs
+# debug5 with verbose error fields), the local Zoho API server over HTTP
+# and, with test certificates, over HTTPS, and nginx serving the seed's job
+# over HTTPS with HTTP/2, then runs
 #   1. the C unit tests of the parser under AddressSanitizer + UBSan,
 #   2. the libFuzzer harness: regression inputs, then ZCRM_FUZZ_SECONDS (60),
 #   3. the local API server's self-test (seed replayed byte for byte),
