@@ -188,7 +188,8 @@ typedef struct TableCache
 	Oid			conn_relid;
 	Oid			grant_relid;
 	Oid			owner;			/* owner of zcrm_connection */
-	char	   *conn_table;		/* quoted, schema-qualified; TopMemoryContext */
+	MemoryContext cxt;			/* holds the four strings below */
+	char	   *conn_table;		/* quoted, schema-qualified */
 	char	   *grant_table;
 	char	   *read_sql;		/* the row of one connection ... */
 	SPIPlanPtr	read_plan;		/* ... prepared on first use */
@@ -254,16 +255,14 @@ load_table_cache(void)
 			SPI_freeplan(table_cache.read_plan);
 		if (table_cache.grantee_plan)
 			SPI_freeplan(table_cache.grantee_plan);
-		if (table_cache.conn_table)
-			pfree(table_cache.conn_table);
-		if (table_cache.grant_table)
-			pfree(table_cache.grant_table);
-		if (table_cache.read_sql)
-			pfree(table_cache.read_sql);
-		if (table_cache.grantee_sql)
-			pfree(table_cache.grantee_sql);
 		table_cache.read_plan = NULL;
 		table_cache.grantee_plan = NULL;
+		if (table_cache.cxt == NULL)
+			table_cache.cxt = AllocSetContextCreate(TopMemoryContext,
+													"zcrm_bulk connection tables",
+													ALLOCSET_SMALL_SIZES);
+		else
+			MemoryContextReset(table_cache.cxt);
 		table_cache.conn_table = NULL;
 		table_cache.grant_table = NULL;
 		table_cache.read_sql = NULL;
@@ -279,19 +278,19 @@ load_table_cache(void)
 		table_cache.owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 		ReleaseSysCache(tuple);
 		table_cache.conn_table =
-			MemoryContextStrdup(TopMemoryContext,
+			MemoryContextStrdup(table_cache.cxt,
 								quote_qualified_identifier(nspname, "zcrm_connection"));
 		table_cache.grant_table =
-			MemoryContextStrdup(TopMemoryContext,
+			MemoryContextStrdup(table_cache.cxt,
 								quote_qualified_identifier(nspname, "zcrm_connection_grant"));
 		table_cache.read_sql =
-			MemoryContextStrdup(TopMemoryContext,
+			MemoryContextStrdup(table_cache.cxt,
 								psprintf("SELECT name, owner, client_id, client_secret, refresh_token,"
 										 " accounts_server, api_domain FROM %s"
 										 " WHERE name OPERATOR(pg_catalog.=) $1",
 										 table_cache.conn_table));
 		table_cache.grantee_sql =
-			MemoryContextStrdup(TopMemoryContext,
+			MemoryContextStrdup(table_cache.cxt,
 								psprintf("SELECT grantee FROM %s WHERE connection OPERATOR(pg_catalog.=) $1",
 										 table_cache.grant_table));
 
