@@ -11,7 +11,9 @@ set -euo pipefail
 
 ZCRM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ZCRM_PG_VERSION=15
-ZCRM_PGBIN=/usr/lib/postgresql/$ZCRM_PG_VERSION/bin
+# ZCRM_PGBIN may name a relocated copy of the server (one per developer, so
+# that parallel runs do not install into the same directories).
+ZCRM_PGBIN=${ZCRM_PGBIN:-/usr/lib/postgresql/$ZCRM_PG_VERSION/bin}
 ZCRM_PY=/usr/bin/python3
 ZCRM_PGPORT=${ZCRM_PGPORT:-54329}
 ZCRM_MOCK_PORT=${ZCRM_MOCK_PORT:-18089}
