@@ -46,8 +46,10 @@ $$;
 -- time), and each batch is committed on its own, so an interrupted run
 -- loses at most the batch in hand.  A job another run is polling (row
 -- locked) is skipped, and so is one polled less than min_interval before
--- this run started or during it, so that overlapping runs never poll the
--- same job twice.  Call it with CALL, outside an explicit transaction block.
+-- this run started or polled by this run, so that no run polls a job twice
+-- and overlapping runs never poll the same job twice.  The NOTIFY payload
+-- is compacted when the full one would not fit (8000 bytes).  Call it with
+-- CALL, outside an explicit transaction block.
 --
 -- The caller's search_path is never used: it is pinned at the start and
 -- after every COMMIT (a procedure that commits cannot have a SET clause),
@@ -64,6 +66,7 @@ AS $$
 DECLARE
 	run_start pg_catalog.timestamptz;
 	min_age pg_catalog.interval;
+	max_payload pg_catalog.int4;
 	batch pg_catalog.text[];
 	conn pg_catalog.text;
 	ids pg_catalog.text[];
@@ -75,20 +78,35 @@ DECLARE
 	res_changed pg_catalog.bool;
 	res pg_catalog.jsonb;
 	old_res pg_catalog.jsonb;
+	payload pg_catalog.text;
 BEGIN
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	run_start := pg_catalog.clock_timestamp();
+	IF min_interval OPERATOR(pg_catalog.<) '0'::pg_catalog.interval THEN
+		RAISE EXCEPTION 'min_interval must not be negative'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = pg_catalog.format('min_interval was %s.', min_interval),
+				  HINT = 'Pass 0 to poll every unfinished job, or a positive interval to skip the jobs polled less than that long ago.';
+	END IF;
 	min_age := coalesce(min_interval, '0'::pg_catalog.interval);	-- NULL: 0
+	-- pg_notify() refuses a payload of BLCKSZ - NAMEDATALEN - 128 bytes or more
+	max_payload := (pg_catalog.current_setting('block_size')::pg_catalog.int4
+					OPERATOR(pg_catalog.-) pg_catalog.current_setting('max_identifier_length')::pg_catalog.int4)
+		OPERATOR(pg_catalog.-) 129;
 	polled := 0;
 	changed := 0;
 	failed := 0;
 	LOOP
+		-- Every job polled by this run gets a last_checked of run_start or
+		-- later, so it is never due again in this run, whatever min_interval
+		-- or the clock says.
 		batch := ARRAY(
 			SELECT t.job_id FROM @extschema@.zcrm_tracked_job AS t
 			WHERE t.finished_at IS NULL
 			  AND (t.last_checked IS NULL
-				   OR t.last_checked OPERATOR(pg_catalog.<)
-					  (run_start OPERATOR(pg_catalog.-) min_age))
+				   OR (t.last_checked OPERATOR(pg_catalog.<) run_start
+					   AND t.last_checked OPERATOR(pg_catalog.<)
+						   (run_start OPERATOR(pg_catalog.-) min_age)))
 			ORDER BY t.last_checked NULLS FIRST, t.job_id
 			LIMIT 100
 			FOR UPDATE SKIP LOCKED);
@@ -110,7 +128,7 @@ BEGIN
 			EXCEPTION WHEN OTHERS THEN
 				-- the connection itself failed (a revoked refresh token, say)
 				UPDATE @extschema@.zcrm_tracked_job AS t
-				SET last_checked = pg_catalog.clock_timestamp(),
+				SET last_checked = GREATEST(pg_catalog.clock_timestamp(), run_start),
 					last_error = SQLERRM, last_sqlstate = SQLSTATE
 				WHERE t.job_id OPERATOR(pg_catalog.=) ANY (ids);
 				failed := failed OPERATOR(pg_catalog.+) pg_catalog.cardinality(ids);
@@ -153,13 +171,24 @@ BEGIN
 						changed := changed OPERATOR(pg_catalog.+) 1;
 					END IF;
 					IF status_changed THEN
-						PERFORM pg_catalog.pg_notify('zcrm_bulk_write_job',
-							pg_catalog.jsonb_build_object('job_id', j.job_id, 'old_status', j.last_status,
-														  'new_status', new_status, 'resources', res)::pg_catalog.text);
+						payload := pg_catalog.jsonb_build_object(
+							'job_id', j.job_id, 'old_status', j.last_status,
+							'new_status', new_status, 'resources', res)::pg_catalog.text;
+						IF pg_catalog.octet_length(payload) OPERATOR(pg_catalog.>=) max_payload THEN
+							-- too many resources (or huge statuses): the counts
+							-- are in zcrm_job_history
+							payload := pg_catalog.jsonb_build_object(
+								'job_id', j.job_id,
+								'old_status', pg_catalog.left(j.last_status, 100),
+								'new_status', pg_catalog.left(new_status, 100),
+								'resource_count', pg_catalog.jsonb_array_length(res),
+								'truncated', true)::pg_catalog.text;
+						END IF;
+						PERFORM pg_catalog.pg_notify('zcrm_bulk_write_job', payload);
 					END IF;
 					UPDATE @extschema@.zcrm_tracked_job AS t
 					SET last_status = new_status,
-						last_checked = pg_catalog.clock_timestamp(),
+						last_checked = GREATEST(pg_catalog.clock_timestamp(), run_start),
 						last_error = NULL, last_sqlstate = NULL,
 						finished_at = CASE WHEN new_status OPERATOR(pg_catalog.=)
 													ANY ('{COMPLETED,FAILED}'::pg_catalog.text[])
@@ -168,7 +197,7 @@ BEGIN
 				EXCEPTION WHEN OTHERS THEN
 					-- a deleted job or a revoked token must not stop the others
 					UPDATE @extschema@.zcrm_tracked_job AS t
-					SET last_checked = pg_catalog.clock_timestamp(),
+					SET last_checked = GREATEST(pg_catalog.clock_timestamp(), run_start),
 						last_error = SQLERRM, last_sqlstate = SQLSTATE
 					WHERE t.job_id OPERATOR(pg_catalog.=) j.job_id;
 					failed := failed OPERATOR(pg_catalog.+) 1;
