@@ -91,6 +91,19 @@ CREATE OPERATOR public.!~ (LEFTARG = text, RIGHTARG = text, FUNCTION = public.zc
 CREATE DOMAIN public.jsonb AS pg_catalog.jsonb CHECK (public.zcrm_evil('domain jsonb'));
 RESET ROLE;
 
+-- The attacker also tracks a job of its own, so that the poller switches
+-- to the attacker's role to fetch it: nothing of the attacker's may run
+-- then either.
+GRANT EXECUTE ON FUNCTION zcrm_track_job(text, text), zcrm_write_jobs(text[], text, text, text)
+	TO regress_zcrm_attacker;
+GRANT SELECT, INSERT, UPDATE ON zcrm_tracked_job TO regress_zcrm_attacker;
+SELECT zcrm_connection_grant('sp', 'regress_zcrm_attacker');
+SET ROLE regress_zcrm_attacker;
+SET search_path = public, pg_catalog;
+SELECT zcrm_track_job('1000000000000000002', 'sp');	-- COMPLETED
+RESET search_path;
+RESET ROLE;
+
 -- The attack: a superuser tracks and polls with public first ...
 SET search_path = public, pg_catalog;
 SELECT zcrm_track_job('4150868000005350003', 'sp');	-- COMPLETED
@@ -104,7 +117,8 @@ CALL zcrm_poll_tracked_jobs(min_interval => '0');
 -- Nothing of the attacker's ran, and the polls did their work.
 SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_zcrm_attacker';
 SELECT what, count(*) FROM public.zcrm_evil_log GROUP BY what ORDER BY what;
-SELECT job_id, last_status, finished_at IS NOT NULL AS finished, last_sqlstate
+SELECT job_id, CASE WHEN tracked_by::text = current_user THEN '(me)' ELSE tracked_by::text END AS tracked_by,
+	   last_status, finished_at IS NOT NULL AS finished, last_sqlstate
 FROM zcrm_tracked_job ORDER BY job_id;
 SELECT job_id, status, jsonb_array_length(resources) AS resources
 FROM zcrm_job_history ORDER BY job_id, id;

@@ -1,0 +1,118 @@
+--
+-- zcrm_tracking_roles: a tracked job belongs to the role that tracked it
+-- (issue 10, item 2).  It is fetched with that role's rights (the
+-- connections it may use, its EXECUTE), no other role can see, re-point or
+-- re-track it, and its history is visible to that role only (and to the
+-- roles it is a member of, superusers and the extension owner).
+--
+\getenv rt ZCRM_TEST_RT_SECRET
+\getenv secret ZCRM_TEST_CLIENT_SECRET
+SET zcrm_bulk.retry_delay = '1ms';
+
+-- The one place that knows how a connection is made and granted:
+-- zcrm_test_connection(name, client secret, refresh token, grantee) makes a
+-- connection to the local server that only grantee (if any) and superusers
+-- may use.
+CREATE FUNCTION pg_temp.zcrm_test_connection(name text, secret text, rt text, grantee regrole)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM zcrm_connection_create(name, '1000.CLIENTID', secret, '1000.rt.' || name || '.' || rt,
+								   current_setting('zcrm_bulk.api_domain'));
+	IF grantee IS NOT NULL THEN
+		PERFORM zcrm_connection_grant(name, grantee);
+	END IF;
+END
+$$;
+
+CREATE ROLE regress_zcrm_alice;
+CREATE ROLE regress_zcrm_bob;
+CREATE ROLE regress_zcrm_carol;
+CREATE ROLE regress_zcrm_poller IN ROLE regress_zcrm_alice;	-- may act as alice, not as bob
+GRANT EXECUTE ON FUNCTION zcrm_track_job(text, text),
+	zcrm_write_jobs(text[], text, text, text)
+	TO regress_zcrm_alice, regress_zcrm_bob, regress_zcrm_carol;
+-- Table privileges do not open other roles' rows: row-level security.
+GRANT SELECT, INSERT, UPDATE, DELETE ON zcrm_tracked_job
+	TO regress_zcrm_alice, regress_zcrm_bob, regress_zcrm_carol, regress_zcrm_poller;
+GRANT SELECT ON zcrm_job_history TO regress_zcrm_alice, regress_zcrm_bob, regress_zcrm_poller;
+GRANT INSERT ON zcrm_job_history TO regress_zcrm_poller;
+GRANT USAGE ON SEQUENCE zcrm_job_history_id_seq TO regress_zcrm_poller;
+GRANT EXECUTE ON PROCEDURE zcrm_poll_tracked_jobs(interval, integer, integer, integer)
+	TO regress_zcrm_poller;
+
+SELECT pg_temp.zcrm_test_connection('prod', :'secret', :'rt', NULL);	-- superusers only
+SELECT pg_temp.zcrm_test_connection('alices', :'secret', :'rt', 'regress_zcrm_alice');
+SELECT pg_temp.zcrm_test_connection('bobs', :'secret', :'rt', 'regress_zcrm_bob');
+
+-- Alice tracks one job through a connection she may not use, one through
+-- her own; bob one through his.
+SET ROLE regress_zcrm_alice;
+SELECT zcrm_track_job('4150868000005392002', 'prod');
+SELECT zcrm_track_job('4150868000005350003', 'alices');
+SET ROLE regress_zcrm_bob;
+SELECT zcrm_track_job('1000000000000000003', 'bobs');
+-- Bob sees only his own job, and can neither re-track nor re-point
+-- alice's, nor track one in her name.
+SELECT job_id, connection, tracked_by FROM zcrm_tracked_job ORDER BY job_id;
+SELECT zcrm_track_job('4150868000005350003', 'bobs');
+UPDATE zcrm_tracked_job SET connection = 'bobs' WHERE job_id = '4150868000005350003' RETURNING job_id;
+DELETE FROM zcrm_tracked_job WHERE job_id = '4150868000005350003' RETURNING job_id;
+INSERT INTO zcrm_tracked_job (job_id, tracked_by) VALUES ('1000000000000000002', 'regress_zcrm_alice');
+UPDATE zcrm_tracked_job SET tracked_by = 'regress_zcrm_alice' WHERE job_id = '1000000000000000003';
+RESET ROLE;
+SELECT job_id, connection, tracked_by FROM zcrm_tracked_job ORDER BY job_id;
+
+-- A superuser's poll fetches each job as the role that tracked it: alice's
+-- job through 'prod' fails as it would for her, and is not fetched.
+CALL zcrm_poll_tracked_jobs(min_interval => '0');
+SELECT job_id, tracked_by, last_status, finished_at IS NOT NULL AS finished,
+	   last_sqlstate, last_error
+FROM zcrm_tracked_job ORDER BY job_id;
+
+-- Each role reads its own history only.
+SET ROLE regress_zcrm_alice;
+SELECT job_id, status FROM zcrm_job_history ORDER BY job_id;
+SET ROLE regress_zcrm_bob;
+SELECT job_id, status FROM zcrm_job_history ORDER BY job_id;
+RESET ROLE;
+
+-- The tracker can re-track (and re-point) its own job.
+SET ROLE regress_zcrm_alice;
+SELECT zcrm_track_job('4150868000005392002', 'alices');
+RESET ROLE;
+
+-- A poller that is not a superuser polls only the jobs of the roles it is
+-- a member of (alice's), as session user ...
+UPDATE zcrm_tracked_job SET last_checked = NULL, finished_at = NULL;
+SET SESSION AUTHORIZATION regress_zcrm_poller;
+SET statement_timeout = '10s';
+CALL zcrm_poll_tracked_jobs(min_interval => '0');
+RESET statement_timeout;
+RESET SESSION AUTHORIZATION;
+SELECT job_id, tracked_by, last_checked IS NOT NULL AS checked, last_status, last_sqlstate
+FROM zcrm_tracked_job ORDER BY job_id;
+-- ... and after SET ROLE in a superuser's session, which it keeps.
+UPDATE zcrm_tracked_job SET last_checked = NULL, finished_at = NULL;
+SET ROLE regress_zcrm_poller;
+CALL zcrm_poll_tracked_jobs(min_interval => '0');
+SELECT current_user;
+RESET ROLE;
+SELECT job_id, last_checked IS NOT NULL AS checked FROM zcrm_tracked_job ORDER BY job_id;
+
+-- A dropped role leaves its jobs behind; polling them records an error.
+SET ROLE regress_zcrm_carol;
+SELECT zcrm_track_job('1000000000000000002', 'prod');
+RESET ROLE;
+DROP OWNED BY regress_zcrm_carol;
+DROP ROLE regress_zcrm_carol;
+DELETE FROM zcrm_tracked_job WHERE job_id <> '1000000000000000002';
+CALL zcrm_poll_tracked_jobs(min_interval => '0');
+SELECT job_id, last_sqlstate, regexp_replace(last_error, '[0-9]+', 'N') AS last_error
+FROM zcrm_tracked_job;
+
+DELETE FROM zcrm_tracked_job;
+SELECT zcrm_connection_drop(c) FROM unnest(ARRAY['prod', 'alices', 'bobs']) AS c;
+DROP OWNED BY regress_zcrm_alice, regress_zcrm_bob, regress_zcrm_poller;
+DROP ROLE regress_zcrm_poller;
+DROP ROLE regress_zcrm_alice;
+DROP ROLE regress_zcrm_bob;
