@@ -116,3 +116,21 @@ DROP OWNED BY regress_zcrm_alice, regress_zcrm_bob, regress_zcrm_poller;
 DROP ROLE regress_zcrm_poller;
 DROP ROLE regress_zcrm_alice;
 DROP ROLE regress_zcrm_bob;
+
+-- Jobs tracked before 2.0 belong to the extension owner after the update.
+SELECT current_database() AS regress_db \gset
+CREATE DATABASE regress_zcrm_upgrade;
+\c regress_zcrm_upgrade
+SET client_min_messages = warning;
+CREATE ROLE regress_zcrm_extowner SUPERUSER;
+SET ROLE regress_zcrm_extowner;
+CREATE EXTENSION zcrm_bulk VERSION '1.3';
+RESET ROLE;
+SELECT zcrm_track_job('4150868000005392002');
+ALTER EXTENSION zcrm_bulk UPDATE;
+SELECT job_id, tracked_by FROM zcrm_tracked_job;
+SELECT zcrm_track_job('4150868000005350003');
+SELECT job_id, tracked_by::text = current_user AS tracked_by_me FROM zcrm_tracked_job ORDER BY job_id;
+\c :regress_db
+DROP DATABASE regress_zcrm_upgrade;
+DROP ROLE regress_zcrm_extowner;
