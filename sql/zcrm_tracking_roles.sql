@@ -91,13 +91,31 @@ RESET statement_timeout;
 RESET SESSION AUTHORIZATION;
 SELECT job_id, tracked_by, last_checked IS NOT NULL AS checked, last_status, last_sqlstate
 FROM zcrm_tracked_job ORDER BY job_id;
--- ... and after SET ROLE in a superuser's session, which it keeps.
+-- ... and after SET ROLE in a superuser's session, which it keeps: after
+-- each fetch as the tracker it returns to the session's role (not to the
+-- session user, which 'none' would give).  A trigger of the test's notes
+-- who writes the history rows.
+CREATE TABLE public.zcrm_history_writers (who name);
+GRANT INSERT ON public.zcrm_history_writers TO PUBLIC;
+CREATE FUNCTION public.zcrm_note_writer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO public.zcrm_history_writers VALUES (current_user);
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER zcrm_note_writer AFTER INSERT ON zcrm_job_history
+	FOR EACH ROW EXECUTE FUNCTION public.zcrm_note_writer();
 UPDATE zcrm_tracked_job SET last_checked = NULL, finished_at = NULL;
+DELETE FROM zcrm_job_history;
 SET ROLE regress_zcrm_poller;
 CALL zcrm_poll_tracked_jobs(min_interval => '0');
 SELECT current_user;
 RESET ROLE;
 SELECT job_id, last_checked IS NOT NULL AS checked FROM zcrm_tracked_job ORDER BY job_id;
+SELECT who, count(*) FROM public.zcrm_history_writers GROUP BY who;
+DROP TRIGGER zcrm_note_writer ON zcrm_job_history;
+DROP FUNCTION public.zcrm_note_writer();
+DROP TABLE public.zcrm_history_writers;
 
 -- A dropped role leaves its jobs behind; polling them records an error.
 SET ROLE regress_zcrm_carol;
