@@ -691,9 +691,9 @@ part5() {
 	local accounts_port=$((ZCRM_MOCK_PORT + 1)) round
 	local -a tl cl rt
 	zcrm_start_mock "$WORK" accounts "$accounts_port"
-	q bench_http "SELECT zcrm_connection_drop(name) FROM zcrm_connections() WHERE name = 'bench'" >/dev/null
-	q bench_http "SELECT zcrm_connection_create('bench', '1000.BENCH', 'benchsecret0123', '1000.rt.bench0123',
-		'http://127.0.0.1:$accounts_port', api_domain => 'http://127.0.0.1:$PORT_HTTP')" >/dev/null
+	q bench_http "DROP SERVER IF EXISTS bench CASCADE" >/dev/null
+	q bench_http "CREATE SERVER bench FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'http://127.0.0.1:$accounts_port', api_domain 'http://127.0.0.1:$PORT_HTTP')" >/dev/null
+	q bench_http "CREATE USER MAPPING FOR PUBLIC SERVER bench OPTIONS (client_id '1000.BENCH', client_secret 'benchsecret0123', refresh_token '1000.rt.bench0123')" >/dev/null
 	echo 'SELECT count(*) FROM zcrm_write_job(:id, connection => '"'bench'"');' >"$WORK/scripts/conn.sql"
 	for round in $(seq 1 "$PART1_ROUNDS"); do
 		run_pgbench "token-r$round" bench_http "$WORK/scripts/zcrm.sql" 1 "${ARGS[@]}"

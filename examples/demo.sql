@@ -62,11 +62,17 @@ $$;
 SELECT job_id, pg_temp.job_status_or_null(job_id, :'token') AS status
 FROM (VALUES ('4150868000005392002'), ('415086800000539200')) AS v(job_id);
 
--- 7. A named connection: the extension gets and caches access tokens itself
---    (the local API server is also the accounts server here).
-SELECT zcrm_connection_create('demo', '1000.DEMOCLIENT', :'client_secret',
-							  '1000.rt.' || :'refresh_token',
-							  accounts_server => current_setting('zcrm_bulk.api_domain'));
-SELECT name, owner, client_id, grantees FROM zcrm_connections();
+-- 7. A connection: a foreign server names the data centre, a user mapping
+--    holds the OAuth client and refresh token, and the extension gets and
+--    caches access tokens itself (the local API server is also the
+--    accounts server here).
+SELECT current_setting('zcrm_bulk.api_domain') AS accounts,
+	   '1000.rt.' || :'refresh_token' AS demo_refresh_token \gset
+CREATE SERVER demo FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER demo
+	OPTIONS (client_id '1000.DEMOCLIENT', client_secret :'client_secret',
+			 refresh_token :'demo_refresh_token');
+SELECT srvname, usename, umoptions IS NULL AS options_hidden_from_others
+FROM pg_user_mappings WHERE srvname = 'demo';
 SELECT job_id, status, resource_module
 FROM zcrm_write_job('4150868000005392002', connection => 'demo');

@@ -16,13 +16,18 @@
 #   7. security tests: hostile arguments, TLS verification, tokens as bind
 #      parameters (test/security_test.py),
 #   8. the load test: 16 sessions for ZCRM_LOAD_SECONDS (60) (test/load_test.py),
-#   9. token refresh of named connections, counted (test/oauth_test.py),
+#   9. token refresh through servers and user mappings, counted, the
+#      refresh budget and the cache sweep (test/oauth_test.py),
 #  10. scheduled checks: the poller, NOTIFY, waiting, and the poll run by
 #      real pg_cron (preloaded in the test cluster) (test/schedule_test.py),
 #  11. the batch functions: concurrency limit, connection reuse, per-job
 #      retries, cancel and statement_timeout mid-batch, one token refresh
 #      per batch, the poller's concurrent fetch (test/batch_test.py),
-#  12. a scan of every log and test output for the access token and the
+#  12. pg_dump of servers, mappings and tracked jobs restored into a second
+#      cluster (test/dump_test.py),
+#  13. the README's user mapping recipe keeps its secrets out of the log
+#      (test/readme_secret_test.py),
+#  14. a scan of every log and test output for the access token and the
 #      test connections' secrets.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.  ZCRM_QUICK=1 shortens the fuzz and load runs to 10 s each.
@@ -42,6 +47,7 @@ export ZCRM_TLS_SELF_SIGNED_PORT=$((ZCRM_MOCK_PORT + 3))
 # nginx, for HTTP/2: its files cannot live in $DIR, which only postgres may enter
 export ZCRM_H2_PORT=$((ZCRM_MOCK_PORT + 4)) ZCRM_H2_DIR=$DIR.nginx
 export ZCRM_MOCK_PORT ZCRM_SERVER_LOG=$DIR/postgres.log ZCRM_CA_FILE=$DIR/certs/ca.pem
+export ZCRM_PGBIN ZCRM_RESTORE_DIR=$DIR.restore
 PASSED=0
 FAILED=0
 trap 'zcrm_cleanup "$DIR"' EXIT
@@ -109,16 +115,16 @@ zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
-zcrm_log "1/12 parser unit tests (AddressSanitizer, UBSan)"
+zcrm_log "1/14 parser unit tests (AddressSanitizer, UBSan)"
 run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
-zcrm_log "2/12 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
+zcrm_log "2/14 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
 run_suite fuzz make -C "$ZCRM_ROOT/test/fuzz" -s regress run FUZZ_SECONDS="$ZCRM_FUZZ_SECONDS"
 
-zcrm_log "3/12 local API server self-test"
+zcrm_log "3/14 local API server self-test"
 run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
 
-zcrm_log "4/12 pg_regress suite"
+zcrm_log "4/14 pg_regress suite"
 make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
 ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
@@ -132,34 +138,40 @@ if [ $rc -ne 0 ]; then
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "5/12 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
+zcrm_log "5/14 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
 
-zcrm_log "6/12 leak test (10,000 mixed calls in one backend)"
+zcrm_log "6/14 leak test (10,000 mixed calls in one backend)"
 run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
 
-zcrm_log "7/12 security tests (hostile arguments, TLS, tokens as bind parameters)"
+zcrm_log "7/14 security tests (hostile arguments, TLS, tokens as bind parameters)"
 run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
 
-zcrm_log "8/12 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
+zcrm_log "8/14 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
 # debug5 would log a quarter of a million transactions: keep this run quiet.
 PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
 
-zcrm_log "9/12 token refresh of named connections (test/oauth_test.py)"
+zcrm_log "9/14 token refresh through servers and user mappings (test/oauth_test.py)"
 run_suite oauth "$ZCRM_PY" "$ZCRM_ROOT/test/oauth_test.py"
 
-zcrm_log "10/12 scheduled checks and pg_cron (test/schedule_test.py)"
+zcrm_log "10/14 scheduled checks and pg_cron (test/schedule_test.py)"
 run_suite schedule "$ZCRM_PY" "$ZCRM_ROOT/test/schedule_test.py"
 
-zcrm_log "11/12 batch functions (test/batch_test.py)"
+zcrm_log "11/14 batch functions (test/batch_test.py)"
 run_suite batch "$ZCRM_PY" "$ZCRM_ROOT/test/batch_test.py"
 
-zcrm_log "12/12 no access token or connection secret in logs or test outputs"
+zcrm_log "12/14 pg_dump and restore into a second cluster (test/dump_test.py)"
+run_suite dump "$ZCRM_PY" "$ZCRM_ROOT/test/dump_test.py"
+
+zcrm_log "13/14 the README's user mapping recipe keeps secrets out of the log"
+run_suite readme_secret "$ZCRM_PY" "$ZCRM_ROOT/test/readme_secret_test.py"
+
+zcrm_log "14/14 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
 zcrm_stop_mock "$DIR"
 hits=$(grep -rlF -e "$ZCRM_TEST_TOKEN" -e "$ZCRM_TEST_RT_SECRET" -e "$ZCRM_TEST_CLIENT_SECRET" \
-	"$DIR"/*.log "$DIR"/*.out "$DIR"/*.jsonl \
+	"$DIR"/*.log "$DIR"/*.out "$DIR"/*.jsonl "$DIR.restore"/*.log \
 	"$ZCRM_ROOT/results" "$ZCRM_ROOT/expected" "$ZCRM_ROOT/regression.out" 2>/dev/null)
 lines=$(cat "$DIR"/postgres.log | wc -l)
 if [ -z "$hits" ] && [ "$lines" -gt 1000 ]; then

@@ -159,13 +159,16 @@ SELECT batch_summary(ARRAY['4150868000005392002', '999'], :'token', 'raise');
 SELECT batch_summary(ARRAY['4150868000005392002', '999'], :'token', 'row');
 DROP FUNCTION batch_summary(text[], text, text);
 
--- Through a named connection (the local server is the accounts server too).
+-- Through a server (the local server is the accounts server too).
 SELECT current_setting('zcrm_bulk.api_domain') AS accounts \gset
-SELECT zcrm_connection_create('batch', '1000.CLIENTID', :'secret', '1000.rt.' || :'rt', :'accounts');
+SELECT '1000.rt.batch.' || :'rt' AS rt_batch \gset
+CREATE SERVER batch FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER batch
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_batch');
 SELECT job_id, status, error_sqlstate
 FROM zcrm_write_jobs(ARRAY['4150868000005392002', '999'], connection => 'batch')
 ORDER BY job_id;
 SET zcrm_bulk.default_connection = 'batch';
 SELECT count(*) FROM zcrm_write_jobs_field_mappings(ARRAY['4150868000005392002']);
 RESET zcrm_bulk.default_connection;
-SELECT zcrm_connection_drop('batch');
+DROP SERVER batch CASCADE;

@@ -1,5 +1,6 @@
 --
--- zcrm_connections: named connections with automatic OAuth token refresh.
+-- zcrm_connections: connections as foreign servers of the zcrm_bulk
+-- wrapper, their user mappings, and automatic OAuth token refresh.
 --
 -- The local API server is also the accounts server here; what it answers to
 -- a refresh token depends on the token's prefix (test/server/README.md).
@@ -11,26 +12,52 @@
 \getenv token ZCRM_TEST_TOKEN
 SELECT current_setting('zcrm_bulk.api_domain') AS accounts \gset
 \pset null '(null)'
+SELECT '1000.rt.' || :'rt' AS rt_main, '1000.rt.short.' || :'rt' AS rt_short,
+	   '1000.rt.sec.' || :'rt' AS rt_sec, '1000.rt.noexp.' || :'rt' AS rt_noexp,
+	   '1000.rt.otherdc.' || :'rt' AS rt_otherdc, '1000.rt.denied.' || :'rt' AS rt_denied,
+	   '1000.rt.html.' || :'rt' AS rt_html, '1000.rt.500.' || :'rt' AS rt_500,
+	   '1000.rt.wrongsecret.' || :'rt' AS rt_wrongsecret \gset
 
--- Creating connections (as a superuser, since the local server is not one
--- of Zoho's accounts servers).
-SELECT zcrm_connection_create('main', '1000.CLIENTID', :'secret', '1000.rt.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('short', '1000.CLIENTID', :'secret', '1000.rt.short.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('sec', '1000.CLIENTID', :'secret', '1000.rt.sec.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('noexp', '1000.CLIENTID', :'secret', '1000.rt.noexp.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('otherdc', '1000.CLIENTID', :'secret', '1000.rt.otherdc.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('revoked', '1000.CLIENTID', :'secret', '1000.rt.revoked', :'accounts');
-SELECT zcrm_connection_create('denied', '1000.CLIENTID', :'secret', '1000.rt.denied.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('denied_html', '1000.CLIENTID', :'secret', '1000.rt.html.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('broken', '1000.CLIENTID', :'secret', '1000.rt.500.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('badclient', '1000.CLIENTID', 'wrong-secret', '1000.rt.' || :'rt', :'accounts');
+-- Servers (as a superuser, since the local server is not one of Zoho's
+-- accounts servers), each with a user mapping FOR PUBLIC.
+CREATE SERVER main FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER main
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_main');
+CREATE SERVER short FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER short
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_short');
+CREATE SERVER sec FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER sec
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_sec');
+CREATE SERVER noexp FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER noexp
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_noexp');
+CREATE SERVER otherdc FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER otherdc
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_otherdc');
+CREATE SERVER revoked FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER revoked
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token '1000.rt.revoked.1');
+CREATE SERVER denied FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER denied
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_denied');
+CREATE SERVER denied_html FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER denied_html
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_html');
+CREATE SERVER broken FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER broken
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_500');
+CREATE SERVER badclient FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER badclient
+	OPTIONS (client_id '1000.CLIENTID', client_secret 'wrong-secret', refresh_token :'rt_wrongsecret');
 
--- Listing shows no secret.
-SELECT name, owner, client_id, replace(accounts_server, :'accounts', '<local>') AS accounts_server,
-	   api_domain, grantees
-FROM zcrm_connections() ORDER BY name;
+-- The wrapper: USAGE is not PUBLIC's; its servers are not the extension's.
+SELECT fdwname, fdwowner::regrole, fdwacl, fdwvalidator::regproc FROM pg_foreign_data_wrapper
+WHERE fdwname = 'zcrm_bulk';
+SELECT count(*) AS servers_in_extension FROM pg_depend
+WHERE classid = 'pg_foreign_server'::regclass AND deptype = 'e';
 
--- Calls by connection, by default connection; both or neither is an error.
+-- Calls by server, by default connection; both or neither is an error.
 SELECT job_id, status FROM zcrm_write_job('4150868000005392002', connection => 'main');
 SELECT count(*) AS mappings FROM zcrm_write_job_field_mappings('4150868000005392002', connection => 'main');
 SELECT zcrm_write_job_json('4150868000005392002', connection => 'main') ->> 'id' AS id;
@@ -41,6 +68,13 @@ SELECT * FROM zcrm_write_job('4150868000005392002');
 SELECT * FROM zcrm_write_job('4150868000005392002', :'token', 'main');
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'nonexistent');
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'bad name!');
+
+-- A server of another wrapper is not a connection.
+CREATE FOREIGN DATA WRAPPER regress_other_fdw;
+CREATE SERVER regress_other FOREIGN DATA WRAPPER regress_other_fdw;
+SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'regress_other');
+DROP SERVER regress_other;
+DROP FOREIGN DATA WRAPPER regress_other_fdw;
 
 -- expires_in_sec (then expires_in is in milliseconds), no expires_in at all:
 -- both give a working token.
@@ -53,20 +87,28 @@ SET zcrm_bulk.default_connection = 'otherdc';
 SELECT state, message FROM zcrm_try('zcrm_write_job', '4150868000005392002', NULL);
 RESET zcrm_bulk.default_connection;
 
--- An API domain override wins over the token reply's.
-SELECT zcrm_connection_alter('otherdc', api_domain => :'accounts');
+-- The server's api_domain wins over the token reply's, at once.
+ALTER SERVER otherdc OPTIONS (ADD api_domain :'accounts');
 SELECT job_id FROM zcrm_write_job('4150868000005392002', connection => 'otherdc');
-SELECT zcrm_connection_alter('otherdc', api_domain => '');
-SELECT api_domain FROM zcrm_connections() WHERE name = 'otherdc';
+ALTER SERVER otherdc OPTIONS (DROP api_domain);
+SET zcrm_bulk.default_connection = 'otherdc';
+SELECT state FROM zcrm_try('zcrm_write_job', '4150868000005392002', NULL);
+RESET zcrm_bulk.default_connection;
 
 -- Failed refreshes.
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'revoked');
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'denied');
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'denied_html');
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'badclient');
-SET zcrm_bulk.retries = 0;
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'broken');
-RESET zcrm_bulk.retries;
+
+-- Changing an option discards the cached token: 'main' now has a revoked
+-- refresh token, and the next call must refresh (and fail) ...
+ALTER USER MAPPING FOR PUBLIC SERVER main OPTIONS (SET refresh_token '1000.rt.revoked.2');
+SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'main');
+-- ... and setting the good one back works at once.
+ALTER USER MAPPING FOR PUBLIC SERVER main OPTIONS (SET refresh_token :'rt_main');
+SELECT job_id FROM zcrm_write_job('4150868000005392002', connection => 'main');
 
 -- A call inside a read-only transaction works.
 BEGIN TRANSACTION READ ONLY;
@@ -77,18 +119,27 @@ COMMIT;
 SELECT pg_sleep(2.5);
 SELECT job_id FROM zcrm_write_job('4150868000005392002', connection => 'short');
 
--- Argument checks.
-SELECT zcrm_connection_create('main', '1000.CLIENTID', :'secret', '1000.rt.' || :'rt', :'accounts');
-SELECT zcrm_connection_create('x y', 'id', 'secret', 'rt');
-SELECT zcrm_connection_create('nulls', NULL, 'secret', 'rt');
-SELECT zcrm_connection_create('spaces', 'id', 'se cret', 'rt');
-SELECT zcrm_connection_create('ftp', 'id', 'secret', 'rt', 'ftp://accounts.zoho.com');
-SELECT zcrm_connection_alter('nonexistent', client_id => 'x');
-SELECT zcrm_connection_drop('nonexistent');
+-- The validator: unknown options, options on the wrong object, missing
+-- required options and bad values are errors that list the valid options;
+-- no secret is echoed.
+CREATE SERVER v1 FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts', host 'x');
+CREATE SERVER v1 FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts', client_secret 'hidden-value');
+CREATE SERVER v1 FOREIGN DATA WRAPPER zcrm_bulk;
+CREATE SERVER v1 FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'ftp://accounts.zoho.com');
+CREATE SERVER v1 FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'https://accounts.zoho.eu', api_domain 'https://www.zohoapis.eu/crm');
+CREATE SERVER v1 FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'https://accounts.zoho.eu');
+CREATE USER MAPPING FOR PUBLIC SERVER v1 OPTIONS (client_id 'id', client_secret 'hidden-value', refresh_token 'rt', api_domain 'https://www.zohoapis.eu');
+CREATE USER MAPPING FOR PUBLIC SERVER v1 OPTIONS (client_id 'id', client_secret 'hidden-value');
+CREATE USER MAPPING FOR PUBLIC SERVER v1 OPTIONS (client_id 'id', client_secret 'hidden value', refresh_token 'rt');
+CREATE USER MAPPING FOR PUBLIC SERVER v1 OPTIONS (client_id 'id', client_secret 'hidden-value', refresh_token '');
+ALTER SERVER v1 OPTIONS (DROP accounts_server);
+ALTER FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (ADD accounts_server 'https://accounts.zoho.eu');
+DROP SERVER v1;
 
--- Privileges.  A role may create connections only once granted EXECUTE;
--- it owns what it creates; others need a grant to use it; only Zoho's own
--- servers are allowed to ordinary roles; no route reveals a secret.
+-- Privileges.  CREATE SERVER needs USAGE on the wrapper; a non-superuser
+-- may name only Zoho's own hosts; the owner's servers need USAGE granted
+-- to be used by others; a role's own mapping wins over PUBLIC's; no route
+-- reveals a secret to a grantee.
 CREATE ROLE regress_zcrm_owner;
 CREATE ROLE regress_zcrm_user;
 CREATE ROLE regress_zcrm_other;
@@ -96,57 +147,85 @@ GRANT regress_zcrm_user TO regress_zcrm_other;
 GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text, text) TO regress_zcrm_owner, regress_zcrm_user, regress_zcrm_other;
 
 SET ROLE regress_zcrm_owner;
-SELECT zcrm_connection_create('owned', '1000.CLIENTID', :'secret', '1000.rt.' || :'rt');
+CREATE SERVER owned FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'https://accounts.zoho.eu');
 RESET ROLE;
-GRANT EXECUTE ON FUNCTION zcrm_connection_create(text, text, text, text, text, text) TO regress_zcrm_owner;
+GRANT USAGE ON FOREIGN DATA WRAPPER zcrm_bulk TO regress_zcrm_owner;
 SET ROLE regress_zcrm_owner;
 -- (any host that is not Zoho's; not the local server, whose port varies)
-SELECT zcrm_connection_create('owned', '1000.CLIENTID', :'secret', '1000.rt.' || :'rt', 'https://accounts.example.com');
-SELECT zcrm_connection_create('owned', '1000.CLIENTID', :'secret', '1000.rt.' || :'rt',
-							  'https://accounts.zoho.eu', api_domain => 'http://127.0.0.1:18089');
-SELECT zcrm_connection_create('owned', '1000.CLIENTID', :'secret', '1000.rt.' || :'rt',
-							  'https://accounts.zoho.eu/', api_domain => 'https://www.zohoapis.eu');
-SELECT name, owner, accounts_server, api_domain FROM zcrm_connections();
-SELECT zcrm_connection_alter('main', client_id => 'stolen');
-SELECT zcrm_connection_drop('main');
-SELECT zcrm_connection_grant('main', 'regress_zcrm_owner');
+CREATE SERVER owned FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'https://accounts.example.com');
+CREATE SERVER owned FOREIGN DATA WRAPPER zcrm_bulk
+	OPTIONS (accounts_server 'https://accounts.zoho.eu', api_domain 'http://127.0.0.1:18089');
+CREATE SERVER owned FOREIGN DATA WRAPPER zcrm_bulk
+	OPTIONS (accounts_server 'https://accounts.zoho.eu/', api_domain 'https://www.zohoapis.eu');
+ALTER SERVER owned OPTIONS (SET accounts_server 'https://accounts.example.com');
+ALTER SERVER main OPTIONS (SET accounts_server 'https://accounts.zoho.eu');
+ALTER USER MAPPING FOR PUBLIC SERVER main OPTIONS (SET client_id 'stolen');
+DROP SERVER main;
+GRANT USAGE ON FOREIGN SERVER main TO regress_zcrm_owner;
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'main');
-SELECT zcrm_connection_grant('owned', 'regress_zcrm_user');
+SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'owned');
 RESET ROLE;
--- Superusers own the 'main' connection; grant it to regress_zcrm_user.
-SELECT zcrm_connection_grant('main', 'regress_zcrm_user');
+
+-- A superuser's choice of host cannot be lent: a server that is not Zoho's
+-- stops working once a non-superuser owns it.
+ALTER SERVER short OWNER TO regress_zcrm_owner;
+SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'short');
+ALTER SERVER short OWNER TO CURRENT_USER;
+
+-- The owner of a server cannot be dropped.
+DROP ROLE regress_zcrm_owner;
+
+-- Superusers own 'main'; its mapping is PUBLIC's.  Without USAGE: 42501.
+SET ROLE regress_zcrm_user;
+SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'main');
+RESET ROLE;
+GRANT USAGE ON FOREIGN SERVER main TO regress_zcrm_user;
 
 SET ROLE regress_zcrm_user;
-SELECT name, owner, grantees FROM zcrm_connections() ORDER BY name;
 SELECT job_id FROM zcrm_write_job('4150868000005392002', connection => 'main');
-SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'short');
-SELECT zcrm_connection_alter('main', refresh_token => 'x');
--- No route to a secret: the tables, and the functions' results and errors.
-SELECT * FROM zcrm_connection;
-SELECT * FROM zcrm_connection_grant;
-SELECT count(*) FROM zcrm_connections() AS c
-WHERE row(c.*)::text LIKE '%' || :'secret' || '%' OR row(c.*)::text LIKE '%' || :'rt' || '%';
+-- No route to a secret: the catalogs and views, and the functions' errors.
+SELECT srvname, usename, umoptions FROM pg_user_mappings WHERE srvname = 'main';
+SELECT * FROM pg_user_mapping;
+SELECT count(*) AS visible_secrets FROM pg_foreign_server AS s
+WHERE array_to_string(s.srvoptions, ',') LIKE '%' || :'secret' || '%';
+ALTER USER MAPPING FOR PUBLIC SERVER main OPTIONS (SET client_id 'x');
 RESET ROLE;
 
--- Membership counts: a member of a grantee may use the connection.
+-- Membership counts: a member of a grantee may use the server.
 SET ROLE regress_zcrm_other;
 SELECT job_id FROM zcrm_write_job('4150868000005392002', connection => 'main');
 RESET ROLE;
 
+-- A role's own mapping wins over PUBLIC's (here: a revoked refresh token),
+-- and a server without a mapping for the role is a clear error.
+CREATE USER MAPPING FOR regress_zcrm_user SERVER main
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token '1000.rt.revoked.3');
+SET ROLE regress_zcrm_user;
+SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'main');
+RESET ROLE;
+DROP USER MAPPING FOR regress_zcrm_user SERVER main;
+DROP USER MAPPING FOR PUBLIC SERVER main;
+SET ROLE regress_zcrm_user;
+SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'main');
+RESET ROLE;
+CREATE USER MAPPING FOR PUBLIC SERVER main
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_main');
+
 -- Revoking takes effect at once.
-SELECT zcrm_connection_revoke('main', 'regress_zcrm_user');
+REVOKE USAGE ON FOREIGN SERVER main FROM regress_zcrm_user;
 SET ROLE regress_zcrm_user;
 SELECT * FROM zcrm_write_job('4150868000005392002', connection => 'main');
 RESET ROLE;
 
 -- A superuser can read the secrets (and only a superuser).
-SELECT count(*) AS rows_with_secret FROM zcrm_connection WHERE client_secret = :'secret';
+SELECT count(*) AS mappings_with_secret FROM pg_user_mappings
+WHERE array_to_string(umoptions, ',') LIKE '%' || :'secret' || '%';
 
 -- Clean up.
-SELECT zcrm_connection_drop(name) FROM zcrm_connections();
-SELECT count(*) FROM zcrm_connection_grant;
+DROP SERVER owned CASCADE;
+DROP SERVER main, short, sec, noexp, otherdc, revoked, denied, denied_html, broken, badclient CASCADE;
 REVOKE ALL ON FUNCTION zcrm_write_job(text, text, text) FROM regress_zcrm_owner, regress_zcrm_user, regress_zcrm_other;
-REVOKE ALL ON FUNCTION zcrm_connection_create(text, text, text, text, text, text) FROM regress_zcrm_owner;
+REVOKE ALL ON FOREIGN DATA WRAPPER zcrm_bulk FROM regress_zcrm_owner;
 DROP ROLE regress_zcrm_other;
 DROP ROLE regress_zcrm_user;
 DROP ROLE regress_zcrm_owner;

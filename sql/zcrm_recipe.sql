@@ -2,12 +2,15 @@
 -- zcrm_recipe: the pg_cron recipe of README.md works as written.  The
 -- recipe is read from the README (see the Makefile); only the
 -- cron.schedule() call is left out, pg_cron itself being tested elsewhere.
--- Its connection 'prod' points at the local API server here.
+-- Its server 'prod' points at the local API server here.
 --
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET
-SELECT zcrm_connection_create('prod', '1000.CLIENTID', :'secret', '1000.rt.recipe.' || :'rt',
-							  current_setting('zcrm_bulk.api_domain'));
+SELECT current_setting('zcrm_bulk.api_domain') AS accounts \gset
+SELECT '1000.rt.recipe.' || :'rt' AS rt_prod \gset
+CREATE SERVER prod FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER prod
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_prod');
 \i test/readme_recipe.sql
 
 INSERT INTO bulk_jobs VALUES
@@ -27,4 +30,4 @@ SELECT job_id, count(*) AS checks FROM bulk_job_log GROUP BY job_id ORDER BY job
 
 DROP FUNCTION poll_bulk_jobs();
 DROP TABLE bulk_job_log, bulk_jobs;
-SELECT zcrm_connection_drop('prod');
+DROP SERVER prod CASCADE;

@@ -14,8 +14,11 @@
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET
 SET zcrm_bulk.retry_delay = '1ms';
-SELECT zcrm_connection_create('sp', '1000.CLIENTID', :'secret', '1000.rt.sp.' || :'rt',
-							  current_setting('zcrm_bulk.api_domain'));
+SELECT current_setting('zcrm_bulk.api_domain') AS accounts \gset
+SELECT '1000.rt.sp.' || :'rt' AS rt_sp \gset
+CREATE SERVER sp FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER sp
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_sp');
 
 -- What an SQL-language object of the extension may not do: run with the
 -- caller's search_path (a procedure that commits cannot carry SET: it pins
@@ -97,7 +100,7 @@ RESET ROLE;
 GRANT EXECUTE ON FUNCTION zcrm_track_job(text, text), zcrm_write_jobs(text[], text, text, text)
 	TO regress_zcrm_attacker;
 GRANT SELECT, INSERT, UPDATE ON zcrm_tracked_job TO regress_zcrm_attacker;
-SELECT zcrm_connection_grant('sp', 'regress_zcrm_attacker');
+GRANT USAGE ON FOREIGN SERVER sp TO regress_zcrm_attacker;
 SET ROLE regress_zcrm_attacker;
 SET search_path = public, pg_catalog;
 SELECT zcrm_track_job('1000000000000000002', 'sp');	-- COMPLETED
@@ -127,4 +130,4 @@ DELETE FROM zcrm_tracked_job;
 DROP OWNED BY regress_zcrm_attacker;
 REVOKE CREATE ON SCHEMA public FROM regress_zcrm_attacker;
 DROP ROLE regress_zcrm_attacker;
-SELECT zcrm_connection_drop('sp');
+DROP SERVER sp CASCADE;

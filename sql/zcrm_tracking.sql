@@ -8,8 +8,11 @@
 \getenv secret ZCRM_TEST_CLIENT_SECRET
 \getenv token ZCRM_TEST_TOKEN
 SET zcrm_bulk.retry_delay = '1ms';
-SELECT zcrm_connection_create('track', '1000.CLIENTID', :'secret', '1000.rt.track.' || :'rt',
-							  current_setting('zcrm_bulk.api_domain'));
+SELECT current_setting('zcrm_bulk.api_domain') AS accounts \gset
+SELECT '1000.rt.track.' || :'rt' AS rt_track \gset
+CREATE SERVER track FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');
+CREATE USER MAPPING FOR PUBLIC SERVER track
+	OPTIONS (client_id '1000.CLIENTID', client_secret :'secret', refresh_token :'rt_track');
 
 SELECT zcrm_track_job('4150868000005392002', 'track');	-- INPROGRESS
 SELECT zcrm_track_job('4150868000005350003', 'track');	-- COMPLETED
@@ -73,4 +76,4 @@ SELECT * FROM zcrm_write_job_wait('415086800000539200', :'token');
 
 DELETE FROM zcrm_tracked_job;
 SELECT count(*) FROM zcrm_job_history;
-SELECT zcrm_connection_drop('track');
+DROP SERVER track CASCADE;

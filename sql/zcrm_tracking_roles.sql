@@ -11,16 +11,20 @@ SET zcrm_bulk.retry_delay = '1ms';
 
 -- The one place that knows how a connection is made and granted:
 -- zcrm_test_connection(name, client secret, refresh token, grantee) makes a
--- connection to the local server that only grantee (if any) and superusers
--- may use.
+-- server of the local API server.  With a grantee: USAGE for it and a user
+-- mapping of its own, none for anyone else.  Without: a mapping FOR PUBLIC
+-- and no USAGE, so that only superusers may use it.
 CREATE FUNCTION pg_temp.zcrm_test_connection(name text, secret text, rt text, grantee regrole)
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-	PERFORM zcrm_connection_create(name, '1000.CLIENTID', secret, '1000.rt.' || name || '.' || rt,
-								   current_setting('zcrm_bulk.api_domain'));
+	EXECUTE format('CREATE SERVER %I FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server %L)',
+				   name, current_setting('zcrm_bulk.api_domain'));
 	IF grantee IS NOT NULL THEN
-		PERFORM zcrm_connection_grant(name, grantee);
+		EXECUTE format('GRANT USAGE ON FOREIGN SERVER %I TO %s', name, grantee);
 	END IF;
+	EXECUTE format('CREATE USER MAPPING FOR %s SERVER %I OPTIONS (client_id %L, client_secret %L, refresh_token %L)',
+				   coalesce(grantee::text, 'PUBLIC'), name, '1000.CLIENTID', secret,
+				   '1000.rt.' || name || '.' || rt);
 END
 $$;
 
@@ -68,6 +72,17 @@ CALL zcrm_poll_tracked_jobs(min_interval => '0');
 SELECT job_id, tracked_by, last_status, finished_at IS NOT NULL AS finished,
 	   last_sqlstate, last_error
 FROM zcrm_tracked_job ORDER BY job_id;
+
+-- Alice's other job was fetched with her own user mapping of 'alices': the
+-- superuser who polled has none there.
+DO $$
+BEGIN
+	PERFORM FROM zcrm_write_jobs(ARRAY['4150868000005350003'], connection => 'alices');
+	RAISE NOTICE 'the superuser fetched through alices';
+EXCEPTION WHEN OTHERS THEN
+	RAISE NOTICE 'the superuser cannot fetch through alices: %', SQLSTATE;
+END
+$$;
 
 -- Each role reads its own history only.
 SET ROLE regress_zcrm_alice;
@@ -129,7 +144,9 @@ SELECT job_id, last_sqlstate, regexp_replace(last_error, '[0-9]+', 'N') AS last_
 FROM zcrm_tracked_job;
 
 DELETE FROM zcrm_tracked_job;
-SELECT zcrm_connection_drop(c) FROM unnest(ARRAY['prod', 'alices', 'bobs']) AS c;
+DROP SERVER prod CASCADE;
+DROP SERVER alices CASCADE;
+DROP SERVER bobs CASCADE;
 DROP OWNED BY regress_zcrm_alice, regress_zcrm_bob, regress_zcrm_poller;
 DROP ROLE regress_zcrm_poller;
 DROP ROLE regress_zcrm_alice;

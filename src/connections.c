@@ -1,28 +1,31 @@
 /*-------------------------------------------------------------------------
  *
  * connections.c
- *	  Named connections: create, alter, drop, grant, list, look up.
+ *	  Connections as foreign servers: the wrapper's option validator and
+ *	  the lookup of a server's credentials for the current user.
  *
- * The credentials live in the extension's tables zcrm_connection and
- * zcrm_connection_grant, on which PUBLIC has no privileges.  The functions
- * here check the caller's rights themselves (GetUserId(): the role that
- * calls, whatever SET ROLE made it) and then run their statements through
- * SPI as the owner of those tables, with search_path pinned to pg_catalog
- * so that no object of the caller's can take part.  No function returns a
- * client secret or a refresh token, and no error quotes one: arguments are
- * validated before anything is written, so no constraint violation can
- * print a failing row.
+ * The extension creates FOREIGN DATA WRAPPER zcrm_bulk with the validator
+ * below (no handler: its servers hold no tables).  A server carries where
+ * tokens come from and where calls go; a user mapping carries the OAuth
+ * client and the refresh token:
  *
- * Who may do what:
- *	- create: whoever has EXECUTE on zcrm_connection_create (not PUBLIC);
- *	  the creator becomes the owner;
- *	- alter, drop, grant, revoke: the owner (or a member of the owner role)
- *	  and superusers;
- *	- use: the owner, the roles it was granted to (and their members) and
- *	  superusers;
- *	- an accounts server or API domain other than Zoho's own can only be
- *	  set by a superuser, so that nobody else can aim requests carrying
- *	  secrets at a host of their choosing.
+ *	- server options: accounts_server (required), api_domain;
+ *	- user mapping options: client_id, client_secret, refresh_token (all
+ *	  required).
+ *
+ * PostgreSQL does the rest: ownership and role dependencies (DROP ROLE of
+ * a server's owner is refused), GRANT USAGE ON FOREIGN SERVER, options of
+ * mappings hidden from other roles in pg_user_mappings, and pg_dump.  The
+ * rule that keeps secrets from being aimed at a host of someone's choosing
+ * is kept in two places: the validator lets only superusers name a host
+ * that is not Zoho's, and a lookup refuses a server that names such a host
+ * unless its owner is a superuser (ALTER SERVER ... OWNER TO cannot lend a
+ * superuser's choice to anyone else).
+ *
+ * Resolved connections are cached per backend, keyed by server name and
+ * user; any change of a server, a user mapping or a role empties the cache
+ * (syscache invalidation callbacks, as postgres_fdw's connection.c does).
+ * USAGE is checked on every call, cached or not.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -33,40 +36,30 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/skey.h"
-#include "access/table.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_extension.h"
-#include "catalog/pg_type.h"
-#include "commands/extension.h"
-#include "executor/spi.h"
+#include "access/reloptions.h"
+#include "catalog/pg_foreign_data_wrapper.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_foreign_table.h"
+#include "catalog/pg_user_mapping.h"
+#include "commands/defrem.h"
+#include "common/cryptohash.h"
 #include "fmgr.h"
-#include "funcapi.h"
+#include "foreign/foreign.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
-#include "utils/array.h"
-#include "utils/fmgroids.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "connections.h"
 #include "settings.h"
 
-PG_FUNCTION_INFO_V1(zcrm_connection_create);
-PG_FUNCTION_INFO_V1(zcrm_connection_alter);
-PG_FUNCTION_INFO_V1(zcrm_connection_drop);
-PG_FUNCTION_INFO_V1(zcrm_connection_grant);
-PG_FUNCTION_INFO_V1(zcrm_connection_revoke);
-PG_FUNCTION_INFO_V1(zcrm_connections);
+PG_FUNCTION_INFO_V1(zcrm_bulk_fdw_validator);
 
-#define ZCRM_MAX_NAME_LEN		63
+#define ZCRM_FDW_NAME			"zcrm_bulk"
 #define ZCRM_MAX_SECRET_LEN		1024
 
 /* Zoho's accounts servers, one per data centre. */
@@ -83,8 +76,22 @@ static const char *const zoho_api_tlds[] = {
 	"com", "eu", "in", "com.au", "jp", "com.cn", "ca", "sa", "uk",
 };
 
-/* A stored row as the SPI callbacks see it. */
-typedef void (*ZcrmRowCallback) (HeapTuple tuple, TupleDesc desc, void *arg);
+/* The options of the wrapper's objects, and where each belongs. */
+typedef struct ZcrmOption
+{
+	const char *name;
+	Oid			context;		/* ForeignServerRelationId or UserMappingRelationId */
+	bool		required;
+	bool		secret;			/* never echoed */
+} ZcrmOption;
+
+static const ZcrmOption zcrm_options[] = {
+	{"accounts_server", ForeignServerRelationId, true, false},
+	{"api_domain", ForeignServerRelationId, false, false},
+	{"client_id", UserMappingRelationId, true, false},
+	{"client_secret", UserMappingRelationId, true, true},
+	{"refresh_token", UserMappingRelationId, true, true},
+};
 
 /*
  * strip_slash
@@ -143,286 +150,70 @@ zcrm_is_zoho_api_domain(const char *url)
 }
 
 /*
- * extension_schema
- *		The schema zcrm_bulk is installed in (PostgreSQL 15 exports no
- *		function for this, so pg_extension is read directly).
+ * zcrm_sha256_hex
+ *		See connections.h.
  */
-static Oid
-extension_schema(void)
+void
+zcrm_sha256_hex(const char *data, size_t len, char *out)
 {
-	Oid			extoid = get_extension_oid("zcrm_bulk", false);
-	Oid			nspid = InvalidOid;
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extoid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		nspid = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	if (!OidIsValid(nspid))
-		elog(ERROR, "could not find the schema of extension zcrm_bulk");
-	return nspid;
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		sprintf(out + 2 * i, "%02x", digest[i]);
+	out[PG_SHA256_DIGEST_STRING_LENGTH - 1] = '\0';
 }
 
 /*
- * Where the extension's tables are, who owns them, and the prepared plans
- * of the two statements that every call through a connection runs, cached
- * for the backend's life: looking them up anew (two scans of pg_extension,
- * and parsing and planning both statements) cost more than the rest of
- * such a call.  A relcache invalidation of either table (DROP EXTENSION,
- * ALTER TABLE ... OWNER TO, a cache reset) marks the cache stale, and the
- * next use rebuilds it; "generation" tells a rebuild whether an
- * invalidation arrived while it was reading the catalogs.
- */
-typedef struct TableCache
-{
-	bool		valid;
-	uint64		generation;
-	Oid			conn_relid;
-	Oid			grant_relid;
-	Oid			owner;			/* owner of zcrm_connection */
-	MemoryContext cxt;			/* holds the four strings below */
-	char	   *conn_table;		/* quoted, schema-qualified */
-	char	   *grant_table;
-	char	   *read_sql;		/* the row of one connection ... */
-	SPIPlanPtr	read_plan;		/* ... prepared on first use */
-	char	   *grantee_sql;	/* the grantees of one connection ... */
-	SPIPlanPtr	grantee_plan;	/* ... prepared on first use */
-} TableCache;
-
-static TableCache table_cache;
-
-/* Relcache invalidation callback: forget the tables if either is touched. */
-static void
-table_cache_invalidate(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == table_cache.conn_relid ||
-		relid == table_cache.grant_relid)
-	{
-		table_cache.valid = false;
-		table_cache.generation++;
-	}
-}
-
-/*
- * extension_relid
- *		The OID of the extension's table "relname" in schema nspid.
- */
-static Oid
-extension_relid(const char *relname, Oid nspid)
-{
-	Oid			relid = get_relname_relid(relname, nspid);
-
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table %s of extension zcrm_bulk does not exist", relname),
-				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
-	return relid;
-}
-
-/*
- * load_table_cache
- *		Make table_cache valid, reading the catalogs when it is not.
- */
-static void
-load_table_cache(void)
-{
-	static bool callback_registered = false;
-
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(table_cache_invalidate, (Datum) 0);
-		callback_registered = true;
-	}
-
-	while (!table_cache.valid)
-	{
-		uint64		generation = table_cache.generation;
-		Oid			nspid;
-		char	   *nspname;
-		HeapTuple	tuple;
-
-		/* drop what the stale cache held */
-		if (table_cache.read_plan)
-			SPI_freeplan(table_cache.read_plan);
-		if (table_cache.grantee_plan)
-			SPI_freeplan(table_cache.grantee_plan);
-		table_cache.read_plan = NULL;
-		table_cache.grantee_plan = NULL;
-		if (table_cache.cxt == NULL)
-			table_cache.cxt = AllocSetContextCreate(TopMemoryContext,
-													"zcrm_bulk connection tables",
-													ALLOCSET_SMALL_SIZES);
-		else
-			MemoryContextReset(table_cache.cxt);
-		table_cache.conn_table = NULL;
-		table_cache.grant_table = NULL;
-		table_cache.read_sql = NULL;
-		table_cache.grantee_sql = NULL;
-
-		nspid = extension_schema();
-		nspname = get_namespace_name(nspid);
-		table_cache.conn_relid = extension_relid("zcrm_connection", nspid);
-		table_cache.grant_relid = extension_relid("zcrm_connection_grant", nspid);
-		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(table_cache.conn_relid));
-		if (!HeapTupleIsValid(tuple))
-			elog(ERROR, "cache lookup failed for relation %u", table_cache.conn_relid);
-		table_cache.owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-		ReleaseSysCache(tuple);
-		table_cache.conn_table =
-			MemoryContextStrdup(table_cache.cxt,
-								quote_qualified_identifier(nspname, "zcrm_connection"));
-		table_cache.grant_table =
-			MemoryContextStrdup(table_cache.cxt,
-								quote_qualified_identifier(nspname, "zcrm_connection_grant"));
-		table_cache.read_sql =
-			MemoryContextStrdup(table_cache.cxt,
-								psprintf("SELECT name, owner, client_id, client_secret, refresh_token,"
-										 " accounts_server, api_domain FROM %s"
-										 " WHERE name OPERATOR(pg_catalog.=) $1",
-										 table_cache.conn_table));
-		table_cache.grantee_sql =
-			MemoryContextStrdup(table_cache.cxt,
-								psprintf("SELECT grantee FROM %s WHERE connection OPERATOR(pg_catalog.=) $1",
-										 table_cache.grant_table));
-
-		/* an invalidation while reading means: read again */
-		table_cache.valid = (table_cache.generation == generation);
-	}
-}
-
-/*
- * extension_table
- *		The schema-qualified, quoted name of one of the extension's tables.
- */
-static const char *
-extension_table(const char *relname)
-{
-	load_table_cache();
-	return strcmp(relname, "zcrm_connection") == 0 ?
-		table_cache.conn_table : table_cache.grant_table;
-}
-
-/*
- * exec_as_owner
- *		Run one SQL statement through SPI as the owner of the extension's
- *		tables, with search_path set to "pg_catalog, pg_temp", calling "fn"
- *		for each row returned.  "sql" must name tables with
- *		extension_table().  With "plan", the statement is prepared once and
- *		kept in *plan (a member of table_cache, so that it is dropped with
- *		the cache), and "sql" is its text in table_cache.
- *		Returns the number of rows processed.
- */
-static uint64
-exec_as_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
-			  Datum *args, const char *nulls, bool read_only,
-			  ZcrmRowCallback fn, void *arg)
-{
-	Oid			owner;
-	Oid			saved_userid;
-	int			saved_sec_context;
-	int			save_nestlevel;
-	uint64		processed = 0;
-
-	load_table_cache();
-	owner = table_cache.owner;
-	GetUserIdAndSecContext(&saved_userid, &saved_sec_context);
-	SetUserIdAndSecContext(owner, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	save_nestlevel = NewGUCNestLevel();
-
-	PG_TRY();
-	{
-		int			rc;
-
-		(void) set_config_option("search_path", "pg_catalog, pg_temp",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (plan == NULL)
-			rc = SPI_execute_with_args(sql, nargs, argtypes, args, nulls,
-									   read_only, 0);
-		else
-		{
-			if (*plan == NULL)
-			{
-				SPIPlanPtr	prepared = SPI_prepare(sql, nargs, argtypes);
-
-				if (prepared == NULL)
-					elog(ERROR, "SPI_prepare failed: %s",
-						 SPI_result_code_string(SPI_result));
-				if (SPI_keepplan(prepared) != 0)
-					elog(ERROR, "SPI_keepplan failed");
-				*plan = prepared;
-			}
-			rc = SPI_execute_plan(*plan, args, nulls, read_only, 0);
-		}
-		if (rc < 0)
-			elog(ERROR, "SPI statement failed: %s", SPI_result_code_string(rc));
-		processed = SPI_processed;
-		if (fn && SPI_tuptable)
-		{
-			for (uint64 i = 0; i < SPI_processed; i++)
-				fn(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, arg);
-		}
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(saved_userid, saved_sec_context);
-	}
-	PG_END_TRY();
-
-	AtEOXact_GUC(true, save_nestlevel);
-	return processed;
-}
-
-/*
- * text_arg
- *		Argument "argno" as a C string, or NULL when it is SQL NULL.
+ * valid_options_list
+ *		The names of the options valid in "context", comma-separated, for
+ *		hints; "none" when there are none.
  */
 static char *
-text_arg(FunctionCallInfo fcinfo, int argno)
+valid_options_list(Oid context)
 {
-	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < lengthof(zcrm_options); i++)
+	{
+		if (zcrm_options[i].context != context)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, zcrm_options[i].name);
+	}
+	return buf.len > 0 ? buf.data : "none";
 }
 
-/*
- * check_name
- *		A connection name: 1 to 63 ASCII letters, digits and _ . -
- */
-static void
-check_name(const char *name)
+/* The object a catalog OID stands for, for messages. */
+static const char *
+context_name(Oid context)
 {
-	size_t		len;
-
-	if (name == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("connection name must not be null")));
-	len = strlen(name);
-	for (size_t i = 0; i < len; i++)
+	switch (context)
 	{
-		char		c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			len = 0;
+		case ForeignServerRelationId:
+			return "a server of foreign-data wrapper zcrm_bulk";
+		case UserMappingRelationId:
+			return "a user mapping of foreign-data wrapper zcrm_bulk";
+		case ForeignDataWrapperRelationId:
+			return "foreign-data wrapper zcrm_bulk";
+		default:
+			return "a foreign table of foreign-data wrapper zcrm_bulk";
 	}
-	if (len == 0 || len > ZCRM_MAX_NAME_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid connection name"),
-				 errdetail("A connection name has 1 to %d ASCII letters, digits and the characters _ . -.",
-						   ZCRM_MAX_NAME_LEN)));
+}
+
+/* The short name of that object, for details and hints. */
+static const char *
+context_short_name(Oid context)
+{
+	return context == ForeignServerRelationId ? "a server" :
+		context == UserMappingRelationId ? "a user mapping" : "the wrapper";
 }
 
 /*
@@ -431,19 +222,10 @@ check_name(const char *name)
  *		characters.  The value is never echoed.
  */
 static void
-check_credential(const char *value, const char *what, bool required)
+check_credential(const char *value, const char *what)
 {
-	size_t		len;
+	size_t		len = strlen(value);
 
-	if (value == NULL)
-	{
-		if (required)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not be null", what)));
-		return;
-	}
-	len = strlen(value);
 	for (size_t i = 0; i < len; i++)
 	{
 		if (value[i] <= ' ' || value[i] > '~')
@@ -451,434 +233,468 @@ check_credential(const char *value, const char *what, bool required)
 	}
 	if (len == 0 || len > ZCRM_MAX_SECRET_LEN)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s", what),
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\"", what),
 				 errdetail("It must be 1 to %d visible ASCII characters, as Zoho's API console shows it.",
-						   ZCRM_MAX_SECRET_LEN)));
+						   ZCRM_MAX_SECRET_LEN),
+				 errhint("Copy the value again from Zoho's API console.")));
 }
 
 /*
  * check_url
  *		An accounts server or API domain: a base URL, and one of Zoho's own
- *		unless the caller is a superuser.
+ *		unless the current user is a superuser.
  */
-static char *
-check_url(const char *url, const char *what, bool (*is_zoho) (const char *))
+static void
+check_url(const char *option, const char *url, bool (*is_zoho) (const char *))
 {
 	const char *detail;
 
 	if (!zcrm_valid_base_url(url, &detail))
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid %s \"%s\"", what, url),
-				 errdetail("%s", detail)));
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", option, url),
+				 errdetail("%s", detail),
+				 errhint("Give a scheme and a host, for example 'https://accounts.zoho.eu'.")));
 	if (!is_zoho(url) && !superuser())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("only a superuser can set %s \"%s\"", what, url),
+				 errmsg("only a superuser can set option \"%s\" to \"%s\"", option, url),
 				 errdetail("Other roles can only use the servers of Zoho's data centres."),
-				 errhint("See the data centre table in the zcrm_bulk README.")));
-	return strip_slash(url);
-}
-
-/* Collects one connection row (all columns, in table order). */
-static void
-collect_connection(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ZcrmConnection *conn = (ZcrmConnection *) arg;
-
-	conn->name = SPI_getvalue(tuple, desc, 1);
-	conn->client_id = SPI_getvalue(tuple, desc, 3);
-	conn->client_secret = SPI_getvalue(tuple, desc, 4);
-	conn->refresh_token = SPI_getvalue(tuple, desc, 5);
-	conn->accounts_server = SPI_getvalue(tuple, desc, 6);
-	conn->api_domain = SPI_getvalue(tuple, desc, 7);
-}
-
-/* State for reading a connection with its owner and grantees. */
-typedef struct ConnectionRead
-{
-	MemoryContext cxt;			/* where results are copied to */
-	bool		found;
-	Oid			owner;
-	ZcrmConnection conn;
-	List	   *grantees;		/* of Oid */
-} ConnectionRead;
-
-static void
-read_connection_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ConnectionRead *r = (ConnectionRead *) arg;
-	MemoryContext old = MemoryContextSwitchTo(r->cxt);
-	bool		isnull;
-
-	r->found = true;
-	r->owner = DatumGetObjectId(SPI_getbinval(tuple, desc, 2, &isnull));
-	collect_connection(tuple, desc, &r->conn);
-	MemoryContextSwitchTo(old);
-}
-
-static void
-read_grantee_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ConnectionRead *r = (ConnectionRead *) arg;
-	MemoryContext old = MemoryContextSwitchTo(r->cxt);
-	bool		isnull;
-
-	r->grantees = lappend_oid(r->grantees,
-							  DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull)));
-	MemoryContextSwitchTo(old);
+				 errhint("Use one of the hosts of the data centre table in the zcrm_bulk README.")));
 }
 
 /*
- * read_connection
- *		Read connection "name", its owner and its grantees into *r.
+ * zcrm_bulk_fdw_validator(options text[], catalog oid) RETURNS void
+ *		The validator of FOREIGN DATA WRAPPER zcrm_bulk: every option must
+ *		be one of zcrm_options and belong to the object it is given on;
+ *		values are checked; required options must be present.  Called by
+ *		CREATE/ALTER SERVER and USER MAPPING with the complete new option
+ *		list.  Secrets are never quoted.
  */
-static void
-read_connection(const char *name, ConnectionRead *r)
+Datum
+zcrm_bulk_fdw_validator(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(name)};
+	List	   *options = untransformRelOptions(PG_GETARG_DATUM(0));
+	Oid			catalog = PG_GETARG_OID(1);
+	bool		seen[lengthof(zcrm_options)] = {0};
+	ListCell   *cell;
 
-	memset(r, 0, sizeof(*r));
-	r->cxt = CurrentMemoryContext;
-	load_table_cache();
-	exec_as_owner(&table_cache.read_plan, table_cache.read_sql,
-				  1, argtypes, args, NULL, true, read_connection_row, r);
-	if (r->found)
+	foreach(cell, options)
 	{
-		load_table_cache();
-		exec_as_owner(&table_cache.grantee_plan, table_cache.grantee_sql,
-					  1, argtypes, args, NULL, true, read_grantee_row, r);
+		DefElem    *def = (DefElem *) lfirst(cell);
+		const ZcrmOption *opt = NULL;
+		char	   *value;
+
+		for (int i = 0; i < lengthof(zcrm_options); i++)
+		{
+			if (strcmp(def->defname, zcrm_options[i].name) == 0)
+			{
+				opt = &zcrm_options[i];
+				seen[i] = true;
+			}
+		}
+		if (opt == NULL || opt->context != catalog)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("invalid option \"%s\" for %s",
+							def->defname, context_name(catalog)),
+					 opt ? errdetail("Option \"%s\" belongs on %s.", opt->name,
+									 context_short_name(opt->context)) : 0,
+					 errhint("Valid options in this context are: %s.",
+							 valid_options_list(catalog))));
+
+		value = defGetString(def);
+		if (strcmp(opt->name, "accounts_server") == 0)
+			check_url(opt->name, value, zcrm_is_zoho_accounts_server);
+		else if (strcmp(opt->name, "api_domain") == 0)
+			check_url(opt->name, value, zcrm_is_zoho_api_domain);
+		else
+			check_credential(value, opt->name);
 	}
-}
 
-/*
- * may_use / may_manage
- *		The access rules of the file header comment.
- */
-static bool
-may_manage(const ConnectionRead *r)
-{
-	return superuser() || has_privs_of_role(GetUserId(), r->owner);
-}
-
-static bool
-may_use(const ConnectionRead *r)
-{
-	ListCell   *lc;
-
-	if (may_manage(r))
-		return true;
-	foreach(lc, r->grantees)
+	for (int i = 0; i < lengthof(zcrm_options); i++)
 	{
-		if (has_privs_of_role(GetUserId(), lfirst_oid(lc)))
-			return true;
+		if (zcrm_options[i].context == catalog && zcrm_options[i].required && !seen[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+					 errmsg("option \"%s\" is required for %s",
+							zcrm_options[i].name, context_name(catalog)),
+					 errhint("Options of %s: %s.", context_short_name(catalog),
+							 valid_options_list(catalog))));
 	}
-	return false;
+	PG_RETURN_VOID();
 }
 
+/* A cached connection, by server name and user. */
+typedef struct ConnKey
+{
+	NameData	server;
+	Oid			userid;
+} ConnKey;
+
+typedef struct ConnEntry
+{
+	ConnKey		key;
+	ZcrmConnection conn;		/* strings in conn_cxt */
+} ConnEntry;
+
+static HTAB *conn_hash = NULL;
+static MemoryContext conn_cxt = NULL;
+static bool conn_stale = false;
+static ZcrmConnectionsChanged changed_callback = NULL;
+
 /*
- * read_for_manage
- *		Read a connection the caller must own; errors otherwise.
+ * connections_changed
+ *		Syscache callback for servers, user mappings and roles: forget every
+ *		resolved connection (the next lookup empties the cache; pointers
+ *		handed out before stay valid until then).
  */
 static void
-read_for_manage(const char *name, ConnectionRead *r)
+connections_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
-	check_name(name);
-	read_connection(name, r);
-	if (!r->found)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Zoho CRM connection \"%s\" does not exist", name)));
-	if (!may_manage(r))
+	conn_stale = true;
+	if (changed_callback)
+		changed_callback();
+}
+
+/*
+ * zcrm_on_connections_changed
+ *		See connections.h.
+ */
+void
+zcrm_on_connections_changed(ZcrmConnectionsChanged fn)
+{
+	changed_callback = fn;
+}
+
+/*
+ * conn_cache
+ *		The connection cache, created (with its callbacks) on first use and
+ *		emptied when stale.
+ */
+static HTAB *
+conn_cache(void)
+{
+	HASHCTL		ctl;
+
+	if (conn_cxt == NULL)
+	{
+		conn_cxt = AllocSetContextCreate(CacheMemoryContext,
+										 "zcrm_bulk connections",
+										 ALLOCSET_SMALL_SIZES);
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, connections_changed, (Datum) 0);
+		CacheRegisterSyscacheCallback(USERMAPPINGOID, connections_changed, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHOID, connections_changed, (Datum) 0);
+	}
+	if (conn_stale && conn_hash != NULL)
+	{
+		/* secrets are not left behind in freed memory */
+		HASH_SEQ_STATUS seq;
+		ConnEntry  *e;
+
+		hash_seq_init(&seq, conn_hash);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			explicit_bzero(e->conn.client_secret, strlen(e->conn.client_secret));
+			explicit_bzero(e->conn.refresh_token, strlen(e->conn.refresh_token));
+		}
+		MemoryContextReset(conn_cxt);
+		conn_hash = NULL;
+	}
+	conn_stale = false;
+	if (conn_hash == NULL)
+	{
+		ctl.keysize = sizeof(ConnKey);
+		ctl.entrysize = sizeof(ConnEntry);
+		ctl.hcxt = conn_cxt;
+		conn_hash = hash_create("zcrm_bulk connections", 8, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return conn_hash;
+}
+
+/*
+ * option_value
+ *		The value of option "name" in a DefElem list, or NULL.
+ */
+static char *
+option_value(List *options, const char *name)
+{
+	ListCell   *cell;
+
+	foreach(cell, options)
+	{
+		DefElem    *def = (DefElem *) lfirst(cell);
+
+		if (strcmp(def->defname, name) == 0)
+			return defGetString(def);
+	}
+	return NULL;
+}
+
+/*
+ * find_user_mapping
+ *		The user mapping of "userid" on "serverid", else PUBLIC's: its OID
+ *		and options; InvalidOid when there is neither.
+ */
+static Oid
+find_user_mapping(Oid userid, Oid serverid, List **options)
+{
+	HeapTuple	tp;
+	Datum		datum;
+	bool		isnull;
+	Oid			umid;
+
+	tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(userid),
+						 ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tp))
+		tp = SearchSysCache2(USERMAPPINGUSERSERVER, ObjectIdGetDatum(InvalidOid),
+							 ObjectIdGetDatum(serverid));
+	if (!HeapTupleIsValid(tp))
+		return InvalidOid;
+	umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
+	datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
+							Anum_pg_user_mapping_umoptions, &isnull);
+	*options = isnull ? NIL : untransformRelOptions(datum);
+	ReleaseSysCache(tp);
+	return umid;
+}
+
+/*
+ * zcrm_user_mapping_exists
+ *		See connections.h.
+ */
+bool
+zcrm_user_mapping_exists(Oid umid)
+{
+	return SearchSysCacheExists1(USERMAPPINGOID, ObjectIdGetDatum(umid));
+}
+
+/*
+ * check_usage
+ *		The user must have USAGE on the server (42501 otherwise).
+ */
+static void
+check_usage(Oid serverid, const char *name, Oid userid)
+{
+	if (pg_foreign_server_aclcheck(serverid, userid, ACL_USAGE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("must be owner of Zoho CRM connection \"%s\"", name)));
+				 errmsg("permission denied for foreign server %s", name),
+				 errhint("The server's owner can allow it with GRANT USAGE ON FOREIGN SERVER %s TO %s.",
+						 quote_identifier(name),
+						 quote_identifier(GetUserNameFromId(userid, false)))));
+}
+
+/*
+ * resolve
+ *		Fill *conn (strings in conn_cxt) for server "name" and user
+ *		"userid", raising the errors zcrm_connection_lookup() lists.
+ */
+static void
+resolve(const char *name, Oid userid, ZcrmConnection *conn)
+{
+	ForeignServer *server = GetForeignServerByName(name, true);
+	ForeignDataWrapper *fdw;
+	List	   *umoptions = NIL;
+	char	   *accounts;
+	char	   *api_domain;
+	MemoryContext old;
+	StringInfoData buf;
+
+	if (server == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("server \"%s\" does not exist", name),
+				 errhint("Create it with CREATE SERVER %s FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'https://accounts.zoho.com').",
+						 quote_identifier(name))));
+	fdw = GetForeignDataWrapper(server->fdwid);
+	if (strcmp(fdw->fdwname, ZCRM_FDW_NAME) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("server \"%s\" is not a zcrm_bulk server", name),
+				 errdetail("It belongs to foreign-data wrapper \"%s\".", fdw->fdwname),
+				 errhint("Name a server created with FOREIGN DATA WRAPPER zcrm_bulk.")));
+	check_usage(server->serverid, name, userid);
+	conn->umid = find_user_mapping(userid, server->serverid, &umoptions);
+	if (!OidIsValid(conn->umid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("user mapping for \"%s\" on server \"%s\" does not exist",
+						GetUserNameFromId(userid, false), name),
+				 errdetail("Neither a user mapping for the role nor one for PUBLIC exists."),
+				 errhint("Create one with CREATE USER MAPPING FOR %s SERVER %s OPTIONS (client_id '...', client_secret '...', refresh_token '...'), or FOR PUBLIC to share one.",
+						 quote_identifier(GetUserNameFromId(userid, false)),
+						 quote_identifier(name))));
+
+	accounts = option_value(server->options, "accounts_server");
+	api_domain = option_value(server->options, "api_domain");
+	if (accounts == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("server \"%s\" has no option \"accounts_server\"", name),
+				 errhint("Add it with ALTER SERVER %s OPTIONS (ADD accounts_server 'https://accounts.zoho.com').",
+						 quote_identifier(name))));
+	if (!superuser_arg(server->owner) &&
+		(!zcrm_is_zoho_accounts_server(accounts) ||
+		 (api_domain && !zcrm_is_zoho_api_domain(api_domain))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("server \"%s\" names a host that is not Zoho's and is not owned by a superuser", name),
+				 errdetail("Credentials are sent to other hosts only through servers that a superuser owns."),
+				 errhint("Let a superuser own the server, or name the hosts of a Zoho data centre.")));
+
+	old = MemoryContextSwitchTo(conn_cxt);
+	conn->name = pstrdup(name);
+	conn->serverid = server->serverid;
+	conn->client_id = pstrdup(option_value(umoptions, "client_id") ? option_value(umoptions, "client_id") : "");
+	conn->client_secret = pstrdup(option_value(umoptions, "client_secret") ? option_value(umoptions, "client_secret") : "");
+	conn->refresh_token = pstrdup(option_value(umoptions, "refresh_token") ? option_value(umoptions, "refresh_token") : "");
+	conn->accounts_server = strip_slash(accounts);
+	conn->api_domain = api_domain ? strip_slash(api_domain) : NULL;
+	conn->zoho_accounts = zcrm_is_zoho_accounts_server(accounts);
+	MemoryContextSwitchTo(old);
+	if (conn->client_id[0] == '\0' || conn->client_secret[0] == '\0' ||
+		conn->refresh_token[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
+				 errmsg("the user mapping for server \"%s\" lacks client_id, client_secret or refresh_token", name),
+				 errhint("Set them with ALTER USER MAPPING ... SERVER %s OPTIONS (...).",
+						 quote_identifier(name))));
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%s\n%s\n%s\n%s", conn->client_id, conn->client_secret,
+					 conn->refresh_token, conn->accounts_server);
+	zcrm_sha256_hex(buf.data, buf.len, conn->fingerprint);
+	resetStringInfo(&buf);
+	appendStringInfo(&buf, "%s\n%s\n%s", conn->accounts_server, conn->client_id,
+					 conn->refresh_token);
+	zcrm_sha256_hex(buf.data, buf.len, conn->refresh_key);
+	explicit_bzero(buf.data, buf.maxlen);
+	pfree(buf.data);
 }
 
 /*
  * zcrm_connection_lookup
- *		See connections.h.
+ *		See connections.h.  Returns a palloc'd copy in the caller's memory
+ *		context.
  */
 ZcrmConnection *
 zcrm_connection_lookup(const char *name)
 {
-	ConnectionRead r;
+	Oid			userid = GetUserId();
+	ConnKey		key;
+	ConnEntry  *entry;
+	bool		found;
 	ZcrmConnection *conn;
 
-	check_name(name);
-	read_connection(name, &r);
-	if (!r.found)
+	if (strlen(name) >= NAMEDATALEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("Zoho CRM connection \"%s\" does not exist", name),
-				 errhint("Create it with zcrm_connection_create().")));
-	if (!may_use(&r))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for Zoho CRM connection \"%s\"", name),
-				 errhint("The owner of the connection can grant its use with zcrm_connection_grant().")));
+				 errmsg("server \"%s\" does not exist", name),
+				 errdetail("A server name has at most %d bytes.", NAMEDATALEN - 1)));
+	memset(&key, 0, sizeof(key));
+	namestrcpy(&key.server, name);
+	key.userid = userid;
+
+	for (;;)
+	{
+		ZcrmConnection resolved;
+
+		entry = hash_search(conn_cache(), &key, HASH_FIND, &found);
+		if (found)
+		{
+			/* grants and role memberships may have changed since */
+			check_usage(entry->conn.serverid, name, userid);
+			break;
+		}
+		memset(&resolved, 0, sizeof(resolved));
+		resolve(name, userid, &resolved);
+		/* an invalidation while resolving: conn_cache() frees it, again */
+		if (conn_stale)
+			continue;
+		entry = hash_search(conn_hash, &key, HASH_ENTER, &found);
+		entry->conn = resolved;
+		break;
+	}
+
 	conn = palloc(sizeof(ZcrmConnection));
-	*conn = r.conn;
-	conn->zoho_accounts = zcrm_is_zoho_accounts_server(conn->accounts_server);
+	*conn = entry->conn;
+	conn->name = pstrdup(entry->conn.name);
+	conn->client_id = pstrdup(entry->conn.client_id);
+	conn->client_secret = pstrdup(entry->conn.client_secret);
+	conn->refresh_token = pstrdup(entry->conn.refresh_token);
+	conn->accounts_server = pstrdup(entry->conn.accounts_server);
+	conn->api_domain = entry->conn.api_domain ? pstrdup(entry->conn.api_domain) : NULL;
 	return conn;
 }
 
 /*
- * write_connection
- *		Store connection c: INSERT it with owner "owner", or, when owner is
- *		InvalidOid, UPDATE the row of c->name with every value of c (a NULL
- *		api_domain clears the override).
+ * The named-connection functions of versions 1.1 to 1.3.  Their SQL
+ * definitions exist between the 1.1 and the 2.0 update scripts (an update
+ * from 1.0 creates them, then drops them), so the library keeps their
+ * symbols; called, they say what replaced them.
  */
-static void
-write_connection(const ZcrmConnection *c, Oid owner)
-{
-	bool		insert = OidIsValid(owner);
-	Oid			argtypes[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, OIDOID};
-	Datum		args[7];
-	char		nulls[7];
-
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = CStringGetTextDatum(c->name);
-	args[1] = CStringGetTextDatum(c->client_id);
-	args[2] = CStringGetTextDatum(c->client_secret);
-	args[3] = CStringGetTextDatum(c->refresh_token);
-	args[4] = CStringGetTextDatum(c->accounts_server);
-	args[5] = c->api_domain ? CStringGetTextDatum(c->api_domain) : (Datum) 0;
-	nulls[5] = c->api_domain ? ' ' : 'n';
-	args[6] = ObjectIdGetDatum(owner);
-	if (insert)
-		exec_as_owner(NULL, psprintf("INSERT INTO %s (name, client_id, client_secret,"
-									 " refresh_token, accounts_server, api_domain, owner)"
-									 " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-									 extension_table("zcrm_connection")),
-					  7, argtypes, args, nulls, false, NULL, NULL);
-	else
-		exec_as_owner(NULL, psprintf("UPDATE %s SET client_id = $2, client_secret = $3,"
-									 " refresh_token = $4, accounts_server = $5, api_domain = $6"
-									 " WHERE name OPERATOR(pg_catalog.=) $1",
-									 extension_table("zcrm_connection")),
-					  6, argtypes, args, nulls, false, NULL, NULL);
-}
+PG_FUNCTION_INFO_V1(zcrm_connection_create);
+PG_FUNCTION_INFO_V1(zcrm_connection_alter);
+PG_FUNCTION_INFO_V1(zcrm_connection_drop);
+PG_FUNCTION_INFO_V1(zcrm_connection_grant);
+PG_FUNCTION_INFO_V1(zcrm_connection_revoke);
+PG_FUNCTION_INFO_V1(zcrm_connections);
 
 /*
- * zcrm_connection_create(name, client_id, client_secret, refresh_token,
- *						  accounts_server, api_domain) RETURNS void
+ * removed_in_2_0
+ *		Raise the error of a connection function that 2.0 removed.
  */
+static void
+removed_in_2_0(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("named connections were replaced by foreign servers in zcrm_bulk 2.0"),
+			 errdetail("The SQL definitions are older than the installed library."),
+			 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE, then use CREATE SERVER ... FOREIGN DATA WRAPPER zcrm_bulk and CREATE USER MAPPING.")));
+}
+
 Datum
 zcrm_connection_create(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_arg(fcinfo, 0);
-	char	   *client_id = text_arg(fcinfo, 1);
-	char	   *client_secret = text_arg(fcinfo, 2);
-	char	   *refresh_token = text_arg(fcinfo, 3);
-	char	   *accounts = text_arg(fcinfo, 4);
-	char	   *api_domain = text_arg(fcinfo, 5);
-	ConnectionRead r;
-	ZcrmConnection c = {0};
-
-	check_name(name);
-	check_credential(client_id, "client_id", true);
-	check_credential(client_secret, "client_secret", true);
-	check_credential(refresh_token, "refresh_token", true);
-	if (accounts == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("accounts_server must not be null")));
-	accounts = check_url(accounts, "accounts server", zcrm_is_zoho_accounts_server);
-	if (api_domain)
-		api_domain = check_url(api_domain, "API domain", zcrm_is_zoho_api_domain);
-
-	read_connection(name, &r);
-	if (r.found)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("Zoho CRM connection \"%s\" already exists", name)));
-
-	c.name = name;
-	c.client_id = client_id;
-	c.client_secret = client_secret;
-	c.refresh_token = refresh_token;
-	c.accounts_server = accounts;
-	c.api_domain = api_domain;
-	write_connection(&c, GetUserId());
+	removed_in_2_0();
 	PG_RETURN_VOID();
 }
 
-/*
- * zcrm_connection_alter(name, client_id, client_secret, refresh_token,
- *						 accounts_server, api_domain) RETURNS void
- *		NULL leaves a value as it is; api_domain '' removes the override.
- */
 Datum
 zcrm_connection_alter(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_arg(fcinfo, 0);
-	char	   *client_id = text_arg(fcinfo, 1);
-	char	   *client_secret = text_arg(fcinfo, 2);
-	char	   *refresh_token = text_arg(fcinfo, 3);
-	char	   *accounts = text_arg(fcinfo, 4);
-	char	   *api_domain = text_arg(fcinfo, 5);
-	ConnectionRead r;
-	ZcrmConnection c;
-
-	read_for_manage(name, &r);
-	check_credential(client_id, "client_id", false);
-	check_credential(client_secret, "client_secret", false);
-	check_credential(refresh_token, "refresh_token", false);
-	if (accounts)
-		accounts = check_url(accounts, "accounts server", zcrm_is_zoho_accounts_server);
-	if (api_domain && api_domain[0] != '\0')
-		api_domain = check_url(api_domain, "API domain", zcrm_is_zoho_api_domain);
-
-	c = r.conn;
-	if (client_id)
-		c.client_id = client_id;
-	if (client_secret)
-		c.client_secret = client_secret;
-	if (refresh_token)
-		c.refresh_token = refresh_token;
-	if (accounts)
-		c.accounts_server = accounts;
-	if (api_domain)
-		c.api_domain = (api_domain[0] != '\0') ? api_domain : NULL;
-	write_connection(&c, InvalidOid);
+	removed_in_2_0();
 	PG_RETURN_VOID();
 }
 
-/*
- * zcrm_connection_drop(name) RETURNS void
- */
 Datum
 zcrm_connection_drop(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_arg(fcinfo, 0);
-	ConnectionRead r;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-
-	read_for_manage(name, &r);
-	args[0] = CStringGetTextDatum(name);
-	exec_as_owner(NULL, psprintf("DELETE FROM %s WHERE name OPERATOR(pg_catalog.=) $1",
-						   extension_table("zcrm_connection")),
-				  1, argtypes, args, NULL, false, NULL, NULL);
+	removed_in_2_0();
 	PG_RETURN_VOID();
 }
 
-/*
- * set_grant
- *		Grant (or revoke) the use of a connection to a role.
- */
-static void
-set_grant(FunctionCallInfo fcinfo, bool grant)
-{
-	char	   *name = text_arg(fcinfo, 0);
-	ConnectionRead r;
-	Oid			argtypes[2] = {TEXTOID, OIDOID};
-	Datum		args[2];
-
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("grantee must not be null")));
-	read_for_manage(name, &r);
-	args[0] = CStringGetTextDatum(name);
-	args[1] = PG_GETARG_DATUM(1);
-	if (grant)
-		exec_as_owner(NULL, psprintf("INSERT INTO %s (connection, grantee) VALUES ($1, $2)"
-							   " ON CONFLICT DO NOTHING",
-							   extension_table("zcrm_connection_grant")),
-					  2, argtypes, args, NULL, false, NULL, NULL);
-	else
-		exec_as_owner(NULL, psprintf("DELETE FROM %s WHERE connection OPERATOR(pg_catalog.=) $1"
-							   " AND grantee OPERATOR(pg_catalog.=) $2",
-							   extension_table("zcrm_connection_grant")),
-					  2, argtypes, args, NULL, false, NULL, NULL);
-}
-
-/*
- * zcrm_connection_grant(name, grantee regrole) RETURNS void
- */
 Datum
 zcrm_connection_grant(PG_FUNCTION_ARGS)
 {
-	set_grant(fcinfo, true);
+	removed_in_2_0();
 	PG_RETURN_VOID();
 }
 
-/*
- * zcrm_connection_revoke(name, grantee regrole) RETURNS void
- */
 Datum
 zcrm_connection_revoke(PG_FUNCTION_ARGS)
 {
-	set_grant(fcinfo, false);
+	removed_in_2_0();
 	PG_RETURN_VOID();
 }
 
-/* State for listing connections. */
-typedef struct ListState
-{
-	MemoryContext cxt;
-	List	   *names;			/* of char * */
-} ListState;
-
-static void
-list_name_row(HeapTuple tuple, TupleDesc desc, void *arg)
-{
-	ListState  *l = (ListState *) arg;
-	MemoryContext old = MemoryContextSwitchTo(l->cxt);
-
-	l->names = lappend(l->names, SPI_getvalue(tuple, desc, 1));
-	MemoryContextSwitchTo(old);
-}
-
-/*
- * zcrm_connections() RETURNS SETOF (name, owner, client_id,
- *		accounts_server, api_domain, grantees)
- *		The connections the caller may use, without secrets.
- */
 Datum
 zcrm_connections(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ListState	l = {CurrentMemoryContext, NIL};
-	ListCell   *lc;
-
-	InitMaterializedSRF(fcinfo, 0);
-	exec_as_owner(NULL, psprintf("SELECT name FROM %s ORDER BY name",
-						   extension_table("zcrm_connection")),
-				  0, NULL, NULL, NULL, true, list_name_row, &l);
-
-	foreach(lc, l.names)
-	{
-		ConnectionRead r;
-		Datum		values[6] = {0};
-		bool		nulls[6] = {0};
-		Datum	   *grantees;
-		int			n = 0;
-		ListCell   *gc;
-
-		read_connection((char *) lfirst(lc), &r);
-		if (!r.found || !may_use(&r))
-			continue;
-		grantees = palloc(sizeof(Datum) * (list_length(r.grantees) + 1));
-		foreach(gc, r.grantees)
-			grantees[n++] = ObjectIdGetDatum(lfirst_oid(gc));
-		values[0] = CStringGetTextDatum(r.conn.name);
-		values[1] = ObjectIdGetDatum(r.owner);
-		values[2] = CStringGetTextDatum(r.conn.client_id);
-		values[3] = CStringGetTextDatum(r.conn.accounts_server);
-		if (r.conn.api_domain)
-			values[4] = CStringGetTextDatum(r.conn.api_domain);
-		else
-			nulls[4] = true;
-		values[5] = PointerGetDatum(construct_array(grantees, n, REGROLEOID,
-													sizeof(Oid), true, TYPALIGN_INT));
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		explicit_bzero(r.conn.client_secret, strlen(r.conn.client_secret));
-		explicit_bzero(r.conn.refresh_token, strlen(r.conn.refresh_token));
-	}
-	return (Datum) 0;
+	removed_in_2_0();
+	PG_RETURN_VOID();
 }

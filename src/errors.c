@@ -22,6 +22,7 @@
 
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "utils/builtins.h"
 #include "utils/elog.h"
 
 #include "errors.h"
@@ -525,7 +526,8 @@ zcrm_raise_token_error(const char *connection, long http_status,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("the refresh token of Zoho CRM connection \"%s\" was rejected", connection),
 				 errdetail("The accounts server answered \"invalid_code\": the refresh token is wrong, was revoked, or belongs to another data centre."),
-				 errhint("Generate a new refresh token in Zoho's API console and set it with zcrm_connection_alter(name, refresh_token => ...).")));
+				 errhint("Generate a new refresh token in Zoho's API console and set it with ALTER USER MAPPING ... SERVER %s OPTIONS (SET refresh_token '...').",
+						 quote_identifier(connection))));
 
 	if (error && (strcmp(error, "invalid_client") == 0 ||
 				  strcmp(error, "invalid_client_secret") == 0))
@@ -534,7 +536,8 @@ zcrm_raise_token_error(const char *connection, long http_status,
 				 errmsg("the client id or secret of Zoho CRM connection \"%s\" was rejected", connection),
 				 errdetail("The accounts server answered \"%s\".",
 						   scrub_all(error, strlen(error), secrets, 64, true)),
-				 errhint("Check the client id and secret in Zoho's API console and set them with zcrm_connection_alter().")));
+				 errhint("Check the client id and secret in Zoho's API console and set them with ALTER USER MAPPING ... SERVER %s OPTIONS (SET client_id '...', SET client_secret '...').",
+						 quote_identifier(connection))));
 
 	if (error)
 		ereport(ERROR,
@@ -543,7 +546,8 @@ zcrm_raise_token_error(const char *connection, long http_status,
 				 errdetail("It answered HTTP status %ld with error \"%s\"%s%s.", http_status,
 						   scrub_all(error, strlen(error), secrets, 64, true),
 						   desc ? ": " : "", desc ? desc : ""),
-				 errhint("Check the connection's credentials and accounts server with zcrm_connections().")));
+				 errhint("Check the accounts_server option of server %s and the credentials of its user mapping.",
+						 quote_identifier(connection))));
 
 	if (http_status < 200 || http_status > 299)
 	{
@@ -568,6 +572,6 @@ zcrm_raise_token_error(const char *connection, long http_status,
 					connection),
 			 errdetail("%s%s%s.", perr && perr->path[0] ? perr->path : "the reply",
 					   perr ? ": " : "", perr ? perr->message : ""),
-			 errhint("Check the connection's accounts server with zcrm_connections().")));
+			 errhint("Check the accounts_server option of server %s.", quote_identifier(connection))));
 	pg_unreachable();
 }

@@ -323,6 +323,7 @@ resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
 static void
 job_request(const ZcrmCall *call, const char *job_id, ZcrmRequest *req)
 {
+	memset(req, 0, sizeof(*req));
 	req->url = psprintf("%s/crm/bulk/%s/write/%s",
 						call->base, zcrm_api_version_name(), job_id);
 	req->token = call->token;

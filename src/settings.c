@@ -271,8 +271,8 @@ zcrm_define_settings(void)
 							   check_ca_file, NULL, NULL);
 
 	DefineCustomStringVariable("zcrm_bulk.default_connection",
-							   "Connection used when a call passes neither a token nor a connection.",
-							   "The name of a connection made with zcrm_connection_create().",
+							   "Server used when a call passes neither a token nor a connection.",
+							   "The name of a foreign server of the zcrm_bulk wrapper.",
 							   &zcrm_default_connection,
 							   "",
 							   PGC_USERSET,

@@ -542,7 +542,7 @@ finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
 		o->limit = (long) slot->body.limit;
 	}
 
-	if (retry && o->attempts <= zcrm_retries)
+	if (retry && !req->once && o->attempts <= zcrm_retries)
 	{
 		TimestampTz now = GetCurrentTimestamp();
 		long		delay = backoff_delay_ms(o->attempts - 1);
@@ -629,7 +629,9 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 	long		remaining;
 
 	if (b->out[i].attempts == 0)
-		t->deadline = TimestampTzPlusMilliseconds(now, zcrm_timeout_ms);
+		t->deadline = TimestampTzPlusMilliseconds(now, req->timeout_ms > 0 ?
+												  Min(req->timeout_ms, (long) zcrm_timeout_ms) :
+												  zcrm_timeout_ms);
 	b->out[i].attempts++;
 	remaining = TimestampDifferenceMilliseconds(now, t->deadline);
 

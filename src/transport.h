@@ -37,6 +37,8 @@ typedef struct ZcrmRequest
 	const char *token;			/* Authorization: Zoho-oauthtoken, or NULL */
 	const char *form;			/* POST this urlencoded form, or GET if NULL */
 	const char *what;			/* names the request in errors and logs */
+	bool		once;			/* never retried, whatever zcrm_bulk.retries */
+	long		timeout_ms;		/* when > 0: a limit below zcrm_bulk.timeout */
 } ZcrmRequest;
 
 /* How one request of a batch ended. */

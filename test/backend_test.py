@@ -97,6 +97,20 @@ class Session:
         return "\n".join(line for _, line in self.lines)
 
 
+def create_server(name, rt_sql, appname="zcrm_server_setup", db=None):
+    """CREATE SERVER name (the local server is its accounts server) with a
+    user mapping FOR PUBLIC whose refresh token is the SQL expression
+    rt_sql (which may use :'rt', the run's secret); the secrets come from
+    the environment and never appear in the script's text."""
+    Session("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
+            "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n"
+            "SELECT %s AS rt_value \\gset\n"
+            "CREATE SERVER %s FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'accounts');\n"
+            "CREATE USER MAPPING FOR PUBLIC SERVER %s OPTIONS (client_id '1000.CLIENTID', "
+            "client_secret :'secret', refresh_token :'rt_value');\n" % (rt_sql, name, name),
+            appname, db=db).finish()
+
+
 def wait_for_request(appname, timeout=10):
     """The backend pid once it is waiting inside a zcrm_bulk transfer."""
     end = time.monotonic() + timeout
@@ -120,6 +134,11 @@ def run_suite(tests):
             test()
     finally:
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
+    return report()
+
+
+def report():
+    """Print the closing "N passed, N failed" line; return the exit status."""
     failed = results.count(False)
     print("%d passed, %d failed" % (len(results) - failed, failed))
     return 1 if failed else 0

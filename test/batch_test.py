@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_test import (BOUND, ELAPSED_SQL, SEED_JOB, Session,  # noqa: E402
-                          cancel_when_waiting, check, elapsed_seconds,
+                          cancel_when_waiting, check, create_server, elapsed_seconds,
                           mock_admin, psql, run_suite, slow_ids, sql_array,
                           wait_for_request)
 
@@ -206,10 +206,7 @@ def refresh_once_test():
     import hashlib
     ids = slow_ids(8, 0, series=40)
     rt = "1000.rt.batch." + RT
-    Session("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
-            "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n"
-            "SELECT zcrm_connection_create('batchconn', '1000.CLIENTID', :'secret', "
-            "'1000.rt.batch.' || :'rt', :'accounts');\n", "zcrm_batch_setup").finish()
+    create_server("batchconn", "'1000.rt.batch.' || :'rt'", "zcrm_batch_setup")
     sha = hashlib.sha256(rt.encode()).hexdigest()[:12]
     call = ("SELECT 'rows=' || count(*) || ' errors=' || count(error_sqlstate) "
             "FROM zcrm_write_jobs(%s, connection => 'batchconn');\n" % sql_array(ids))
@@ -224,17 +221,14 @@ def refresh_once_test():
           "rows=8 errors=0" in first and n1 == 1, "%s; refreshes %d" % (first, n1))
     check("after the API rejects the token, one refresh serves the whole batch",
           "rows=8 errors=0" in second and n2 - n1 == 1, "%s; refreshes %d" % (second, n2 - n1))
-    psql("SELECT zcrm_connection_drop('batchconn')")
+    psql("DROP SERVER batchconn CASCADE")
 
 
 def poller_test():
     """The poller fetches due jobs concurrently: 10 jobs of 300 ms, tracked
-    through a named connection."""
+    through a server."""
     ids = slow_ids(10, 300, series=50)
-    Session("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
-            "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n"
-            "SELECT zcrm_connection_create('pollconn', '1000.CLIENTID', :'secret', "
-            "'1000.rt.' || :'rt', :'accounts');\n", "zcrm_batch_setup").finish()
+    create_server("pollconn", "'1000.rt.poll.' || :'rt'", "zcrm_batch_setup")
     psql("SELECT zcrm_track_job(id, 'pollconn') FROM unnest(%s) AS id" % sql_array(ids))
     mock_admin("/__admin/reset", "POST")
     out = Session("SELECT clock_timestamp() AS t0 \\gset\n"
@@ -251,7 +245,7 @@ def poller_test():
     check("the poller makes one request per due job, 5 at a time",
           n == 10 and st["max_in_flight"] == 5, "requests %d, stats %r; %s" % (n, st, out))
     psql("DELETE FROM zcrm_tracked_job WHERE job_id = ANY (%s)" % sql_array(ids))
-    psql("SELECT zcrm_connection_drop('pollconn')")
+    psql("DROP SERVER pollconn CASCADE")
 
 
 def http2_test():

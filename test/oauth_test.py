@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Token refresh of named connections, counted at the accounts server.
+"""Token refresh through servers and user mappings, counted at the
+accounts server.
 
 The local API server doubles as the accounts server; /__admin/token-stats
 counts refresh requests per refresh token.  Asserted:
@@ -14,11 +15,21 @@ counts refresh requests per refresh token.  Asserted:
   5. however often the API rejects fresh tokens, no more than 5 refreshes
      happen in ten minutes (Zoho allows 10);
   6. a revoked refresh token gives 28000;
-  7. a non-superuser cannot read the cache file; the secrets appear in no
-     output (the final scan of scripts/test.sh checks the logs);
-  8. the backend's cache of the connection tables' location and of the
-     plans that read them follows DROP EXTENSION, CREATE EXTENSION in
-     another schema and a change of the tables' owner in the same session.
+  7. a non-superuser can read neither the cache files nor the mappings'
+     secrets; the secrets appear in no output (the final scan of
+     scripts/test.sh checks the logs);
+  8. the token kept in backend memory follows ALTER USER MAPPING and DROP
+     USER MAPPING made by another session;
+  9. (issue 10, item 5) zcrm_bulk.retries does not apply to the token POST;
+ 10. (item 5) a cancelled refresh is finished and its token kept, so
+     cancelling calls cannot use up the budget;
+ 11. (item 5) a failed refresh ahead of expiry leaves the still-valid token
+     in use;
+ 12. (item 5) a terminated backend's refresh is counted;
+ 13. (item 12) the budget counts per refresh token: replacing a revoked one
+     works at once;
+ 14. token files of dropped user mappings, of dropped databases and of
+     zcrm_bulk 1.x are swept after the next refresh.
 Prints "N passed, N failed" last.
 """
 
@@ -29,30 +40,27 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (SEED_JOB, Session, check, mock_admin,  # noqa: E402
-                          psql, run_suite)
+from backend_test import (SEED_JOB, Session, check, create_server,  # noqa: E402
+                          mock_admin, psql, run_suite, wait_for_request)
 
 RT = os.environ["ZCRM_TEST_RT_SECRET"]
 SECRET = os.environ["ZCRM_TEST_CLIENT_SECRET"]
-PRELUDE = ("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
-           "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n")
-
-
 def refreshes(refresh_token):
     sha = hashlib.sha256(refresh_token.encode()).hexdigest()[:12]
     return mock_admin("/__admin/token-stats")["refreshes"].get(sha, 0)
 
 
-def create(name, prefix):
-    """A connection whose refresh token is prefix + the run's secret."""
-    Session("SELECT zcrm_connection_create('%s', '1000.CLIENTID', :'secret', '%s' || :'rt', :'accounts');\n"
-            % (name, prefix), "zcrm_oauth_setup", prelude=PRELUDE).finish()
-    return prefix + RT
+def create(name, prefix, db=None, secret_suffix=True):
+    """A server with a user mapping FOR PUBLIC whose refresh token is
+    prefix + the run's secret (or prefix alone)."""
+    create_server(name, ("'%s' || :'rt'" % prefix) if secret_suffix else ("'%s'" % prefix),
+                  "zcrm_oauth_setup", db=db)
+    return prefix + RT if secret_suffix else prefix
 
 
-def call(name, appname="zcrm_oauth"):
-    return Session("SELECT 'ok ' || job_id FROM zcrm_write_job('%s', connection => '%s');\n"
-                   % (SEED_JOB, name), appname).finish()
+def call(name, appname="zcrm_oauth", db=None, prelude=""):
+    return Session(prelude + "SELECT 'ok ' || job_id FROM zcrm_write_job('%s', connection => '%s');\n"
+                   % (SEED_JOB, name), appname, db=db).finish()
 
 
 def sequential_test():
@@ -123,18 +131,33 @@ def refresh_limit_test():
 
 
 def revoked_test():
-    Session("SELECT zcrm_connection_create('gone', '1000.CLIENTID', :'secret', '1000.rt.revoked', :'accounts');\n",
-            "zcrm_oauth_setup", prelude=PRELUDE).finish()
-    out = Session("\\set VERBOSITY verbose\nSELECT * FROM zcrm_write_job('%s', connection => 'gone');\n"
-                  % SEED_JOB, "zcrm_oauth").finish()
+    create("gone", "1000.rt.revoked.gone", secret_suffix=False)
+    out = call("gone")
     check("a revoked refresh token gives 28000", "ERROR:  28000" in out, out)
 
 
-def cache_file(name):
-    datadir = psql("SHOW data_directory")
-    dboid = psql("SELECT oid FROM pg_database WHERE datname = current_database()")
-    return "%s/zcrm_bulk/%s-%s.token" % (datadir, dboid,
-                                         hashlib.sha256(name.encode()).hexdigest()[:32])
+def cache_dir():
+    return "%s/zcrm_bulk" % psql("SHOW data_directory")
+
+
+def cache_file(name, db=None):
+    """The token file of server "name"'s PUBLIC mapping in database db."""
+    dboid = psql("SELECT oid FROM pg_database WHERE datname = current_database()", db=db)
+    umid = psql("SELECT umid FROM pg_user_mappings WHERE srvname = '%s' AND usename = 'public'"
+                % name, db=db)
+    return "%s/%s-%s.token" % (cache_dir(), dboid, umid)
+
+
+def budget_entries(refresh_token):
+    """How many refresh attempts the budget file of a refresh token holds."""
+    accounts = psql("SHOW zcrm_bulk.api_domain").rstrip("/")
+    key = hashlib.sha256(("%s\n1000.CLIENTID\n%s" % (accounts, refresh_token)).encode()).hexdigest()
+    try:
+        with open("%s/rt-%s.budget" % (cache_dir(), key[:32])) as f:
+            lines = f.read().split("\n")
+    except FileNotFoundError:
+        return 0
+    return len([x for x in lines[1].split(",") if x]) if len(lines) > 1 else 0
 
 
 def ahead_of_expiry_test():
@@ -186,57 +209,181 @@ def no_secret_test():
                   "SET ROLE regress_zcrm_reader;\n"
                   "SELECT pg_ls_dir('zcrm_bulk');\n"
                   "SELECT pg_read_file('zcrm_bulk/' || (SELECT min(f) FROM pg_ls_dir('zcrm_bulk') AS f));\n"
-                  "SELECT * FROM zcrm_connection;\n"
+                  "SELECT * FROM pg_user_mapping;\n"
+                  "SELECT 'options ' || coalesce(umoptions::text, 'hidden') FROM pg_user_mappings;\n"
                   "SELECT * FROM zcrm_write_job('%s', connection => 'seq');\n"
                   "RESET ROLE;\n"
                   "REVOKE ALL ON FUNCTION zcrm_write_job(text, text, text) FROM regress_zcrm_reader;\n"
                   "DROP ROLE regress_zcrm_reader;\n" % SEED_JOB, "zcrm_oauth_reader").finish()
     denied = out.count("permission denied")
-    check("a non-superuser can read neither the cache files nor the tables nor use an ungranted connection",
-          denied >= 4 and RT not in out and SECRET not in out, out)
+    check("a non-superuser can read neither the cache files nor pg_user_mapping nor use an ungranted server",
+          denied >= 4 and RT not in out and SECRET not in out and "options hidden" in out, out)
 
 
-def table_cache_test():
-    """A backend caches where the connection tables are and keeps the plans
-    that read them; DROP EXTENSION and CREATE EXTENSION in another schema,
-    in the same session, must be followed (a stale cache would look in the
-    old schema, or run a dropped plan)."""
-    script = (PRELUDE +
-              "SELECT zcrm_connection_create('cachea', '1000.CLIENTID', :'secret', "
-              "'1000.rt.' || :'rt', :'accounts');\n"
-              "SELECT 'first ' || job_id FROM zcrm_write_job('%s', connection => 'cachea');\n"
-              "DROP EXTENSION zcrm_bulk;\n"
-              "CREATE SCHEMA zcrm_elsewhere;\n"
-              "CREATE EXTENSION zcrm_bulk SCHEMA zcrm_elsewhere;\n"
-              "SELECT 'gone ' || count(*) FROM zcrm_elsewhere.zcrm_connections();\n"
-              "SELECT zcrm_elsewhere.zcrm_connection_create('cacheb', '1000.CLIENTID', :'secret', "
-              "'1000.rt.' || :'rt', :'accounts');\n"
-              "SELECT 'second ' || job_id FROM zcrm_elsewhere.zcrm_write_job('%s', connection => 'cacheb');\n"
-              "SELECT 'old ' || job_id FROM zcrm_elsewhere.zcrm_write_job('%s', connection => 'cachea');\n"
-              "ALTER TABLE zcrm_elsewhere.zcrm_connection OWNER TO regress_zcrm_cache_owner;\n"
-              "SELECT 'third ' || job_id FROM zcrm_elsewhere.zcrm_write_job('%s', connection => 'cacheb');\n"
-              "DROP EXTENSION zcrm_bulk;\n"
-              "DROP SCHEMA zcrm_elsewhere;\n"
-              "CREATE EXTENSION zcrm_bulk;\n" % (SEED_JOB, SEED_JOB, SEED_JOB, SEED_JOB))
-    psql("CREATE ROLE regress_zcrm_cache_owner")
-    try:
-        out = Session(script, "zcrm_oauth_cache").finish()
-    finally:
-        psql("DROP ROLE regress_zcrm_cache_owner")
-    check("one session: a connection call, DROP EXTENSION, CREATE EXTENSION in another "
-          "schema, a new connection works and the dropped one is unknown",
-          ("first " + SEED_JOB) in out and "gone 0" in out and ("second " + SEED_JOB) in out
-          and 'Zoho CRM connection "cachea" does not exist' in out, out)
-    # The statements now run as the new owner, who may not use the schema:
-    # a cache that missed the change would still run them as postgres.
-    check("after ALTER TABLE ... OWNER TO in the same session, the connection tables "
-          "are read as their new owner",
-          ("third " + SEED_JOB) not in out
-          and "permission denied for schema zcrm_elsewhere" in out, out)
+def memory_cache_test():
+    """The token a backend keeps in memory follows changes made by another
+    session: ALTER USER MAPPING (the next call refreshes with the new
+    refresh token, here a revoked one: 28000) and DROP USER MAPPING."""
+    create("memo", "1000.rt.memo.")
+    s = Session("SELECT 'first ' || job_id FROM zcrm_write_job('%s', connection => 'memo');\n"
+                % SEED_JOB, "zcrm_oauth_memo", keep_open=True)
+    s.wait_line("first ", 10)
+    psql("ALTER USER MAPPING FOR PUBLIC SERVER memo OPTIONS (SET refresh_token '1000.rt.revoked.memo')")
+    s.send("SELECT 'second ' || job_id FROM zcrm_write_job('%s', connection => 'memo');\n" % SEED_JOB)
+    s.wait_line("28000", 10)
+    psql("DROP USER MAPPING FOR PUBLIC SERVER memo")
+    s.send("SELECT 'third ' || job_id FROM zcrm_write_job('%s', connection => 'memo');\n" % SEED_JOB)
+    s.close()
+    out = s.finish()
+    check("one session: the token in memory is dropped when another session alters the mapping",
+          ("first " + SEED_JOB) in out and "ERROR:  28000" in out and ("second " + SEED_JOB) not in out, out)
+    check("one session: a mapping dropped by another session is gone at once",
+          'user mapping for "postgres" on server "memo" does not exist' in out
+          and ("third " + SEED_JOB) not in out, out)
+
+
+def token_post_once_test():
+    """Item 5: zcrm_bulk.retries (which any role may set) does not apply to
+    the token POST; a failing accounts server is asked once per call."""
+    rt = create("once", "1000.rt.500.once.")
+    out = call("once", prelude="SET zcrm_bulk.retries = 5;\nSET zcrm_bulk.retry_delay = '10ms';\n")
+    n = refreshes(rt)
+    check("with zcrm_bulk.retries = 5, a failing token POST is made once", n == 1 and "ERROR:  " in out,
+          "refreshes %d: %s" % (n, out))
+
+
+def cancelled_refresh_test():
+    """Item 5: a call cancelled during its refresh (the accounts server
+    takes 1 s) still stores the token it obtained, so six cancelled calls
+    make one refresh and another role's call then works without one.  The
+    cancel takes effect once the refresh is over."""
+    rt = create("cancelme", "1000.rt.slow.cancel.")
+    lates = []
+    for i in range(6):
+        app = "zcrm_oauth_cancel_%d" % i
+        s = Session("SELECT 'done ' || job_id FROM zcrm_write_job('%s', connection => 'cancelme');\n"
+                    % SEED_JOB, app)
+        pid = wait_for_request(app, 5)
+        if pid is not None:
+            t0 = time.monotonic()
+            psql("SELECT pg_cancel_backend(%d)" % pid)
+            t1, _ = s.wait_line("57014", 15)
+            if t1 is not None:
+                lates.append(t1 - t0)
+        s.finish()
+    n = refreshes(rt)
+    psql("CREATE ROLE regress_zcrm_other_user")
+    psql("GRANT EXECUTE ON FUNCTION zcrm_write_job(text, text, text) TO regress_zcrm_other_user")
+    psql("GRANT USAGE ON FOREIGN SERVER cancelme TO regress_zcrm_other_user")
+    out = call("cancelme", prelude="SET ROLE regress_zcrm_other_user;\n")
+    psql("DROP OWNED BY regress_zcrm_other_user")
+    psql("DROP ROLE regress_zcrm_other_user")
+    after = refreshes(rt)
+    print("# 6 calls cancelled during a 1 s refresh: %d refresh(es), cancels landed after %s s"
+          % (n, ", ".join("%.2f" % x for x in lates)))
+    check("calls cancelled during their refresh make one refresh between them", n == 1,
+          "refreshes %d" % n)
+    check("after six cancelled refreshes another role's call works without refreshing",
+          ("ok " + SEED_JOB) in out and after == 1, "refreshes %d: %s" % (after, out))
+    check("a cancel during a refresh lands once the refresh is over (under 3 s)",
+          len(lates) >= 1 and max(lates) < 3.0, repr(lates))
+
+
+def failed_refresh_keeps_token_test():
+    """Item 5: a refresh ahead of expiry that fails (here: it outlasts
+    zcrm_bulk.timeout) leaves the cached token, still valid for 200 s, in
+    place and in use."""
+    rt = create("keep", "1000.rt.slow.keep.")
+    first = call("keep")
+    path = cache_file("keep")
+    with open(path) as f:
+        lines = f.read().split("\n")
+    token_before = hashlib.sha256(lines[5].encode()).hexdigest()
+    lines[2] = str(int((time.time() + 200 - 946684800) * 1e6))
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+    second = call("keep", prelude="SET zcrm_bulk.timeout = '300ms';\n")
+    with open(path) as f:
+        token_after = hashlib.sha256(f.read().split("\n")[5].encode()).hexdigest()
+    n = refreshes(rt)
+    check("a failed refresh ahead of expiry keeps the still-valid token: the call works",
+          ("ok " + SEED_JOB) in first and ("ok " + SEED_JOB) in second and n == 2
+          and token_before == token_after, "refreshes %d: %s" % (n, second))
+
+
+def terminated_refresh_test():
+    """Item 5: the refresh of a backend terminated while it waits for the
+    accounts server is counted: with it, four more refreshes exhaust the
+    budget of five."""
+    rt = create("term", "1000.rt.slow.term.")
+    s = Session("SELECT 'done ' || job_id FROM zcrm_write_job('%s', connection => 'term');\n"
+                % SEED_JOB, "zcrm_oauth_term")
+    pid = wait_for_request("zcrm_oauth_term", 5)
+    if pid is not None:
+        psql("SELECT pg_terminate_backend(%d)" % pid)
+    s.finish()
+    recorded = budget_entries(rt)
+    outs = []
+    for _ in range(6):
+        mock_admin("/__admin/revoke-access-tokens", "POST")
+        outs.append(call("term"))
+    n = refreshes(rt)
+    limited = [o for o in outs if "53400" in o]
+    print("# a terminated refresh, then 6 forced ones: %d refreshes reached the server, %d calls stopped"
+          % (n, len(limited)))
+    check("a terminated backend's refresh is recorded in the budget", pid is not None and recorded == 1,
+          "pid %r, budget entries %d" % (pid, recorded))
+    check("a terminated backend's refresh counts: 5 refreshes in all reach the server",
+          n == 5 and len(limited) == 2, "refreshes %d, %r" % (n, outs))
+
+
+def replaced_refresh_token_test():
+    """Item 12: the budget counts per refresh token, as Zoho does: after a
+    revoked refresh token used it up, the replacement works at once."""
+    create("replaced", "1000.rt.revoked.replaced", secret_suffix=False)
+    outs = [call("replaced") for _ in range(6)]
+    rejected = sum("28000" in o for o in outs)
+    limited = sum("53400" in o for o in outs)
+    psql("ALTER USER MAPPING FOR PUBLIC SERVER replaced OPTIONS (SET refresh_token '1000.rt.replaced.%s')" % RT)
+    out = call("replaced")
+    check("a revoked refresh token is refused 5 times, then the budget stops it",
+          rejected == 5 and limited == 1, repr(outs))
+    check("the replacement refresh token works at once (its own budget)",
+          ("ok " + SEED_JOB) in out, out)
+
+
+def sweep_test():
+    """Token files of dropped user mappings and databases, and files of
+    zcrm_bulk 1.x, are removed after the next refresh."""
+    create("sweep1", "1000.rt.sweep1.")
+    call("sweep1")
+    gone_mapping = cache_file("sweep1")
+    psql("DROP SERVER sweep1 CASCADE")
+    psql("DROP DATABASE IF EXISTS zcrm_sweep_db", db="postgres")
+    psql("CREATE DATABASE zcrm_sweep_db", db="postgres")
+    psql("CREATE EXTENSION zcrm_bulk", db="zcrm_sweep_db")
+    create("sweep2", "1000.rt.sweep2.", db="zcrm_sweep_db")
+    call("sweep2", db="zcrm_sweep_db")
+    gone_db = cache_file("sweep2", db="zcrm_sweep_db")
+    psql("DROP DATABASE zcrm_sweep_db", db="postgres")
+    legacy = "%s/%s-%s.token" % (cache_dir(), psql("SELECT oid FROM pg_database WHERE datname = current_database()"),
+                                 "0123456789abcdef0123456789abcdef")
+    with open(legacy, "w") as f:
+        f.write("zcrm_bulk token cache 1\n")
+    existed = [os.path.exists(p) for p in (gone_mapping, gone_db, legacy)]
+    create("sweep3", "1000.rt.sweep3.")
+    call("sweep3")
+    kept = cache_file("sweep3")
+    left = [os.path.exists(p) for p in (gone_mapping, gone_db, legacy)]
+    check("after a refresh, token files of a dropped mapping, a dropped database and 1.x are gone",
+          existed == [True, True, True] and left == [False, False, False] and os.path.exists(kept),
+          "before %r, after %r" % (existed, left))
 
 
 if __name__ == "__main__":
     mock_admin("/__admin/reset", "POST")
     sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test,
                         refresh_limit_test, revoked_test, lifetime_test, ahead_of_expiry_test,
-                        no_secret_test, table_cache_test]))
+                        no_secret_test, memory_cache_test, token_post_once_test,
+                        cancelled_refresh_test, failed_refresh_keeps_token_test,
+                        terminated_refresh_test, replaced_refresh_token_test, sweep_test]))

@@ -32,11 +32,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_test import (BOUND, SEED_JOB, Session, cancel_when_waiting,  # noqa: E402
-                          check, mock_admin, psql, run_suite, slow_ids, sql_array,
-                          wait_for_request)
+                          check, create_server, mock_admin, psql, run_suite, slow_ids,
+                          sql_array, wait_for_request)
 
-PRELUDE = ("\\getenv rt ZCRM_TEST_RT_SECRET\n\\getenv secret ZCRM_TEST_CLIENT_SECRET\n"
-           "SELECT current_setting('zcrm_bulk.api_domain') AS accounts \\gset\n")
 PROGRESSING = "4000000000000000001"
 
 
@@ -49,9 +47,7 @@ def requests_for(job):
 
 
 def setup_connection(db=None):
-    Session("SELECT zcrm_connection_create('sched', '1000.CLIENTID', :'secret', "
-            "'1000.rt.sched.' || :'rt', :'accounts');\n", "zcrm_sched_setup",
-            prelude=PRELUDE, db=db).finish()
+    create_server("sched", "'1000.rt.sched.' || :'rt'", "zcrm_sched_setup", db=db)
 
 
 def progression_test():
@@ -239,7 +235,7 @@ def pg_cron_test():
     check("the scheduled poll recorded the job's history", (history or "").startswith("ADDED"), history)
     psql("SELECT cron.unschedule(%s)" % jobid, db="postgres")
     psql("DELETE FROM zcrm_tracked_job", db="postgres")
-    psql("SELECT zcrm_connection_drop('sched')", db="postgres")
+    psql("DROP SERVER sched CASCADE", db="postgres")
 
 
 if __name__ == "__main__":
