@@ -129,8 +129,10 @@ CREATE POLICY zcrm_job_history_by_tracker ON @extschema@.zcrm_job_history
 	WITH CHECK (EXISTS (SELECT FROM @extschema@.zcrm_tracked_job AS t
 						WHERE t.job_id OPERATOR(pg_catalog.=) zcrm_job_history.job_id));
 
--- Start (or restart) tracking a job, as the calling role.  Re-tracking a
--- job tracked by a role the caller is not a member of is refused.
+-- Start (or restart) tracking a job, as the calling role.  The caller must
+-- have USAGE on the connection's server (checked again, as the tracking
+-- role, on every poll).  Re-tracking a job tracked by a role the caller is
+-- not a member of is refused.
 CREATE OR REPLACE FUNCTION @extschema@.zcrm_track_job(job_id pg_catalog.text,
 													  connection pg_catalog.text DEFAULT NULL)
 RETURNS void
@@ -147,6 +149,14 @@ BEGIN
 		RAISE EXCEPTION 'invalid bulk write job id'
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'A job id consists of 1 to 32 ASCII digits.';
+	END IF;
+	-- (a server that does not exist raises 42704 here)
+	IF zcrm_track_job.connection IS NOT NULL
+	   AND NOT pg_catalog.has_server_privilege(zcrm_track_job.connection, 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied for foreign server %', zcrm_track_job.connection
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'A job is fetched with the rights of the role that tracks it.',
+				  HINT = 'Track the job through a server you have USAGE on, or ask the server''s owner to grant USAGE on it to you.';
 	END IF;
 	FOR attempt IN 1 .. 2 LOOP
 		-- ours (or a role's we are a member of): restart it, as ours

@@ -47,12 +47,19 @@ GRANT EXECUTE ON PROCEDURE zcrm_poll_tracked_jobs(interval, integer, integer, in
 SELECT pg_temp.zcrm_test_connection('prod', :'secret', :'rt', NULL);	-- superusers only
 SELECT pg_temp.zcrm_test_connection('alices', :'secret', :'rt', 'regress_zcrm_alice');
 SELECT pg_temp.zcrm_test_connection('bobs', :'secret', :'rt', 'regress_zcrm_bob');
+SELECT pg_temp.zcrm_test_connection('lent', :'secret', :'rt', 'regress_zcrm_alice');
 
--- Alice tracks one job through a connection she may not use, one through
--- her own; bob one through his.
+-- Alice may not track a job through a connection she may not use (nor
+-- through one that does not exist) ...
 SET ROLE regress_zcrm_alice;
 SELECT zcrm_track_job('4150868000005392002', 'prod');
+SELECT zcrm_track_job('4150868000005392002', 'nosuch');
+-- ... so she tracks it through one she may use until a superuser revokes
+-- it, and another job through her own; bob tracks one through his.
+SELECT zcrm_track_job('4150868000005392002', 'lent');
 SELECT zcrm_track_job('4150868000005350003', 'alices');
+RESET ROLE;
+REVOKE USAGE ON FOREIGN SERVER lent FROM regress_zcrm_alice;
 SET ROLE regress_zcrm_bob;
 SELECT zcrm_track_job('1000000000000000003', 'bobs');
 -- Bob sees only his own job, and can neither re-track nor re-point
@@ -67,7 +74,7 @@ RESET ROLE;
 SELECT job_id, connection, tracked_by FROM zcrm_tracked_job ORDER BY job_id;
 
 -- A superuser's poll fetches each job as the role that tracked it: alice's
--- job through 'prod' fails as it would for her, and is not fetched.
+-- job through 'lent' fails as it would for her, and is not fetched.
 CALL zcrm_poll_tracked_jobs(min_interval => '0');
 SELECT job_id, tracked_by, last_status, finished_at IS NOT NULL AS finished,
 	   last_sqlstate, last_error
@@ -134,7 +141,7 @@ DROP TABLE public.zcrm_history_writers;
 
 -- A dropped role leaves its jobs behind; polling them records an error.
 SET ROLE regress_zcrm_carol;
-SELECT zcrm_track_job('1000000000000000002', 'prod');
+SELECT zcrm_track_job('1000000000000000002');
 RESET ROLE;
 DROP OWNED BY regress_zcrm_carol;
 DROP ROLE regress_zcrm_carol;
@@ -145,6 +152,7 @@ FROM zcrm_tracked_job;
 
 DELETE FROM zcrm_tracked_job;
 DROP SERVER prod CASCADE;
+DROP SERVER lent CASCADE;
 DROP SERVER alices CASCADE;
 DROP SERVER bobs CASCADE;
 DROP OWNED BY regress_zcrm_alice, regress_zcrm_bob, regress_zcrm_poller;
