@@ -47,7 +47,9 @@ GRANT EXECUTE ON PROCEDURE zcrm_poll_tracked_jobs(interval, integer, integer, in
 SELECT pg_temp.zcrm_test_connection('prod', :'secret', :'rt', NULL);	-- superusers only
 SELECT pg_temp.zcrm_test_connection('alices', :'secret', :'rt', 'regress_zcrm_alice');
 SELECT pg_temp.zcrm_test_connection('bobs', :'secret', :'rt', 'regress_zcrm_bob');
-SELECT pg_temp.zcrm_test_connection('lent', :'secret', :'rt', 'regress_zcrm_alice');
+-- 'lent': a mapping FOR PUBLIC, USAGE for alice until it is revoked below
+SELECT pg_temp.zcrm_test_connection('lent', :'secret', :'rt', NULL);
+GRANT USAGE ON FOREIGN SERVER lent TO regress_zcrm_alice;
 
 -- Alice may not track a job through a connection she may not use (nor
 -- through one that does not exist) ...
