@@ -680,11 +680,12 @@ EOF
 
 START=$(date +%s)
 # ---------------------------------------------------------------------------
-# Part 5 (information): a call through a named connection against one with
-# a token.  The connection's accounts server is a mock without delay on
-# BENCH_MOCK_PORT + 1; its API domain is nginx over plain HTTP, so both
-# calls fetch the same document from the same server.  The access token is
-# obtained once and then read from the token cache, as in production.
+# Part 5: a call through a server and user mapping against one with a
+# token (target: at most 1.1 times as long).  The server's accounts server
+# is a mock without delay on BENCH_MOCK_PORT + 1; its API domain is nginx
+# over plain HTTP, so both calls fetch the same document from the same
+# server.  The access token is obtained once and then kept in backend
+# memory, as in production.
 # ---------------------------------------------------------------------------
 
 part5() {
@@ -702,9 +703,9 @@ part5() {
 		cl+=("$PGB_LAT")
 		rt+=("$(calc %.4f "${cl[-1]} / ${tl[-1]}")")
 	done
-	row "5. (info) zcrm_write_job through a named connection, 1 client" \
+	row "5. zcrm_write_job through a server and user mapping, 1 client" \
 		"$(calc %.3f "$(median "${cl[@]}")") ms/call against $(calc %.3f "$(median "${tl[@]}")") ms/call with a token (rounds: $(list2 "${rt[@]}"))" \
-		"$(calc %.2f "$(median "${rt[@]}")") (no target)" "–"
+		"$(calc %.2f "$(median "${rt[@]}")") (target ≤ 1.1)" "$(met "$(median "${rt[@]}")" "<=" 1.1)"
 	zcrm_stop_mock "$WORK" accounts
 }
 

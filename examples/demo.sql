@@ -72,7 +72,7 @@ CREATE SERVER demo FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server :'acc
 CREATE USER MAPPING FOR PUBLIC SERVER demo
 	OPTIONS (client_id '1000.DEMOCLIENT', client_secret :'client_secret',
 			 refresh_token :'demo_refresh_token');
-SELECT srvname, usename, umoptions IS NULL AS options_hidden_from_others
-FROM pg_user_mappings WHERE srvname = 'demo';
+SELECT srvname, srvowner::regrole AS owner, srvoptions FROM pg_foreign_server
+WHERE srvname = 'demo';
 SELECT job_id, status, resource_module
 FROM zcrm_write_job('4150868000005392002', connection => 'demo');
