@@ -20,7 +20,7 @@ PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_faults zcrm_input \
-	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe
+	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe
 REGRESS_OPTS = --inputdir=.
 
 PKG_CONFIG ?= pkg-config

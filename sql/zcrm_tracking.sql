@@ -45,7 +45,15 @@ RESET zcrm_bulk.default_connection;
 SELECT job_id, connection, last_status, finished_at IS NOT NULL AS finished
 FROM zcrm_tracked_job WHERE job_id = '4150868000005350003';
 
--- The procedure commits per job: not inside a transaction block.
+-- A negative min_interval is refused (1.3 re-polled the unfinished jobs in
+-- a tight loop until the clock passed the start of the run minus
+-- min_interval); NULL means 0.
+SET statement_timeout = '10s';
+CALL zcrm_poll_tracked_jobs(min_interval => '-1 s');
+CALL zcrm_poll_tracked_jobs(min_interval => NULL);
+RESET statement_timeout;
+
+-- The procedure commits per batch: not inside a transaction block.
 BEGIN;
 CALL zcrm_poll_tracked_jobs(min_interval => '0');
 ROLLBACK;

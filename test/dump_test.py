@@ -12,7 +12,10 @@ Asserted there:
      token cache lives in the first cluster's data directory);
   3. polling carries on: a poll of the restored tracked jobs succeeds and
      the history grows;
-  4. DROP ROLE of a server's owner is refused in both clusters.
+  4. DROP ROLE of a server's owner is refused in both clusters;
+  5. a job tracked by a role keeps its tracker by role name (tracked_by is
+     a regrole: the role's OID in the second cluster differs), and that
+     role sees it there (grants and row-level security restored).
 Needs the test cluster (PGHOST, PGPORT), ZCRM_PGBIN, and the local API
 server; the second cluster runs on PGPORT + 7 in ZCRM_RESTORE_DIR.
 Prints "N passed, N failed" last.
@@ -87,6 +90,11 @@ STATE_SQL = ("SELECT string_agg(format('%s|%s|%s|%s', srvname, srvowner::regrole
              "FROM pg_foreign_server")
 MAPPINGS_SQL = ("SELECT string_agg(format('%s|%s|%s', srvname, usename, md5(umoptions::text)), ';' "
                 "ORDER BY srvname, usename) FROM pg_user_mappings")
+TRACKERS_SQL = ("SELECT string_agg(job_id || '|' || tracked_by::text, ';' ORDER BY job_id) "
+                "FROM zcrm_tracked_job")
+ROLE_OID_SQL = "SELECT oid FROM pg_roles WHERE rolname = 'regress_zcrm_dump_user'"
+AS_USER_SQL = ("SET ROLE regress_zcrm_dump_user; "
+               "SELECT string_agg(job_id, ';' ORDER BY job_id) FROM zcrm_tracked_job")
 TRACK_SQL = ("SELECT format('%s jobs %s history', (SELECT count(*) FROM zcrm_tracked_job), "
              "(SELECT count(*) FROM zcrm_job_history))")
 
@@ -109,8 +117,15 @@ def main():
          db=DBNAME)
     psql("SELECT zcrm_track_job('%s', 'dumped')" % SEED_JOB, db=DBNAME)
     psql("SELECT zcrm_track_job('4150868000005350003', 'dumped')", db=DBNAME)
+    psql("GRANT EXECUTE ON FUNCTION zcrm_track_job(text, text), "
+         "zcrm_write_jobs(text[], text, text, text) TO regress_zcrm_dump_user; "
+         "GRANT SELECT, INSERT, UPDATE ON zcrm_tracked_job TO regress_zcrm_dump_user; "
+         "GRANT SELECT ON zcrm_job_history TO regress_zcrm_dump_user", db=DBNAME)
+    psql("SET ROLE regress_zcrm_dump_user; SELECT zcrm_track_job('1000000000000000003', 'dumped')",
+         db=DBNAME)
     psql("CALL zcrm_poll_tracked_jobs(min_interval => '0')", db=DBNAME)
-    before = [psql(q, db=DBNAME) for q in (STATE_SQL, MAPPINGS_SQL, TRACK_SQL)]
+    before = [psql(q, db=DBNAME) for q in (STATE_SQL, MAPPINGS_SQL, TRACK_SQL, TRACKERS_SQL,
+                                           ROLE_OID_SQL, AS_USER_SQL)]
 
     dump = RESTORE_DIR + ".dump"
     roles = RESTORE_DIR + ".roles.sql"
@@ -130,7 +145,8 @@ def main():
         psql2("CREATE DATABASE %s" % DBNAME, db="postgres")
         restore = subprocess.run([PGBIN + "/pg_restore", "-d", DBNAME, dump], env=env,
                                  capture_output=True, text=True)
-        after = [psql2(q) for q in (STATE_SQL, MAPPINGS_SQL, TRACK_SQL)]
+        after = [psql2(q) for q in (STATE_SQL, MAPPINGS_SQL, TRACK_SQL, TRACKERS_SQL,
+                                    ROLE_OID_SQL, AS_USER_SQL)]
         print("# before: %s" % before[0])
         check("pg_restore reports no error", restore.returncode == 0, restore.stderr)
         check("servers keep their owners, options and grants", before[0] == after[0] and before[0],
@@ -138,6 +154,12 @@ def main():
         check("user mappings keep their options (compared by hash)", before[1] == after[1] and before[1],
               "%r / %r" % (before[1], after[1]))
         check("tracked jobs and their history are restored", before[2] == after[2], "%r / %r" % (before[2], after[2]))
+        print("# trackers: %s; regress_zcrm_dump_user's OID %s, then %s" % (before[3], before[4], after[4]))
+        check("a tracked job keeps its tracker by role name, and that role sees it",
+              before[3] == after[3] and "1000000000000000003|regress_zcrm_dump_user" in before[3]
+              and before[4] != after[4]
+              and after[5].split()[-1] == before[5].split()[-1] == "1000000000000000003",
+              "%r / %r; %r / %r" % (before[3], after[3], before[5], after[5]))
         out = psql2("SELECT 'ok ' || job_id FROM zcrm_write_job('%s', connection => 'dumped')" % SEED_JOB)
         check("a call through the restored server works", ("ok " + SEED_JOB) in out, out)
         out = psql2("CALL zcrm_poll_tracked_jobs(min_interval => '0')")

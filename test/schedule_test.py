@@ -13,7 +13,11 @@
      first, committed batch;
   4. zcrm_write_job_wait() reports progress and returns the final rows; a
      cancel during its wait ends it at once;
-  5. under real pg_cron (preloaded by scripts/test.sh, cron.database_name =
+  5. a job whose full NOTIFY payload would pass 8000 bytes (80 resources)
+     gets the compact payload ("truncated": true, the resource count), is
+     recorded with every resource and marked finished, and is not polled
+     again; a job with 3 resources gets the full payload;
+  6. under real pg_cron (preloaded by scripts/test.sh, cron.database_name =
      postgres): the poll is scheduled, pg_cron runs it within two minutes,
      cron.job_run_details says 'succeeded' and the history has the row.
 Prints "N passed, N failed" last.
@@ -75,6 +79,52 @@ def progression_test():
           and payloads[-1]["resources"][0]["added"] == 24990, out)
     check("a finished job is not polled again", requests_for(PROGRESSING) == 3
           and summaries[3] == "0|0|0", "requests %d, last run %r" % (requests_for(PROGRESSING), summaries[3]))
+
+
+def notifications(out):
+    return [json.loads(m) for m in
+            re.findall(r'Asynchronous notification "zcrm_bulk_write_job" with payload "(.*)" received', out)]
+
+
+def big_payload_test():
+    """Issue 10, item 8: 1.3 raised "payload string too long" for the job
+    of 80 resources, recorded it as an error and polled it forever."""
+    psql("DELETE FROM zcrm_tracked_job")
+    big, small = "5400000000000000080", "5400000000000000003"
+    psql("SELECT zcrm_track_job(j, 'sched') FROM unnest(%s) AS j" % sql_array([big, small]))
+    listener = Session("LISTEN zcrm_bulk_write_job;\nSELECT 'listening';\n", "zcrm_listener",
+                       keep_open=True)
+    listener.wait_line("listening", 30)
+    first = psql("CALL zcrm_poll_tracked_jobs(min_interval => '0')")
+    second = psql("CALL zcrm_poll_tracked_jobs(min_interval => '0')")
+    listener.send("SELECT 'flushed';\n")
+    listener.wait_line("flushed", 30)
+    listener.close()
+    out = listener.finish()
+    raw = re.findall(r'Asynchronous notification "zcrm_bulk_write_job" with payload "(.*)" received', out)
+    payloads = {p["job_id"]: p for p in notifications(out)}
+    state = psql("SELECT string_agg(job_id || ':' || coalesce(last_status, '-') || ':' || "
+                 "(finished_at IS NOT NULL) || ':' || coalesce(last_sqlstate, '-'), ' ' ORDER BY job_id) "
+                 "FROM zcrm_tracked_job")
+    history = psql("SELECT string_agg(job_id || ':' || status || ':' || jsonb_array_length(resources) "
+                   "|| ':' || (resources->-1->>'total'), ' ' ORDER BY job_id, id) FROM zcrm_job_history")
+    print("# polls %s then %s; jobs %s; history %s; payload sizes %s"
+          % (first, second, state, history, [len(p.encode()) for p in raw]))
+    check("a job of 80 resources is recorded with all of them and marked finished",
+          state == "%s:COMPLETED:true:- %s:COMPLETED:true:-" % (small, big)
+          and history == "%s:COMPLETED:3:3 %s:COMPLETED:80:80" % (small, big),
+          "jobs %r history %r" % (state, history))
+    check("a finished job of 80 resources is not polled again", second == "0|0|0", second)
+    b = payloads.get(big, {})
+    check("its NOTIFY payload is compact: job, statuses, resource count, truncated",
+          b == {"job_id": big, "old_status": None, "new_status": "COMPLETED",
+                "resource_count": 80, "truncated": True}
+          and all(len(p.encode()) < 8000 for p in raw), out[-2000:])
+    m = payloads.get(small, {})
+    check("a job of 3 resources gets the full payload",
+          m.get("new_status") == "COMPLETED" and "truncated" not in m
+          and [r["total"] for r in m.get("resources", [])] == [1, 2, 3], repr(m))
+    psql("DELETE FROM zcrm_tracked_job")
 
 
 def track(jobs):
@@ -190,4 +240,4 @@ def pg_cron_test():
 
 if __name__ == "__main__":
     sys.exit(run_suite([progression_test, overlapping_test, interrupted_test, wait_test,
-                        pg_cron_test]))
+                        big_payload_test, pg_cron_test]))

@@ -1535,18 +1535,23 @@ class FamiliesTest(unittest.TestCase):
             self.assertEqual(get(SERVER.port, job, auth=auth).body,
                              seed_success_with_id("5100000000000000000"))
 
+    def generated_json(self, c, job):
+        """GET job on connection c: a generated JSON job's framing (200,
+        application/json, gzip, 64-byte chunks); returns the document."""
+        r = c.request("GET", WRITE + job, [("Authorization", AUTH)])
+        self.assertEqual(r.status_line, "HTTP/1.1 200 OK")
+        self.assertEqual((r.h["content-type"], r.h["transfer-encoding"],
+                          r.h["content-encoding"]),
+                         ("application/json", "chunked", "gzip"))
+        self.assertTrue(all(0 < k <= 64 for k in r.chunks))
+        return json.loads(r.body)
+
     def test_52_mapping_counts(self):
         with Conn(SERVER.port) as c:
             for n, middle in ((0, 0), (1, 0), (100, 12345678901), (10000, 0)):
                 job = many_mappings_job(n, middle)
                 with self.subTest(job=job):
-                    r = c.request("GET", WRITE + job, [("Authorization", AUTH)])
-                    self.assertEqual(r.status_line, "HTTP/1.1 200 OK")
-                    self.assertEqual((r.h["content-type"], r.h["transfer-encoding"],
-                                      r.h["content-encoding"]),
-                                     ("application/json", "chunked", "gzip"))
-                    self.assertTrue(all(0 < k <= 64 for k in r.chunks))
-                    doc = json.loads(r.body)
+                    doc = self.generated_json(c, job)
                     self.assertEqual(len(doc["resource"]), 1)
                     self.assertEqual(len(doc["resource"][0]["field_mappings"]), n)
                     self.assertEqual(doc, expected_many_mappings(job, n))
@@ -1577,6 +1582,28 @@ class FamiliesTest(unittest.TestCase):
         seed_doc = json.loads(self.seed["SUCCESS RESPONSE"]["body"])
         self.assertEqual(json_diff(seed_doc, doc),
                          ["resource[0].field_mappings", "id"])
+
+    def test_54_resource_counts(self):
+        with open(os.path.join(HERE, "fixtures", "jobs", "4150868000005350003.json"),
+                  encoding="utf-8") as f:
+            sample = json.load(f)
+        with Conn(SERVER.port) as c:
+            for job, n in (("5400000000000000000", 0), ("5412345678901234001", 1),
+                           ("5400000000000000080", 80)):
+                with self.subTest(job=job):
+                    doc = self.generated_json(c, job)
+                    expected = []
+                    for i in range(n):
+                        res = json.loads(json.dumps(sample["resource"][0]))
+                        res["module"] = {"id": str(4150868000000002175 + i),
+                                         "api_name": "Module_%d" % i}
+                        res["file"].update(name="File_%d.csv" % i, added_count=i + 1,
+                                           updated_count=0, skipped_count=0,
+                                           total_count=i + 1)
+                        expected.append(res)
+                    self.assertEqual(doc, dict(sample, id=job, resource=expected))
+        e = SERVER.finished_entry("5400000000000000080")
+        self.assertEqual((e["scenario"], e["complete"]), ("many_resources", True))
 
     def test_52_cached_repeat_is_identical(self):
         job = WRITE + many_mappings_job(10000, 777)

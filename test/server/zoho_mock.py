@@ -43,8 +43,9 @@ routes until it expires or POST /__admin/revoke-access-tokens.
 --list-wrong-types prints the generated wrong-JSON-type jobs (job id, TAB,
 field path); they are built from one base document, see WRONG_TYPES.
 
-Two more generated families (19-digit ids, any digit where the table shows
-x; rows 51xxxxxxxxxxxxDDDDD and 52xxxxxxxxxxxNNNNNN of SCENARIOS):
+Three more generated families (19-digit ids, any digit where the table
+shows x; rows 51xxxxxxxxxxxxDDDDD, 52xxxxxxxxxxxNNNNNN and
+54xxxxxxxxxxxxxxNNN of SCENARIOS):
   51 + 12 digits + DDDDD: after D ms (e.g. 5100000000000000200 = 200 ms) the
     seed SUCCESS replay (same status line, headers, gzip + chunked framing),
     its body with only the top-level "id" changed to the requested id.
@@ -52,6 +53,8 @@ x; rows 51xxxxxxxxxxxxDDDDD and 52xxxxxxxxxxxNNNNNN of SCENARIOS):
     the seed SUCCESS document with "id" = the requested id and one resource
     whose "field_mappings" has N generated entries (see many_mappings_doc);
     served like the other JSON jobs (gzip + chunked); bodies are cached.
+  54 + 14 digits + NNN: the v2.1 COMPLETED sample with "id" = the
+    requested id and N resources (see many_resources_doc).
 
 --delay-ms N holds every response to the job-details path
 (/crm/bulk/{version}/write/{digits}, whatever the method, token or job id)
@@ -364,6 +367,29 @@ def many_mappings_body(job_id):
     return hit
 
 
+# Family 54: a COMPLETED job with N resources.
+MANY_RESOURCES_MAX = 999
+
+
+def many_resources_doc(job_id, n):
+    """The v2.1 COMPLETED sample (fixture 4150868000005350003), "id" job_id,
+    and n resources: resource i is the sample's with module api_name
+    "Module_<i>" and id 4150868000000002175 + i, file name "File_<i>.csv"
+    and counts added i + 1, updated 0, skipped 0, total i + 1."""
+    doc = json.loads(fixture("4150868000005350003"))
+    doc["id"] = job_id
+    base = doc["resource"][0]
+    resources = []
+    for i in range(n):
+        r = json.loads(json.dumps(base))
+        r["module"] = {"id": str(4150868000000002175 + i), "api_name": "Module_%d" % i}
+        r["file"].update(name="File_%d.csv" % i, added_count=i + 1, updated_count=0,
+                         skipped_count=0, total_count=i + 1)
+        resources.append(r)
+    doc["resource"] = resources
+    return doc
+
+
 # ---------------------------------------------------------------------------
 # Headers
 # ---------------------------------------------------------------------------
@@ -618,6 +644,12 @@ def many_mappings(h):
     _, wire = many_mappings_body(h.job_id)
     h.send_body(200, wire, "application/json", gzipped=True, chunked=True,
                 precompressed=True)
+
+
+def many_resources(h):
+    """Family 54: a COMPLETED job with N resources (the id's last 3 digits)."""
+    h.send_body(200, compact(many_resources_doc(h.job_id, int(h.job_id[-3:]))),
+                "application/json", gzipped=True, chunked=True)
 
 
 def held(seconds, fn):
@@ -896,6 +928,7 @@ SCENARIOS = {
     # --- generated families (x = any digit; see the module docstring) ---
     "51xxxxxxxxxxxxDDDDD": S("seed_success_delayed", "200", "after D ms (D = last 5 digits, 0 ... 99999; 5100000000000000200 = 200 ms; on top of `--delay-ms`): the seed SUCCESS replay (status line, headers, gzip+chunked) whose body differs only in the top-level id, the requested one", OK, seed_success_delayed, match=lambda j: len(j) == 19 and j.startswith("51")),
     "52xxxxxxxxxxxNNNNNN": S("many_mappings", "200", 'N = last 6 digits, 0 ... %d (above: answered as an unknown job id): the seed SUCCESS document with the requested id and one resource (the seed\'s first) whose field_mappings has N entries, entry i `{"api_name":"Field_<i>","index":i}` plus `"default_value":{"value":"v<i>"}` if i %% 10 = 0, `"format":"MM/dd/yyyy"` if i %% 7 = 0, `"find_by":"id","module":"Accounts"` if i %% 13 = 0; gzip+chunked' % MANY_MAPPINGS_MAX, OK, many_mappings, match=lambda j: len(j) == 19 and j.startswith("52") and many_mappings_count(j) is not None),
+    "54xxxxxxxxxxxxxxNNN": S("many_resources", "200", 'N = last 3 digits, 0 ... %d: the v2.1 COMPLETED sample with the requested id and N resources, resource i the sample\'s with module `{"id": "<4150868000000002175 + i>", "api_name": "Module_<i>"}`, file name `File_<i>.csv`, counts added i + 1, updated 0, skipped 0, total i + 1 (80 or more resources make a NOTIFY payload of over 8000 bytes); gzip+chunked' % MANY_RESOURCES_MAX, OK, many_resources, match=lambda j: len(j) == 19 and j.startswith("54")),
 }
 
 FAMILIES = [s for s in SCENARIOS.values() if s.match is not None]
