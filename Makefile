@@ -9,6 +9,7 @@ OBJS = \
 	src/settings.o \
 	src/transport.o \
 	src/parse.o \
+	src/scrub.o \
 	src/errors.o \
 	src/functions.o \
 	src/connections.o \
@@ -19,7 +20,7 @@ PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 # install scripts always match zcrm_bulk--*.sql, the tests never do.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_faults zcrm_input \
+REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_scrub zcrm_faults zcrm_input \
 	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_tracking zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe
 REGRESS_OPTS = --inputdir=.
 

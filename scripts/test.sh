@@ -158,7 +158,7 @@ zcrm_log "12/12 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
 zcrm_stop_mock "$DIR"
-hits=$(grep -rlF -e "$ZCRM_TEST_TOKEN" -e "$ZCRM_TEST_RT_SECRET" -e "$ZCRM_TEST_CLIENT_SECRET" \
+hits=$(grep -rlF -e "$ZCRM_TEST_TOKEN" -e "$ZCRM_TEST_SLASH_TOKEN" -e "$ZCRM_TEST_RT_SECRET" -e "$ZCRM_TEST_CLIENT_SECRET" \
 	"$DIR"/*.log "$DIR"/*.out "$DIR"/*.jsonl \
 	"$ZCRM_ROOT/results" "$ZCRM_ROOT/expected" "$ZCRM_ROOT/regression.out" 2>/dev/null)
 lines=$(cat "$DIR"/postgres.log | wc -l)

@@ -213,7 +213,36 @@ typedef struct ZcrmCall
 	char	   *token;
 	char	   *base;			/* API domain without a trailing slash */
 	ZcrmConnection *conn;		/* when the token came from a connection */
+	MemoryContext cxt;			/* where token and base live */
+
+	/*
+	 * What every server text of the call is scrubbed of (NULL-terminated):
+	 * the token, the token it replaced after INVALID_TOKEN, and a
+	 * connection's client secret and refresh token.
+	 */
+	const char *secrets[5];
 } ZcrmCall;
+
+/*
+ * remember_secrets
+ *		Set call->secrets from the call's token, "replaced" (the token it
+ *		took over from, or NULL) and its connection.
+ */
+static void
+remember_secrets(ZcrmCall *call, const char *replaced)
+{
+	int			n = 0;
+
+	call->secrets[n++] = call->token;
+	if (replaced)
+		call->secrets[n++] = replaced;
+	if (call->conn)
+	{
+		call->secrets[n++] = call->conn->client_secret;
+		call->secrets[n++] = call->conn->refresh_token;
+	}
+	call->secrets[n] = NULL;
+}
 
 /*
  * without_slash
@@ -282,6 +311,7 @@ resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
 	char	   *connection = NULL;
 
+	call->cxt = CurrentMemoryContext;
 	if (PG_NARGS() < 3)
 		call->token = required_text_arg(fcinfo, 1, "token");
 	else
@@ -314,6 +344,7 @@ resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
 		zcrm_oauth_access(call->conn, NULL, &call->token, &call->base);
 		call->base = without_slash(call->base);
 	}
+	remember_secrets(call, NULL);
 }
 
 /*
@@ -354,8 +385,11 @@ is_invalid_token(const ZcrmHttpResponse *resp)
  *		at most zcrm_bulk.max_concurrency at a time, filling reqs[i] and
  *		outcomes[i]; a failed request does not raise.  With a connection,
  *		the jobs the API answered INVALID_TOKEN are requested once more,
- *		after one refresh of the token for all of them.  Every call of a
- *		job function fetches through here, a single job as a batch of one.
+ *		after one refresh of the token for all of them; the call's secrets
+ *		then hold the old token as well as the new one, since the outcomes
+ *		that were not requested again were answered to the old one.  Every
+ *		call of a job function fetches through here, a single job as a
+ *		batch of one.
  */
 static void
 fetch_jobs(ZcrmCall *call, char *const *job_ids, int n, ZcrmRequest *reqs,
@@ -381,10 +415,14 @@ fetch_jobs(ZcrmCall *call, char *const *job_ids, int n, ZcrmRequest *reqs,
 	{
 		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
 		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
+		char	   *replaced = call->token;
 		char	   *base;
+		MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
 
-		zcrm_oauth_access(call->conn, call->token, &call->token, &base);
+		zcrm_oauth_access(call->conn, replaced, &call->token, &base);
 		call->base = without_slash(base);
+		MemoryContextSwitchTo(oldcxt);
+		remember_secrets(call, replaced);
 		for (int k = 0; k < nagain; k++)
 			job_request(call, job_ids[again[k]], &retry[k]);
 		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
@@ -419,7 +457,7 @@ response_failed(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req
 	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
 	{
 		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->token, err);
+								 resp->content_type, job_id, call->secrets, err);
 		return true;
 	}
 	return false;
@@ -446,7 +484,7 @@ job_result(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
 	st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->token, err);
+								 resp->content_type, job_id, call->secrets, err);
 	else if (st != ZCRM_PARSE_OK)
 		zcrm_describe_parse_error(&perr, job_id, err);
 	return job;					/* NULL unless ZCRM_PARSE_OK */
@@ -746,7 +784,7 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 	st = zcrm_check_document(resp.body, resp.body_len, &err);
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
-							  resp.content_type, call.job_id, call.token);
+							  resp.content_type, call.job_id, call.secrets);
 	if (st != ZCRM_PARSE_OK)
 		zcrm_raise_parse_error(&err, call.job_id);
 

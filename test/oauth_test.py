@@ -13,7 +13,9 @@ counts refresh requests per refresh token.  Asserted:
      call retried once, and succeeds;
   5. however often the API rejects fresh tokens, no more than 5 refreshes
      happen in ten minutes (Zoho allows 10);
-  6. a revoked refresh token gives 28000;
+  6. a revoked refresh token gives 28000; a token endpoint that quotes the
+     refresh token and the client secret back (also encoded, and many
+     times over) gets them redacted;
   7. a non-superuser cannot read the cache file; the secrets appear in no
      output (the final scan of scripts/test.sh checks the logs);
   8. the backend's cache of the connection tables' location and of the
@@ -29,8 +31,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (SEED_JOB, Session, check, mock_admin,  # noqa: E402
-                          psql, run_suite)
+from backend_test import (SEED_JOB, Session, check, leaked,  # noqa: E402
+                          mock_admin, psql, run_suite)
 
 RT = os.environ["ZCRM_TEST_RT_SECRET"]
 SECRET = os.environ["ZCRM_TEST_CLIENT_SECRET"]
@@ -128,6 +130,24 @@ def revoked_test():
     out = Session("\\set VERBOSITY verbose\nSELECT * FROM zcrm_write_job('%s', connection => 'gone');\n"
                   % SEED_JOB, "zcrm_oauth").finish()
     check("a revoked refresh token gives 28000", "ERROR:  28000" in out, out)
+
+
+def echo_test():
+    """A token endpoint whose error description quotes the refresh token
+    40 times over (so that a cut made before every secret is scrubbed
+    leaves part of one), then in every encoded form, and the client secret
+    in every form: the 28000 error holds neither, in no form and not in
+    part."""
+    Session("SELECT zcrm_connection_create('echo', '1000.CLIENTID', :'secret', "
+            "'1000.rt.echo.' || :'rt' || :'rt', :'accounts');\n",
+            "zcrm_oauth_setup", prelude=PRELUDE).finish()
+    out = call("echo", "zcrm_oauth_echo")
+    found = leaked(out, ["1000.rt.echo." + RT + RT, SECRET])
+    check("a token error quoting the refresh token and client secret: 28000, [redacted]",
+          "28000" in out and "[redacted]" in out and "invalid_scope" in out,
+          out if not found else "(output withheld: it holds a secret)")
+    check("a token error quoting the secrets holds no copy of them, in no form and not in part",
+          not found, "%d copies found" % len(found))
 
 
 def cache_file(name):
@@ -237,6 +257,6 @@ def table_cache_test():
 
 if __name__ == "__main__":
     mock_admin("/__admin/reset", "POST")
-    sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test,
+    sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test, echo_test,
                         refresh_limit_test, revoked_test, lifetime_test, ahead_of_expiry_test,
                         no_secret_test, table_cache_test]))
