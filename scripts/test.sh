@@ -22,7 +22,9 @@
 #  11. the batch functions: concurrency limit, connection reuse, per-job
 #      retries, cancel and statement_timeout mid-batch, one token refresh
 #      per batch, the poller's concurrent fetch (test/batch_test.py),
-#  12. a scan of every log and test output for the access token and the
+#  12. limits: no tight loop and no growth in zcrm_write_job_wait(), memory
+#      and statement_timeout on hostile documents (test/limits_test.py),
+#  13. a scan of every log and test output for the access tokens and the
 #      test connections' secrets.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.  ZCRM_QUICK=1 shortens the fuzz and load runs to 10 s each.
@@ -88,7 +90,7 @@ zcrm_cleanup "$DIR"
 # The tests pass the token with psql's :'token' interpolation, which puts it
 # into the statement text as a literal; PostgreSQL's own statement logging
 # (log_statement, log_min_error_statement) would record that text, as the
-# README warns.  Those are switched off so that the token scan (step 12)
+# README warns.  Those are switched off so that the token scan (step 13)
 # checks what zcrm_bulk itself logs, at debug5 with verbose error fields;
 # security_test.py turns log_min_error_statement back on for its calls that
 # pass the token as a bind parameter.
@@ -109,16 +111,16 @@ zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
-zcrm_log "1/12 parser unit tests (AddressSanitizer, UBSan)"
+zcrm_log "1/13 parser unit tests (AddressSanitizer, UBSan)"
 run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
-zcrm_log "2/12 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
+zcrm_log "2/13 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
 run_suite fuzz make -C "$ZCRM_ROOT/test/fuzz" -s regress run FUZZ_SECONDS="$ZCRM_FUZZ_SECONDS"
 
-zcrm_log "3/12 local API server self-test"
+zcrm_log "3/13 local API server self-test"
 run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
 
-zcrm_log "4/12 pg_regress suite"
+zcrm_log "4/13 pg_regress suite"
 make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
 ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
@@ -132,29 +134,32 @@ if [ $rc -ne 0 ]; then
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "5/12 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
+zcrm_log "5/13 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
 
-zcrm_log "6/12 leak test (10,000 mixed calls in one backend)"
+zcrm_log "6/13 leak test (10,000 mixed calls in one backend)"
 run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
 
-zcrm_log "7/12 security tests (hostile arguments, TLS, tokens as bind parameters)"
+zcrm_log "7/13 security tests (hostile arguments, TLS, tokens as bind parameters)"
 run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
 
-zcrm_log "8/12 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
+zcrm_log "8/13 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
 # debug5 would log a quarter of a million transactions: keep this run quiet.
 PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
 
-zcrm_log "9/12 token refresh of named connections (test/oauth_test.py)"
+zcrm_log "9/13 token refresh of named connections (test/oauth_test.py)"
 run_suite oauth "$ZCRM_PY" "$ZCRM_ROOT/test/oauth_test.py"
 
-zcrm_log "10/12 scheduled checks and pg_cron (test/schedule_test.py)"
+zcrm_log "10/13 scheduled checks and pg_cron (test/schedule_test.py)"
 run_suite schedule "$ZCRM_PY" "$ZCRM_ROOT/test/schedule_test.py"
 
-zcrm_log "11/12 batch functions (test/batch_test.py)"
+zcrm_log "11/13 batch functions (test/batch_test.py)"
 run_suite batch "$ZCRM_PY" "$ZCRM_ROOT/test/batch_test.py"
 
-zcrm_log "12/12 no access token or connection secret in logs or test outputs"
+zcrm_log "12/13 limits: waits, memory and interrupts on hostile documents (test/limits_test.py)"
+run_suite limits "$ZCRM_PY" "$ZCRM_ROOT/test/limits_test.py"
+
+zcrm_log "13/13 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
 zcrm_stop_mock "$DIR"

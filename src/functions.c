@@ -53,6 +53,8 @@ PG_FUNCTION_INFO_V1(zcrm_write_jobs_field_mappings);
 
 /* Job ids are 1 to this many ASCII digits. */
 #define ZCRM_MAX_JOB_ID_LEN		32
+/* Shortest poll_interval of zcrm_write_job_wait(). */
+#define ZCRM_MIN_POLL_INTERVAL_MS	10
 /* Longest access token accepted. */
 #define ZCRM_MAX_TOKEN_LEN		4096
 
@@ -1094,7 +1096,10 @@ job_progress(const ZcrmJob *job)
  *		RETURNS SETOF zcrm_write_job_row
  *		Poll until the job is COMPLETED or FAILED, with a NOTICE per poll,
  *		then return its rows as zcrm_write_job() does.  Running out of time
- *		raises 55000 with the last status seen.
+ *		raises 55000 with the last status seen; a poll_interval under
+ *		ZCRM_MIN_POLL_INTERVAL_MS is 22023, so that the wait never spins and
+ *		its timeout is always reached.  Each poll runs in a memory context
+ *		of its own, reset before the next, so a long wait does not grow.
  */
 Datum
 zcrm_write_job_wait(PG_FUNCTION_ARGS)
@@ -1104,16 +1109,29 @@ zcrm_write_job_wait(PG_FUNCTION_ARGS)
 	int64		timeout_ms = interval_ms(fcinfo, 3, "timeout");
 	int64		poll_ms = interval_ms(fcinfo, 4, "poll_interval");
 	TimestampTz deadline;
-	char	   *volatile progress = NULL;
+	MemoryContext pollcxt;
 
+	if (poll_ms < ZCRM_MIN_POLL_INTERVAL_MS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("poll_interval must be at least %d milliseconds",
+						ZCRM_MIN_POLL_INTERVAL_MS),
+				 errdetail("The job is polled once per poll_interval; a shorter interval would poll the API in a tight loop."),
+				 errhint("Pass a poll_interval of %d ms or more, for example '10 seconds'.",
+						 ZCRM_MIN_POLL_INTERVAL_MS)));
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	resolve_call(fcinfo, &call);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 
+	/* everything a poll allocates is released before the next one */
+	pollcxt = AllocSetContextCreate(CurrentMemoryContext, "zcrm_bulk poll",
+									ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(pollcxt);
 		ZcrmJob    *job = fetch_job(&call);
 		volatile bool finished = false;
+		char	   *volatile progress = NULL;
 
 		PG_TRY();
 		{
@@ -1132,14 +1150,17 @@ zcrm_write_job_wait(PG_FUNCTION_ARGS)
 		}
 		PG_END_TRY();
 
-		if (finished)
-			return (Datum) 0;
-		if (TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline) < poll_ms)
+		if (!finished &&
+			TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline) < poll_ms)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("bulk write job %s did not finish within the timeout", call.job_id),
 					 errdetail("Its last status was %s.", progress),
 					 errhint("Call zcrm_write_job_wait() again, or pass a longer timeout.")));
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(pollcxt);
+		if (finished)
+			return (Datum) 0;
 		zcrm_sleep((long) Min(poll_ms, (int64) LONG_MAX));
 	}
 }
