@@ -23,11 +23,13 @@
 
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/elog.h"
 
 #include "errors.h"
 #include "parse.h"
 #include "scrub.h"
+#include "settings.h"
 
 /* How much server-provided text an error may quote. */
 #define ZCRM_MAX_QUOTED_TEXT	512
@@ -246,6 +248,7 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 {
 	ZcrmApiError *apierr = NULL;
 	ZcrmParseError perr;
+	ZcrmParseStatus st;
 	const ZcrmApiCode *known = NULL;
 	const char *hint;
 	int			sqlstate;
@@ -265,7 +268,10 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 		return;
 	}
 
-	if (zcrm_parse_api_error(body, body_len, &apierr, &perr) == ZCRM_PARSE_OK)
+	do
+		st = zcrm_parse_api_error(body, body_len, &apierr, &perr);
+	while (zcrm_parse_stopped(st));
+	if (st == ZCRM_PARSE_OK)
 		copy_api_error(apierr, secrets, &known, &code, &message, &details);
 	else if (body_len > 0)
 		snippet = scrub_text(body, body_len, secrets, ZCRM_MAX_BODY_SNIPPET, false);
@@ -315,6 +321,19 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 }
 
 /*
+ * zcrm_parse_stopped
+ *		See errors.h.
+ */
+bool
+zcrm_parse_stopped(ZcrmParseStatus st)
+{
+	if (st != ZCRM_PARSE_INTERRUPTED)
+		return false;
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+/*
  * zcrm_describe_parse_error
  *		See errors.h.  Invalid JSON is 22032, a JSON value of the wrong shape
  *		or type 22000, a \u0000 escape 22P05 (as jsonb reports it).
@@ -341,6 +360,13 @@ zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 					  psprintf("The string at %s contains a NUL character, which text cannot hold.", perr->path) :
 					  pstrdup("A string in the response contains a NUL character, which text cannot hold."),
 					  "Neither text nor jsonb can hold this value; inspect the job in Zoho CRM itself.");
+			break;
+		case ZCRM_PARSE_TOO_MANY_VALUES:
+			set_error(err, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+					  psprintf("Zoho CRM API response for bulk write job %s holds too many JSON values", job_id),
+					  psprintf("The document holds more than zcrm_bulk.max_json_values (%d) values; it was not parsed.",
+							   zcrm_max_json_values),
+					  "A superuser can raise zcrm_bulk.max_json_values; a call may then take up to about 1 kB of memory per value.");
 			break;
 		case ZCRM_PARSE_NO_MEMORY:
 			set_error(err, ERRCODE_OUT_OF_MEMORY,
@@ -491,7 +517,12 @@ zcrm_raise_token_error(const char *connection, long http_status,
 					   const char *const *secrets)
 {
 	bool		denied = false;
-	char	   *desc = description ?
+	char	   *desc;
+
+	/* a token reply parse stopped by an interrupt: raise the interrupt */
+	if (perr)
+		(void) zcrm_parse_stopped(perr->status);
+	desc = description ?
 		scrub_text(description, strlen(description), secrets, ZCRM_MAX_QUOTED_TEXT, true) : NULL;
 
 	/* The detail adds its own full stop. */

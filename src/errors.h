@@ -88,6 +88,16 @@ extern void zcrm_describe_parse_error(const ZcrmParseError *perr,
 									  const char *job_id, ZcrmError *err);
 
 /*
+ * zcrm_parse_stopped
+ *		True when parse.c stopped for a pending interrupt (status
+ *		ZCRM_PARSE_INTERRUPTED), after servicing it with
+ *		CHECK_FOR_INTERRUPTS(), which raises a cancel or timeout; the parse
+ *		must then be run again.  Every parse in the server is run as
+ *		do st = zcrm_parse_...(...); while (zcrm_parse_stopped(st));
+ */
+extern bool zcrm_parse_stopped(ZcrmParseStatus st);
+
+/*
  * zcrm_raise_error
  *		Raise a described failure as an ERROR.
  */

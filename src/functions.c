@@ -373,8 +373,13 @@ is_invalid_token(const ZcrmHttpResponse *resp)
 	ZcrmApiError *apierr = NULL;
 	bool		result;
 
-	if (resp->status != 401 ||
-		zcrm_parse_api_error(resp->body, resp->body_len, &apierr, NULL) != ZCRM_PARSE_OK)
+	ZcrmParseStatus st = ZCRM_PARSE_BAD_SHAPE;
+
+	while (resp->status == 401 &&
+		   zcrm_parse_stopped(st = zcrm_parse_api_error(resp->body, resp->body_len,
+														&apierr, NULL)))
+		;
+	if (st != ZCRM_PARSE_OK)
 		return false;
 	result = (strcmp(apierr->code, "INVALID_TOKEN") == 0);
 	zcrm_api_error_free(apierr);
@@ -483,7 +488,9 @@ job_result(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
 
 	if (response_failed(call, job_id, req, o, err))
 		return NULL;
-	st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
+	do
+		st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
+	while (zcrm_parse_stopped(st));
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
 								 resp->content_type, job_id, call->secrets, err);
@@ -587,7 +594,9 @@ check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
  *		One row per resource (or one row with NULL resource columns when the
  *		job has none), the job columns repeated on each.  A batch function
  *		passes the requested "job_id" (the job_id column then holds it, and
- *		the error columns are NULL); single-job functions pass NULL.
+ *		the error columns are NULL); single-job functions pass NULL.  The
+ *		resource columns are built in a context reset per row, so memory
+ *		stays flat however many resources a job has.
  */
 static void
 emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
@@ -596,6 +605,8 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
 	Datum		values[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
 	bool		nulls[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
 	int			nrows = Max(job->nresources, 1);
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
 
 	check_result_columns(rsinfo, JOB_NCOLS, job_id != NULL);
 	for (int col = JOB_NCOLS; col < JOB_NCOLS + ZCRM_ERROR_NCOLS; col++)
@@ -621,6 +632,9 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
 	text_or_null(values, nulls, JOB_COL_DOWNLOAD_URL,
 				 job->download_url ? absolute_url(job->download_url, call->base) : NULL);
 
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "zcrm_bulk job row", ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(rowcxt);
 	for (int i = 0; i < nrows; i++)
 	{
 		const ZcrmResource *r = (i < job->nresources) ? &job->resources[i] : NULL;
@@ -646,7 +660,11 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
 			int8_or_null(values, nulls, JOB_COL_TOTAL_COUNT, r->has_total_count, r->total_count);
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(rowcxt);
+		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(rowcxt);
 }
 
 /*
@@ -704,6 +722,7 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			MemoryContextReset(rowcxt);
+			CHECK_FOR_INTERRUPTS();
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -783,7 +802,9 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 
 	resolve_call(fcinfo, &call);
 	fetch_body(&call, &resp);
-	st = zcrm_check_document(resp.body, resp.body_len, &err);
+	do
+		st = zcrm_check_document(resp.body, resp.body_len, &err);
+	while (zcrm_parse_stopped(st));
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
 							  resp.content_type, call.job_id, call.secrets);

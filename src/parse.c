@@ -18,6 +18,11 @@
  *	   arena owned by the result, and the tree's arena is freed.  The result thus
  *	   holds no cJSON storage at all.
  *
+ * Stage 1 also counts the values, so that a body with more of them than
+ * the caller's limit (zcrm_parse_set_limits) is refused before stages 2
+ * and 3 spend memory on it; stages 1 and 3 poll the caller's interrupt
+ * check as they go.
+ *
  * Numbers inside JSON text that is kept verbatim (default_value, details)
  * are not left to cJSON's printer, which in 1.7.15 may drop the last digit
  * of a 16- or 17-digit number (9007199254740991 prints as
@@ -55,6 +60,9 @@
 /* Room for a JSON-like path while it is being built; err->path is smaller. */
 #define ZCRM_PATH_BUFSIZE		256
 
+/* How often (in values or elements, a power of 2) interrupts are polled. */
+#define ZCRM_INTERRUPT_EVERY	4096
+
 /* Default size of one arena block. */
 #define ZCRM_ARENA_BLOCK		8192
 
@@ -90,6 +98,33 @@ typedef enum NumberClass
 	NUMBER_OUT_OF_RANGE
 } NumberClass;
 
+
+/* The limits of every parse (zcrm_parse_set_limits). */
+static ZcrmParseLimits limits = {0, NULL};
+
+/*
+ * zcrm_parse_set_limits
+ *	  See parse.h.
+ */
+void
+zcrm_parse_set_limits(const ZcrmParseLimits *l)
+{
+	if (l == NULL)
+		memset(&limits, 0, sizeof(limits));
+	else
+		limits = *l;
+}
+
+/*
+ * poll_interrupt
+ *	  Every ZCRM_INTERRUPT_EVERY-th "n", ask the caller's interrupt check.
+ */
+static bool
+poll_interrupt(size_t n)
+{
+	return (n & (ZCRM_INTERRUPT_EVERY - 1)) == 0 &&
+		limits.interrupted != NULL && limits.interrupted();
+}
 
 /*
  * set_error
@@ -508,7 +543,9 @@ scan_literal(const unsigned char *s, size_t len, size_t *pos, const char *word)
  *	  hand to cJSON.  Returns ZCRM_PARSE_OK, ZCRM_PARSE_NOT_JSON (empty,
  *	  bad UTF-8, bad grammar, too deep, trailing text) or
  *	  ZCRM_PARSE_NUL_CHAR (valid JSON, but a string holds \u0000), with
- *	  *err filled on failure.
+ *	  *err filled on failure; ZCRM_PARSE_TOO_MANY_VALUES as soon as the
+ *	  body has more values than limits.max_values, ZCRM_PARSE_INTERRUPTED
+ *	  when the caller's interrupt check says stop.
  *
  * The walk is a loop over a small state machine; the kind of each open
  * container lives in a bit array sized by cJSON's nesting limit, so no
@@ -521,6 +558,7 @@ scan_body(const char *body, size_t len, ZcrmParseError *err)
 	unsigned char is_object[(CJSON_NESTING_LIMIT + 7) / 8] = {0};
 	size_t		depth = 0;
 	size_t		pos;
+	size_t		nvalues = 0;
 	bool		found_nul = false;
 	const char *why = "the body is not valid JSON";
 	enum
@@ -586,6 +624,11 @@ scan_body(const char *body, size_t len, ZcrmParseError *err)
 
 			if (pos >= len)
 				goto bad;
+			if (++nvalues > limits.max_values && limits.max_values > 0)
+				return set_error(err, ZCRM_PARSE_TOO_MANY_VALUES, NULL,
+								 "the body holds more JSON values than the limit allows");
+			if (poll_interrupt(nvalues))
+				return set_error(err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
 			c = s[pos];
 			if (c == '{' || c == '[')
 			{
@@ -1423,7 +1466,9 @@ parse_elements(ParseCtx *ctx, const char *key, const cJSON *arr, size_t count,
 	{
 		size_t		saved_elem = path_push_index(ctx, i);
 
-		if (cJSON_IsNull(child))
+		if (poll_interrupt(i + 1))
+			rc = set_error(ctx->err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
+		else if (cJSON_IsNull(child))
 			rc = ZCRM_PARSE_OK;
 		else if (!cJSON_IsObject(child))
 			rc = shape_error(ctx, NULL, "expected an object, found %s",

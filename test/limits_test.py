@@ -13,6 +13,7 @@ memory, time or requests without bound.
      the 16 MB zcrm_bulk.max_response_size) is refused with 54000 naming
      zcrm_bulk.max_json_values, and the backend's peak memory (VmHWM)
      grows by a bounded multiple of the body size, not by a gigabyte;
+     just under the limit every row comes, with the peak as bounded;
   4. with that limit raised, statement_timeout still ends the call while
      its rows are built, within the generous bound of backend_test.py.
 Measured figures are printed as "# " lines; the bounds asserted are
@@ -102,8 +103,75 @@ def wait_memory_test():
           % WAIT_POLLS, growth is not None and growth < 256, "samples %r" % samples)
 
 
+def peak_growth(call, appname):
+    """Run `call` in a session whose library is loaded; return (the growth
+    of the backend's VmHWM over the call in kB, the session's output)."""
+    s = Session("SELECT 'pid=' || pg_backend_pid() FROM zcrm_write_job('%s', :'token');\n"
+                % SEED_JOB, appname, keep_open=True)
+    _, line = s.wait_line("pid=", 10)
+    pid = int(line.split("=")[1]) if line else None
+    before = proc_kb(pid, "VmHWM") if pid else None
+    s.send(call + "SELECT 'done';\n")
+    s.wait_line("done", 120)
+    after = proc_kb(pid, "VmHWM") if pid else None
+    s.close()
+    out = s.finish()
+    return (after - before if before and after else None), out
+
+
+def size_cap_test():
+    """15 MiB of tiny resources, and of tiny field mappings: 54000 naming
+    the setting, and a peak of at most 4 x the body size (60 MB) more."""
+    for fn, job in (("zcrm_write_job", TINY_RESOURCES),
+                    ("zcrm_write_job_field_mappings", TINY_MAPPINGS),
+                    ("zcrm_write_job_json", TINY_RESOURCES)):
+        growth, out = peak_growth("SELECT count(*) FROM %s('%s', :'token');\n" % (fn, job),
+                                  "zcrm_size_cap")
+        print("# %s on 15 MiB of tiny elements: backend peak (VmHWM) +%s kB" % (fn, growth))
+        check("%s on 15 MiB of tiny elements: 54000 naming zcrm_bulk.max_json_values" % fn,
+              "54000" in out and "zcrm_bulk.max_json_values" in out, out[-2000:])
+        check("%s on 15 MiB of tiny elements: backend peak grows by less than 60 MB" % fn,
+              growth is not None and growth < 60 * 1024, "growth %r kB" % growth)
+
+
+def at_limit_test():
+    """Just under the limit (about 99,000 tiny resources or mappings in
+    290 KiB) the rows come, and the peak stays as bounded."""
+    for fn, job in (("zcrm_write_job", "5300000000000000290"),
+                    ("zcrm_write_job_field_mappings", "5400000000000000290")):
+        growth, out = peak_growth("SELECT 'rows=' || count(*) FROM %s('%s', :'token');\n"
+                                  % (fn, job), "zcrm_at_limit")
+        rows = [int(line[5:]) for line in out.splitlines() if line.startswith("rows=")]
+        print("# %s on 290 KiB of tiny elements: %s rows, backend peak (VmHWM) +%s kB"
+              % (fn, rows, growth))
+        # 290 KiB of "{}," less the job's own keys: 98,900 and more
+        check("%s just under zcrm_bulk.max_json_values: every row, peak + < 60 MB" % fn,
+              rows and 98900 < rows[0] < 100000 and growth is not None and growth < 60 * 1024,
+              "growth %r kB; %s" % (growth, out[-2000:]))
+
+
+def row_timeout_test():
+    """With zcrm_bulk.max_json_values raised, statement_timeout ends a call
+    while it builds the rows of 15 MiB of tiny resources (or mappings)."""
+    for fn, job, timeout_ms in (("zcrm_write_job", TINY_RESOURCES, 1500),
+                                ("zcrm_write_job_field_mappings", TINY_MAPPINGS, 1500)):
+        out = Session("SET zcrm_bulk.max_json_values = 10000000;\n"
+                      "SET statement_timeout = '%dms';\n"
+                      "SELECT clock_timestamp() AS t0 \\gset\n"
+                      "SELECT count(*) FROM %s('%s', :'token');\n" % (timeout_ms, fn, job) +
+                      ELAPSED_SQL, "zcrm_row_timeout").finish()
+        elapsed = elapsed_seconds(out)
+        late = elapsed * 1000 - timeout_ms if elapsed is not None else None
+        print("# statement_timeout %d ms, %s on 15 MiB of tiny elements: ended %s ms past it"
+              % (timeout_ms, fn, "%.0f" % late if late is not None else "?"))
+        check("%s on 15 MiB of tiny elements: statement_timeout lands within 0.5 s" % fn,
+              "canceling statement due to statement timeout" in out and
+              late is not None and late < 500, out[-2000:])
+
+
 def main():
-    return run_suite([wait_spin_test, wait_memory_test])
+    return run_suite([wait_spin_test, wait_memory_test, size_cap_test, at_limit_test,
+                      row_timeout_test])
 
 
 if __name__ == "__main__":
