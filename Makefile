@@ -12,6 +12,7 @@ OBJS = \
 	src/scrub.o \
 	src/errors.o \
 	src/functions.o \
+	src/wait.o \
 	src/connections.o \
 	src/oauth.o
 PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"

@@ -10,8 +10,9 @@
  * functions (zcrm_write_jobs and zcrm_write_jobs_field_mappings) hand all
  * their requests to transport.c at once and, unless on_error is 'raise',
  * turn a job's failure into a row from errors.c's description of it.
- * Nothing here talks to libcurl or cJSON, and no request state outlives
- * the call.
+ * zcrm_write_job_wait() is in wait.c, which shares the call plumbing
+ * declared in functions.h.  Nothing here talks to libcurl or cJSON, and no
+ * request state outlives the call.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -21,8 +22,6 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
-
-#include <limits.h>
 
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
@@ -35,10 +34,10 @@
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
 
 #include "connections.h"
 #include "errors.h"
+#include "functions.h"
 #include "oauth.h"
 #include "parse.h"
 #include "settings.h"
@@ -47,14 +46,11 @@
 PG_FUNCTION_INFO_V1(zcrm_write_job);
 PG_FUNCTION_INFO_V1(zcrm_write_job_field_mappings);
 PG_FUNCTION_INFO_V1(zcrm_write_job_json);
-PG_FUNCTION_INFO_V1(zcrm_write_job_wait);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs_field_mappings);
 
 /* Job ids are 1 to this many ASCII digits. */
 #define ZCRM_MAX_JOB_ID_LEN		32
-/* Shortest poll_interval of zcrm_write_job_wait(). */
-#define ZCRM_MIN_POLL_INTERVAL_MS	10
 /* Longest access token accepted. */
 #define ZCRM_MAX_TOKEN_LEN		4096
 
@@ -208,23 +204,6 @@ check_token(const char *token)
 				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
 }
 
-/* One call: the job, and the token and API domain it is made with. */
-typedef struct ZcrmCall
-{
-	char	   *job_id;
-	char	   *token;
-	char	   *base;			/* API domain without a trailing slash */
-	ZcrmConnection *conn;		/* when the token came from a connection */
-	MemoryContext cxt;			/* where token and base live */
-
-	/*
-	 * What every server text of the call is scrubbed of (NULL-terminated):
-	 * the token, the token it replaced after INVALID_TOKEN, and a
-	 * connection's client secret and refresh token.
-	 */
-	const char *secrets[5];
-} ZcrmCall;
-
 /*
  * remember_secrets
  *		Set call->secrets from the call's token, "replaced" (the token it
@@ -286,7 +265,7 @@ absolute_url(const char *url, const char *base)
 static void resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call);
 
 /*
- * resolve_call
+ * zcrm_resolve_call
  *		Validate the arguments and find the token and API domain to use: the
  *		token argument, or else the connection argument, or else
  *		zcrm_bulk.default_connection.  Nothing is requested before every
@@ -294,8 +273,8 @@ static void resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call);
  *		The 1.0 SQL definitions pass two arguments; the token is then
  *		required.
  */
-static void
-resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
+void
+zcrm_resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
 	memset(call, 0, sizeof(*call));
 	call->job_id = required_text_arg(fcinfo, 0, "job_id");
@@ -306,7 +285,7 @@ resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 /*
  * resolve_credentials
  *		The token and API domain of a call from arguments 1 (token) and 2
- *		(connection), as resolve_call() describes.
+ *		(connection), as zcrm_resolve_call() describes.
  */
 static void
 resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
@@ -518,13 +497,13 @@ fetch_body(ZcrmCall *call, ZcrmHttpResponse *resp)
 }
 
 /*
- * fetch_job
+ * zcrm_fetch_job
  *		Fetch and parse the call's job; any failure is raised.  The result
  *		must be freed with zcrm_job_free(), under PG_TRY so that it is freed
  *		on error too.
  */
-static ZcrmJob *
-fetch_job(ZcrmCall *call)
+ZcrmJob *
+zcrm_fetch_job(ZcrmCall *call)
 {
 	ZcrmRequest req;
 	ZcrmOutcome out;
@@ -590,7 +569,7 @@ check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
 }
 
 /*
- * emit_job_rows
+ * zcrm_emit_job_rows
  *		One row per resource (or one row with NULL resource columns when the
  *		job has none), the job columns repeated on each.  A batch function
  *		passes the requested "job_id" (the job_id column then holds it, and
@@ -598,8 +577,8 @@ check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
  *		resource columns are built in a context reset per row, so memory
  *		stays flat however many resources a job has.
  */
-static void
-emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
+void
+zcrm_emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
 			  const char *job_id)
 {
 	Datum		values[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
@@ -671,7 +650,7 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
  * emit_mapping_rows
  *		One row per field mapping of every resource, in document order.  Row
  *		values are built in a context reset per row, so memory stays flat
- *		however many mappings a job has.  "job_id" as for emit_job_rows().
+ *		however many mappings a job has.  "job_id" as for zcrm_emit_job_rows().
  */
 static void
 emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
@@ -731,7 +710,7 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 	MemoryContextDelete(rowcxt);
 }
 
-/* emit_job_rows or emit_mapping_rows */
+/* zcrm_emit_job_rows or emit_mapping_rows */
 typedef void (*ZcrmEmitRows) (ReturnSetInfo *rsinfo, const ZcrmJob *job,
 							  const ZcrmCall *call, const char *job_id);
 
@@ -750,8 +729,8 @@ materialize_job(FunctionCallInfo fcinfo,
 	ZcrmJob    *job;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	resolve_call(fcinfo, &call);
-	job = fetch_job(&call);
+	zcrm_resolve_call(fcinfo, &call);
+	job = zcrm_fetch_job(&call);
 
 	PG_TRY();
 	{
@@ -773,7 +752,7 @@ materialize_job(FunctionCallInfo fcinfo,
 Datum
 zcrm_write_job(PG_FUNCTION_ARGS)
 {
-	return materialize_job(fcinfo, emit_job_rows);
+	return materialize_job(fcinfo, zcrm_emit_job_rows);
 }
 
 /*
@@ -800,7 +779,7 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 	ZcrmParseStatus st;
 	char	   *json;
 
-	resolve_call(fcinfo, &call);
+	zcrm_resolve_call(fcinfo, &call);
 	fetch_body(&call, &resp);
 	do
 		st = zcrm_check_document(resp.body, resp.body_len, &err);
@@ -1039,7 +1018,7 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 Datum
 zcrm_write_jobs(PG_FUNCTION_ARGS)
 {
-	return materialize_batch(fcinfo, emit_job_rows, JOB_NCOLS);
+	return materialize_batch(fcinfo, zcrm_emit_job_rows, JOB_NCOLS);
 }
 
 /*
@@ -1051,137 +1030,4 @@ Datum
 zcrm_write_jobs_field_mappings(PG_FUNCTION_ARGS)
 {
 	return materialize_batch(fcinfo, emit_mapping_rows, MAP_NCOLS);
-}
-
-/*
- * interval_ms
- *		An interval argument in milliseconds (months count as 30 days); NULL
- *		and negative values are errors.
- */
-static int64
-interval_ms(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	Interval   *iv;
-	int64		ms;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	iv = PG_GETARG_INTERVAL_P(argno);
-	ms = iv->time / 1000 + (int64) iv->day * 86400000 +
-		(int64) iv->month * 30 * 86400000;
-	if (ms < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be negative", name)));
-	return ms;
-}
-
-/*
- * job_progress
- *		"INPROGRESS (Leads: 1200 of 25000 records processed)": the status and,
- *		per resource, the records processed (added, updated and skipped) of
- *		the total, or the resource's status when there are no counts yet.
- */
-static char *
-job_progress(const ZcrmJob *job)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, job->status ? job->status : "no status");
-	for (int i = 0; i < job->nresources; i++)
-	{
-		const ZcrmResource *r = &job->resources[i];
-
-		appendStringInfoString(&buf, i == 0 ? " (" : "; ");
-		appendStringInfo(&buf, "%s: ", r->module ? r->module : "resource");
-		if (r->has_total_count)
-			appendStringInfo(&buf, INT64_FORMAT " of " INT64_FORMAT " records processed",
-							 (r->has_added_count ? r->added_count : 0) +
-							 (r->has_updated_count ? r->updated_count : 0) +
-							 (r->has_skipped_count ? r->skipped_count : 0),
-							 r->total_count);
-		else
-			appendStringInfoString(&buf, r->status ? r->status : "no status");
-		if (i == job->nresources - 1)
-			appendStringInfoChar(&buf, ')');
-	}
-	return pg_any_to_server(buf.data, buf.len, PG_UTF8);
-}
-
-/*
- * zcrm_write_job_wait(job_id text, token text, connection text,
- *					   timeout interval, poll_interval interval)
- *		RETURNS SETOF zcrm_write_job_row
- *		Poll until the job is COMPLETED or FAILED, with a NOTICE per poll,
- *		then return its rows as zcrm_write_job() does.  Running out of time
- *		raises 55000 with the last status seen; a poll_interval under
- *		ZCRM_MIN_POLL_INTERVAL_MS is 22023, so that the wait never spins and
- *		its timeout is always reached.  Each poll runs in a memory context
- *		of its own, reset before the next, so a long wait does not grow.
- */
-Datum
-zcrm_write_job_wait(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ZcrmCall	call;
-	int64		timeout_ms = interval_ms(fcinfo, 3, "timeout");
-	int64		poll_ms = interval_ms(fcinfo, 4, "poll_interval");
-	TimestampTz deadline;
-	MemoryContext pollcxt;
-
-	if (poll_ms < ZCRM_MIN_POLL_INTERVAL_MS)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("poll_interval must be at least %d milliseconds",
-						ZCRM_MIN_POLL_INTERVAL_MS),
-				 errdetail("The job is polled once per poll_interval; a shorter interval would poll the API in a tight loop."),
-				 errhint("Pass a poll_interval of %d ms or more, for example '10 seconds'.",
-						 ZCRM_MIN_POLL_INTERVAL_MS)));
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	resolve_call(fcinfo, &call);
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-
-	/* everything a poll allocates is released before the next one */
-	pollcxt = AllocSetContextCreate(CurrentMemoryContext, "zcrm_bulk poll",
-									ALLOCSET_DEFAULT_SIZES);
-	for (;;)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(pollcxt);
-		ZcrmJob    *job = fetch_job(&call);
-		volatile bool finished = false;
-		char	   *volatile progress = NULL;
-
-		PG_TRY();
-		{
-			finished = job->status != NULL &&
-				(strcmp(job->status, "COMPLETED") == 0 ||
-				 strcmp(job->status, "FAILED") == 0);
-			progress = job_progress(job);
-			ereport(NOTICE,
-					(errmsg("bulk write job %s: %s", call.job_id, progress)));
-			if (finished)
-				emit_job_rows(rsinfo, job, &call, NULL);
-		}
-		PG_FINALLY();
-		{
-			zcrm_job_free(job);
-		}
-		PG_END_TRY();
-
-		if (!finished &&
-			TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline) < poll_ms)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("bulk write job %s did not finish within the timeout", call.job_id),
-					 errdetail("Its last status was %s.", progress),
-					 errhint("Call zcrm_write_job_wait() again, or pass a longer timeout.")));
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextReset(pollcxt);
-		if (finished)
-			return (Datum) 0;
-		zcrm_sleep((long) Min(poll_ms, (int64) LONG_MAX));
-	}
 }
