@@ -20,8 +20,8 @@
  *
  * Stage 1 also counts the values, so that a body with more of them than
  * the caller's limit (zcrm_parse_set_limits) is refused before stages 2
- * and 3 spend memory on it; stages 1 and 3 poll the caller's interrupt
- * check as they go.
+ * and 3 spend memory on it; all three stages poll the caller's interrupt
+ * check as they go (stage 2 through cJSON's allocation hook).
  *
  * Numbers inside JSON text that is kept verbatim (default_value, details)
  * are not left to cJSON's printer, which in 1.7.15 may drop the last digit
@@ -155,6 +155,8 @@ clear_error(ZcrmParseError *err)
 	err->message[0] = '\0';
 }
 
+static void *arena_alloc_block(ArenaBlock **arena, size_t size, bool zeroed);
+
 /*
  * arena_alloc
  *	  Return "size" bytes from the arena, or NULL when malloc fails or the
@@ -166,8 +168,6 @@ static void *
 arena_alloc(ArenaBlock **arena, size_t size, bool aligned)
 {
 	ArenaBlock *block = *arena;
-	ArenaBlock *fresh;
-	size_t		blocksize;
 
 	if (block != NULL)
 	{
@@ -182,10 +182,30 @@ arena_alloc(ArenaBlock **arena, size_t size, bool aligned)
 		}
 	}
 
+	return arena_alloc_block(arena, size, false);
+}
+
+/*
+ * arena_alloc_block
+ *	  arena_alloc()'s slow path: a new block for "size" bytes, zeroed when
+ *	  "zeroed" says so.  A request of more than a quarter of a block gets a
+ *	  block of its own, from calloc when zeroed: the kernel's zeroed pages
+ *	  are then faulted in as the caller fills them, not all at once here.
+ */
+static void *
+arena_alloc_block(ArenaBlock **arena, size_t size, bool zeroed)
+{
+	ArenaBlock *block = *arena;
+	ArenaBlock *fresh;
+	size_t		blocksize;
+
 	if (size > SIZE_MAX - sizeof(ArenaBlock) - ZCRM_ARENA_BLOCK)
 		return NULL;
 	blocksize = size > ZCRM_ARENA_BLOCK / 4 ? size : ZCRM_ARENA_BLOCK;
-	fresh = malloc(sizeof(ArenaBlock) + blocksize);
+	if (zeroed)
+		fresh = calloc(1, sizeof(ArenaBlock) + blocksize);
+	else
+		fresh = malloc(sizeof(ArenaBlock) + blocksize);
 	if (fresh == NULL)
 		return NULL;
 	fresh->size = blocksize;
@@ -212,8 +232,11 @@ arena_alloc(ArenaBlock **arena, size_t size, bool aligned)
 static void *
 arena_alloc0(ArenaBlock **arena, size_t size)
 {
-	void	   *p = arena_alloc(arena, size, true);
+	void	   *p;
 
+	if (size > ZCRM_ARENA_BLOCK / 4)
+		return arena_alloc_block(arena, size, true);
+	p = arena_alloc(arena, size, true);
 	if (p != NULL)
 		memset(p, 0, size);
 	return p;
@@ -256,10 +279,24 @@ arena_free(ArenaBlock *block)
  * they are installed.
  */
 static ArenaBlock *tree_arena = NULL;
+static size_t tree_allocs = 0;	/* allocations since tree_begin() */
+static bool tree_stopped = false;	/* an allocation failed for an interrupt */
 
+/*
+ * tree_malloc
+ *	  cJSON's allocator.  cJSON itself cannot be interrupted, but it
+ *	  allocates for every value it builds: every ZCRM_INTERRUPT_EVERY-th
+ *	  allocation polls the caller's interrupt check, and fails when it says
+ *	  stop (tree_stopped then tells the failure from a real lack of memory).
+ */
 static void *
 tree_malloc(size_t size)
 {
+	if (tree_stopped || poll_interrupt(++tree_allocs))
+	{
+		tree_stopped = true;
+		return NULL;
+	}
 	return arena_alloc(&tree_arena, size, true);
 }
 
@@ -275,6 +312,8 @@ tree_begin(void)
 	cJSON_Hooks hooks = {tree_malloc, tree_free};
 
 	tree_arena = NULL;
+	tree_allocs = 0;
+	tree_stopped = false;
 	cJSON_InitHooks(&hooks);
 }
 
@@ -709,6 +748,8 @@ load_document(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
 	 * kept so that a future cJSON that disagrees fails safe.
 	 */
 	tree = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (tree == NULL && tree_stopped)
+		return set_error(err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
 	if (tree == NULL)
 		return set_error(err, ZCRM_PARSE_NO_MEMORY, NULL, "out of memory");
 	if (end == NULL || end < body || end > body + len ||
@@ -873,6 +914,8 @@ shape_error(ParseCtx *ctx, const char *key, const char *fmt, ...)
 static ZcrmParseStatus
 oom_error(ParseCtx *ctx)
 {
+	if (tree_stopped)
+		return set_error(ctx->err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
 	return set_error(ctx->err, ZCRM_PARSE_NO_MEMORY, NULL, "out of memory");
 }
 
