@@ -141,13 +141,25 @@ scrub_text(const char *text, size_t len, const char *const *secrets,
 {
 	StringInfoData out;
 	bool		keep_utf8 = utf8_ok && GetDatabaseEncoding() == PG_UTF8;
-	ZcrmSpan   *spans;
+	ZcrmSpan   *found;
+	ZcrmSpan   *spans = NULL;
 	size_t		nspans;
 	size_t		next = 0;		/* the next span not yet passed */
 	size_t		i;
 
-	if (!zcrm_find_secrets(text, len, secrets, &spans, &nspans))
+	if (!zcrm_find_secrets(text, len, secrets, &found, &nspans))
 		return pstrdup("[redacted]");
+	/* palloc'd at once, so that an error raised below leaks nothing */
+	if (nspans > 0)
+	{
+		spans = palloc_extended(nspans * sizeof(ZcrmSpan),
+								MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		if (spans != NULL)
+			memcpy(spans, found, nspans * sizeof(ZcrmSpan));
+		free(found);
+		if (spans == NULL)
+			return pstrdup("[redacted]");
+	}
 
 	initStringInfo(&out);
 	for (i = 0; i < len;)
@@ -186,7 +198,8 @@ scrub_text(const char *text, size_t len, const char *const *secrets,
 			appendBinaryStringInfo(&out, &text[i], clen);
 		i += clen;
 	}
-	free(spans);
+	if (spans)
+		pfree(spans);
 	return out.data;
 }
 

@@ -45,11 +45,12 @@ def refreshes(refresh_token):
     return mock_admin("/__admin/token-stats")["refreshes"].get(sha, 0)
 
 
-def create(name, prefix):
-    """A connection whose refresh token is prefix + the run's secret."""
-    Session("SELECT zcrm_connection_create('%s', '1000.CLIENTID', :'secret', '%s' || :'rt', :'accounts');\n"
-            % (name, prefix), "zcrm_oauth_setup", prelude=PRELUDE).finish()
-    return prefix + RT
+def create(name, prefix, repeat=1):
+    """A connection whose refresh token is prefix + the run's secret
+    (repeated "repeat" times)."""
+    Session("SELECT zcrm_connection_create('%s', '1000.CLIENTID', :'secret', '%s'%s, :'accounts');\n"
+            % (name, prefix, " || :'rt'" * repeat), "zcrm_oauth_setup", prelude=PRELUDE).finish()
+    return prefix + RT * repeat
 
 
 def call(name, appname="zcrm_oauth"):
@@ -138,11 +139,9 @@ def echo_test():
     leaves part of one), then in every encoded form, and the client secret
     in every form: the 28000 error holds neither, in no form and not in
     part."""
-    Session("SELECT zcrm_connection_create('echo', '1000.CLIENTID', :'secret', "
-            "'1000.rt.echo.' || :'rt' || :'rt', :'accounts');\n",
-            "zcrm_oauth_setup", prelude=PRELUDE).finish()
+    rt = create("echo", "1000.rt.echo.", repeat=2)
     out = call("echo", "zcrm_oauth_echo")
-    found = leaked(out, ["1000.rt.echo." + RT + RT, SECRET])
+    found = leaked(out, [rt, SECRET])
     check("a token error quoting the refresh token and client secret: 28000, [redacted]",
           "28000" in out and "[redacted]" in out and "invalid_scope" in out,
           out if not found else "(output withheld: it holds a secret)")
