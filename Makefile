@@ -9,8 +9,10 @@ OBJS = \
 	src/settings.o \
 	src/transport.o \
 	src/parse.o \
+	src/scrub.o \
 	src/errors.o \
 	src/functions.o \
+	src/wait.o \
 	src/connections.o \
 	src/oauth.o
 PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
@@ -19,8 +21,9 @@ PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 # install scripts always match zcrm_bulk--*.sql, the tests never do.
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
-REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_faults zcrm_input \
-	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe
+REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_scrub zcrm_faults zcrm_input \
+	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking \
+	zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe
 REGRESS_OPTS = --inputdir=.
 
 PKG_CONFIG ?= pkg-config

@@ -18,11 +18,14 @@ ZCRM_PY=/usr/bin/python3
 ZCRM_PGPORT=${ZCRM_PGPORT:-54329}
 ZCRM_MOCK_PORT=${ZCRM_MOCK_PORT:-18089}
 ZCRM_TEST_TOKEN=${ZCRM_TEST_TOKEN:-1000.zcrmtest.accesstoken}
+# A second accepted token, new for every run, with every character that has
+# an escaped or percent-encoded form (/ + =): the scrubbing tests use it.
+ZCRM_TEST_SLASH_TOKEN=${ZCRM_TEST_SLASH_TOKEN:-1000.$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')/$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')+$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')==}
 # Secrets of the test connections: new for every run, never written in a
 # test file, and looked for in every log by the token scan.
 ZCRM_TEST_RT_SECRET=${ZCRM_TEST_RT_SECRET:-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
 ZCRM_TEST_CLIENT_SECRET=${ZCRM_TEST_CLIENT_SECRET:-cs$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')}
-export ZCRM_TEST_TOKEN ZCRM_TEST_RT_SECRET ZCRM_TEST_CLIENT_SECRET
+export ZCRM_TEST_TOKEN ZCRM_TEST_SLASH_TOKEN ZCRM_TEST_RT_SECRET ZCRM_TEST_CLIENT_SECRET
 
 zcrm_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -81,7 +84,7 @@ zcrm_start_cluster() {
 	} >>"$dir/data/postgresql.conf"
 	# The postmaster logs its whole environment at debug3 and below: start it
 	# without the test token in it.
-	env -u ZCRM_TEST_TOKEN -u ZCRM_TEST_RT_SECRET -u ZCRM_TEST_CLIENT_SECRET runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" \
+	env -u ZCRM_TEST_TOKEN -u ZCRM_TEST_SLASH_TOKEN -u ZCRM_TEST_RT_SECRET -u ZCRM_TEST_CLIENT_SECRET runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$dir/data" \
 		-l "$dir/postgres.log" -w -t 60 start >/dev/null
 	export PGHOST=$dir PGPORT=$ZCRM_PGPORT PGUSER=postgres
 }
@@ -105,7 +108,7 @@ zcrm_start_mock() {
 	rm -f "$dir/$name.ready"
 	zcrm_log "starting the local Zoho API server ($name) on port $port"
 	"$ZCRM_PY" "$ZCRM_ROOT/test/server/zoho_mock.py" --host 127.0.0.1 --port "$port" \
-		--token "$ZCRM_TEST_TOKEN" --log "$dir/$name-requests.jsonl" \
+		--token "$ZCRM_TEST_TOKEN" --token "$ZCRM_TEST_SLASH_TOKEN" --log "$dir/$name-requests.jsonl" \
 		--pidfile "$dir/$name.pid" --ready-file "$dir/$name.ready" "$@" \
 		>"$dir/$name.log" 2>&1 &
 	local i

@@ -23,11 +23,13 @@
 #  11. the batch functions: concurrency limit, connection reuse, per-job
 #      retries, cancel and statement_timeout mid-batch, one token refresh
 #      per batch, the poller's concurrent fetch (test/batch_test.py),
-#  12. pg_dump of servers, mappings and tracked jobs restored into a second
+#  12. limits: no tight loop and no growth in zcrm_write_job_wait(), memory
+#      and statement_timeout on hostile documents (test/limits_test.py),
+#  13. pg_dump of servers, mappings and tracked jobs restored into a second
 #      cluster (test/dump_test.py),
-#  13. the README's user mapping recipe keeps its secrets out of the log
+#  14. the README's user mapping recipe keeps its secrets out of the log
 #      (test/readme_secret_test.py),
-#  14. a scan of every log and test output for the access token and the
+#  15. a scan of every log and test output for the access tokens and the
 #      test connections' secrets.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.  ZCRM_QUICK=1 shortens the fuzz and load runs to 10 s each.
@@ -94,7 +96,7 @@ zcrm_cleanup "$DIR"
 # The tests pass the token with psql's :'token' interpolation, which puts it
 # into the statement text as a literal; PostgreSQL's own statement logging
 # (log_statement, log_min_error_statement) would record that text, as the
-# README warns.  Those are switched off so that the token scan (step 12)
+# README warns.  Those are switched off so that the token scan (step 15)
 # checks what zcrm_bulk itself logs, at debug5 with verbose error fields;
 # security_test.py turns log_min_error_statement back on for its calls that
 # pass the token as a bind parameter.
@@ -115,16 +117,16 @@ zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
-zcrm_log "1/14 parser unit tests (AddressSanitizer, UBSan)"
+zcrm_log "1/15 parser unit tests (AddressSanitizer, UBSan)"
 run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
-zcrm_log "2/14 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
+zcrm_log "2/15 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
 run_suite fuzz make -C "$ZCRM_ROOT/test/fuzz" -s regress run FUZZ_SECONDS="$ZCRM_FUZZ_SECONDS"
 
-zcrm_log "3/14 local API server self-test"
+zcrm_log "3/15 local API server self-test"
 run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
 
-zcrm_log "4/14 pg_regress suite"
+zcrm_log "4/15 pg_regress suite"
 make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
 ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
@@ -138,39 +140,42 @@ if [ $rc -ne 0 ]; then
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "5/14 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
+zcrm_log "5/15 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
 
-zcrm_log "6/14 leak test (10,000 mixed calls in one backend)"
+zcrm_log "6/15 leak test (10,000 mixed calls in one backend)"
 run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
 
-zcrm_log "7/14 security tests (hostile arguments, TLS, tokens as bind parameters)"
+zcrm_log "7/15 security tests (hostile arguments, TLS, tokens as bind parameters)"
 run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
 
-zcrm_log "8/14 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
+zcrm_log "8/15 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
 # debug5 would log a quarter of a million transactions: keep this run quiet.
 PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
 
-zcrm_log "9/14 token refresh through servers and user mappings (test/oauth_test.py)"
+zcrm_log "9/15 token refresh through servers and user mappings (test/oauth_test.py)"
 run_suite oauth "$ZCRM_PY" "$ZCRM_ROOT/test/oauth_test.py"
 
-zcrm_log "10/14 scheduled checks and pg_cron (test/schedule_test.py)"
+zcrm_log "10/15 scheduled checks and pg_cron (test/schedule_test.py)"
 run_suite schedule "$ZCRM_PY" "$ZCRM_ROOT/test/schedule_test.py"
 
-zcrm_log "11/14 batch functions (test/batch_test.py)"
+zcrm_log "11/15 batch functions (test/batch_test.py)"
 run_suite batch "$ZCRM_PY" "$ZCRM_ROOT/test/batch_test.py"
 
-zcrm_log "12/14 pg_dump and restore into a second cluster (test/dump_test.py)"
+zcrm_log "12/15 limits: waits, memory and interrupts on hostile documents (test/limits_test.py)"
+run_suite limits "$ZCRM_PY" "$ZCRM_ROOT/test/limits_test.py"
+
+zcrm_log "13/15 pg_dump and restore into a second cluster (test/dump_test.py)"
 run_suite dump "$ZCRM_PY" "$ZCRM_ROOT/test/dump_test.py"
 
-zcrm_log "13/14 the README's user mapping recipe keeps secrets out of the log"
+zcrm_log "14/15 the README's user mapping recipe keeps secrets out of the log"
 run_suite readme_secret "$ZCRM_PY" "$ZCRM_ROOT/test/readme_secret_test.py"
 
-zcrm_log "14/14 no access token or connection secret in logs or test outputs"
+zcrm_log "15/15 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
 zcrm_stop_mock "$DIR"
-hits=$(grep -rlF -e "$ZCRM_TEST_TOKEN" -e "$ZCRM_TEST_RT_SECRET" -e "$ZCRM_TEST_CLIENT_SECRET" \
+hits=$(grep -rlF -e "$ZCRM_TEST_TOKEN" -e "$ZCRM_TEST_SLASH_TOKEN" -e "$ZCRM_TEST_RT_SECRET" -e "$ZCRM_TEST_CLIENT_SECRET" \
 	"$DIR"/*.log "$DIR"/*.out "$DIR"/*.jsonl "$DIR.restore"/*.log \
 	"$ZCRM_ROOT/results" "$ZCRM_ROOT/expected" "$ZCRM_ROOT/regression.out" 2>/dev/null)
 lines=$(cat "$DIR"/postgres.log | wc -l)

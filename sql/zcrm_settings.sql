@@ -74,6 +74,13 @@ SET zcrm_bulk.max_response_size = '64MB';
 SHOW zcrm_bulk.max_response_size;
 SET zcrm_bulk.max_response_size = 100;
 RESET zcrm_bulk.max_response_size;
+-- max_json_values: at least 1000; a document with more values is 54000.
+SET zcrm_bulk.max_json_values = 999;
+SET zcrm_bulk.max_json_values = 1000;
+SELECT * FROM zcrm_try('zcrm_write_job', '5400000000000000010', :'token');
+SELECT * FROM zcrm_try('zcrm_write_job_json', '5300000000000000010', :'token');
+RESET zcrm_bulk.max_json_values;
+SELECT count(*) FROM zcrm_write_job_field_mappings('5400000000000000010', :'token');
 
 -- ca_file: an absolute path (or empty for the system store).
 SET zcrm_bulk.ca_file = 'certs/ca.pem';
@@ -93,6 +100,7 @@ SELECT zcrm_write_job_json('4150868000005392002', :'token');
 SELECT * FROM zcrm_write_job_field_mappings('4150868000005392002', :'token');
 SET zcrm_bulk.api_domain = 'http://127.0.0.1:9';
 SET zcrm_bulk.max_response_size = '1GB';
+SET zcrm_bulk.max_json_values = 100000000;
 SET zcrm_bulk.ca_file = '/tmp/evil.pem';
 ALTER ROLE regress_zcrm_user SET zcrm_bulk.api_domain = 'http://127.0.0.1:9';
 SELECT set_config('zcrm_bulk.api_domain', 'http://127.0.0.1:9', false);

@@ -72,6 +72,10 @@ SELECT * FROM zcrm_write_job_wait('1000000000000000001', :'token',
 -- Argument checks; errors of the job itself come through.
 SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token', timeout => NULL);
 SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token', poll_interval => '-1 s');
+-- A poll_interval under 10 ms would poll the API in a tight loop.
+SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token', timeout => '1 s', poll_interval => '0');
+SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token', poll_interval => '900 microseconds');
+SELECT * FROM zcrm_write_job_wait('4150868000005392002', :'token', poll_interval => '9 ms');
 SELECT * FROM zcrm_write_job_wait('415086800000539200', :'token');
 
 DELETE FROM zcrm_tracked_job;

@@ -8,8 +8,9 @@
  * SQLSTATE and hint.  When a response carries no code we know, the HTTP
  * status decides (http_status_sqlstate).  Text that came from the server
  * (the API's message and details, or the start of a non-JSON body) is
- * reported only after scrub_text() has removed the access token from it,
- * cut it to a sane length and made it safe for the database encoding.
+ * reported only after scrub_text() has removed every copy of every secret
+ * of the call from it (in any encoding scrub.c finds), and only then cut it
+ * to a sane length and made it safe for the database encoding.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -22,11 +23,14 @@
 
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
 
 #include "errors.h"
 #include "parse.h"
+#include "scrub.h"
+#include "settings.h"
 
 /* How much server-provided text an error may quote. */
 #define ZCRM_MAX_QUOTED_TEXT	512
@@ -122,47 +126,64 @@ http_status_sqlstate(long status, const char **hint)
 /*
  * scrub_text
  *		Return a palloc'd copy of "len" bytes of server-provided text that is
- *		safe to put in an error report: every occurrence of the token is
- *		replaced by "[redacted]" (before anything is cut, so no part of the
- *		token survives), then at most "maxlen" bytes are kept, cut on a
- *		character boundary.  Control characters become spaces.  Bytes that
- *		are not printable ASCII are kept only when "utf8_ok" says the input
- *		is known-valid UTF-8 and the database encoding is UTF-8; otherwise
- *		they become '?'.
+ *		safe to put in an error report: every copy of every secret of
+ *		"secrets" (NULL-terminated), in any encoding scrub.c knows, is
+ *		replaced by "[redacted]" first, over the whole text, and only then
+ *		are at most "maxlen" bytes kept, cut on a character boundary, so no
+ *		part of a secret survives the cut.  Should scrub.c run out of memory,
+ *		the whole text is redacted.  Control characters become spaces.
+ *		Bytes that are not printable ASCII are kept only when "utf8_ok" says
+ *		the input is known-valid UTF-8 and the database encoding is UTF-8;
+ *		otherwise they become '?'.
  */
 static char *
-scrub_text(const char *text, size_t len, const char *token, size_t maxlen,
-		   bool utf8_ok)
+scrub_text(const char *text, size_t len, const char *const *secrets,
+		   size_t maxlen, bool utf8_ok)
 {
-	StringInfoData redacted;
 	StringInfoData out;
-	size_t		toklen = token ? strlen(token) : 0;
 	bool		keep_utf8 = utf8_ok && GetDatabaseEncoding() == PG_UTF8;
+	ZcrmSpan   *found;
+	ZcrmSpan   *spans = NULL;
+	size_t		nspans;
+	size_t		next = 0;		/* the next span not yet passed */
 	size_t		i;
 
-	initStringInfo(&redacted);
-	for (i = 0; i < len;)
+	if (!zcrm_find_secrets(text, len, secrets, &found, &nspans))
+		return pstrdup("[redacted]");
+	/* palloc'd at once, so that an error raised below leaks nothing */
+	if (nspans > 0)
 	{
-		if (toklen > 0 && len - i >= toklen &&
-			memcmp(text + i, token, toklen) == 0)
-		{
-			appendStringInfoString(&redacted, "[redacted]");
-			i += toklen;
-		}
-		else
-			appendStringInfoChar(&redacted, text[i++]);
+		spans = palloc_extended(nspans * sizeof(ZcrmSpan),
+								MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+		if (spans != NULL)
+			memcpy(spans, found, nspans * sizeof(ZcrmSpan));
+		free(found);
+		if (spans == NULL)
+			return pstrdup("[redacted]");
 	}
 
 	initStringInfo(&out);
-	for (i = 0; i < (size_t) redacted.len;)
+	for (i = 0; i < len;)
 	{
-		unsigned char c = (unsigned char) redacted.data[i];
+		unsigned char c = (unsigned char) text[i];
+		size_t		stop = next < nspans ? spans[next].start : len;
 		int			clen = 1;
 
+		if (next < nspans && i == spans[next].start)
+		{
+			if (out.len + strlen("[redacted]") > maxlen)
+			{
+				appendStringInfoString(&out, "...");
+				break;
+			}
+			appendStringInfoString(&out, "[redacted]");
+			i = spans[next++].end;
+			continue;
+		}
 		if (c >= 0x80 && keep_utf8)
 		{
-			clen = pg_utf_mblen((const unsigned char *) &redacted.data[i]);
-			if (i + clen > (size_t) redacted.len)
+			clen = pg_utf_mblen((const unsigned char *) &text[i]);
+			if (i + clen > stop)
 				clen = 1;
 		}
 		if (out.len + clen > maxlen)
@@ -172,13 +193,14 @@ scrub_text(const char *text, size_t len, const char *token, size_t maxlen,
 		}
 		if (c < 0x20 || c == 0x7f)
 			appendStringInfoChar(&out, ' ');
-		else if (c >= 0x80 && !keep_utf8)
+		else if (c >= 0x80 && (!keep_utf8 || clen == 1))
 			appendStringInfoChar(&out, '?');
 		else
-			appendBinaryStringInfo(&out, &redacted.data[i], clen);
+			appendBinaryStringInfo(&out, &text[i], clen);
 		i += clen;
 	}
-	pfree(redacted.data);
+	if (spans)
+		pfree(spans);
 	return out.data;
 }
 
@@ -190,20 +212,20 @@ scrub_text(const char *text, size_t len, const char *token, size_t maxlen,
  *		freed in every case, also when copying raises an error.
  */
 static void
-copy_api_error(ZcrmApiError *apierr, const char *token,
+copy_api_error(ZcrmApiError *apierr, const char *const *secrets,
 			   const ZcrmApiCode **known, char **code, char **message,
 			   char **details)
 {
 	PG_TRY();
 	{
 		*known = find_api_code(apierr->code);
-		*code = scrub_text(apierr->code, strlen(apierr->code), token, 64, true);
+		*code = scrub_text(apierr->code, strlen(apierr->code), secrets, 64, true);
 		if (apierr->message)
 			*message = scrub_text(apierr->message, strlen(apierr->message),
-								  token, ZCRM_MAX_QUOTED_TEXT, true);
+								  secrets, ZCRM_MAX_QUOTED_TEXT, true);
 		if (apierr->details)
 			*details = scrub_text(apierr->details, strlen(apierr->details),
-								  token, ZCRM_MAX_QUOTED_TEXT, true);
+								  secrets, ZCRM_MAX_QUOTED_TEXT, true);
 	}
 	PG_FINALLY();
 	{
@@ -236,10 +258,11 @@ set_error(ZcrmError *err, int sqlstate, char *message, char *detail,
 void
 zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 						 const char *content_type, const char *job_id,
-						 const char *token, ZcrmError *err)
+						 const char *const *secrets, ZcrmError *err)
 {
 	ZcrmApiError *apierr = NULL;
 	ZcrmParseError perr;
+	ZcrmParseStatus st;
 	const ZcrmApiCode *known = NULL;
 	const char *hint;
 	int			sqlstate;
@@ -259,10 +282,13 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 		return;
 	}
 
-	if (zcrm_parse_api_error(body, body_len, &apierr, &perr) == ZCRM_PARSE_OK)
-		copy_api_error(apierr, token, &known, &code, &message, &details);
+	do
+		st = zcrm_parse_api_error(body, body_len, &apierr, &perr);
+	while (zcrm_parse_stopped(st));
+	if (st == ZCRM_PARSE_OK)
+		copy_api_error(apierr, secrets, &known, &code, &message, &details);
 	else if (body_len > 0)
-		snippet = scrub_text(body, body_len, token, ZCRM_MAX_BODY_SNIPPET, false);
+		snippet = scrub_text(body, body_len, secrets, ZCRM_MAX_BODY_SNIPPET, false);
 
 	if (known)
 	{
@@ -286,7 +312,7 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 	}
 
 	ctype = content_type ?
-		scrub_text(content_type, strlen(content_type), token, 100, false) :
+		scrub_text(content_type, strlen(content_type), secrets, 100, false) :
 		pstrdup("none");
 	if (http_status >= 300 && http_status < 400)
 		set_error(err, sqlstate,
@@ -306,6 +332,19 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 				  psprintf("Zoho CRM API request failed with HTTP status %ld", http_status),
 				  psprintf("The response for bulk write job %s has an empty body.", job_id),
 				  hint);
+}
+
+/*
+ * zcrm_parse_stopped
+ *		See errors.h.
+ */
+bool
+zcrm_parse_stopped(ZcrmParseStatus st)
+{
+	if (st != ZCRM_PARSE_INTERRUPTED)
+		return false;
+	CHECK_FOR_INTERRUPTS();
+	return true;
 }
 
 /*
@@ -335,6 +374,13 @@ zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 					  psprintf("The string at %s contains a NUL character, which text cannot hold.", perr->path) :
 					  pstrdup("A string in the response contains a NUL character, which text cannot hold."),
 					  "Neither text nor jsonb can hold this value; inspect the job in Zoho CRM itself.");
+			break;
+		case ZCRM_PARSE_TOO_MANY_VALUES:
+			set_error(err, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+					  psprintf("Zoho CRM API response for bulk write job %s holds too many JSON values", job_id),
+					  psprintf("The document holds more than zcrm_bulk.max_json_values (%d) values; it was not parsed.",
+							   zcrm_max_json_values),
+					  "A superuser can raise zcrm_bulk.max_json_values; a call may then take up to about 1 kB of memory per value.");
 			break;
 		case ZCRM_PARSE_NO_MEMORY:
 			set_error(err, ERRCODE_OUT_OF_MEMORY,
@@ -441,12 +487,12 @@ zcrm_raise_error(const ZcrmError *err)
 void
 zcrm_raise_http_error(long http_status, const char *body, size_t body_len,
 					  const char *content_type, const char *job_id,
-					  const char *token)
+					  const char *const *secrets)
 {
 	ZcrmError	err;
 
 	zcrm_describe_http_error(http_status, body, body_len, content_type,
-							 job_id, token, &err);
+							 job_id, secrets, &err);
 	zcrm_raise_error(&err);
 }
 
@@ -470,21 +516,6 @@ zcrm_raise_transport_error(ZcrmTransportFailure kind, const char *reason,
 }
 
 /*
- * scrub_all
- *		scrub_text() for several secrets at once.
- */
-static char *
-scrub_all(const char *text, size_t len, const char *const *secrets,
-		  size_t maxlen, bool utf8_ok)
-{
-	char	   *out = pnstrdup(text, len);
-
-	for (int i = 0; secrets && secrets[i]; i++)
-		out = scrub_text(out, strlen(out), secrets[i], 4 * maxlen, utf8_ok);
-	return scrub_text(out, strlen(out), NULL, maxlen, utf8_ok);
-}
-
-/*
  * zcrm_raise_token_error
  *		See errors.h.  Zoho Accounts answers most errors with HTTP 200 and
  *		an "error" key: "invalid_code" for a refresh token that is wrong or
@@ -500,8 +531,13 @@ zcrm_raise_token_error(const char *connection, long http_status,
 					   const char *const *secrets)
 {
 	bool		denied = false;
-	char	   *desc = description ?
-		scrub_all(description, strlen(description), secrets, ZCRM_MAX_QUOTED_TEXT, true) : NULL;
+	char	   *desc;
+
+	/* a token reply parse stopped by an interrupt: raise the interrupt */
+	if (perr)
+		(void) zcrm_parse_stopped(perr->status);
+	desc = description ?
+		scrub_text(description, strlen(description), secrets, ZCRM_MAX_QUOTED_TEXT, true) : NULL;
 
 	/* The detail adds its own full stop. */
 	while (desc && desc[0] && desc[strlen(desc) - 1] == '.')
@@ -535,7 +571,7 @@ zcrm_raise_token_error(const char *connection, long http_status,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("the client id or secret of Zoho CRM connection \"%s\" was rejected", connection),
 				 errdetail("The accounts server answered \"%s\".",
-						   scrub_all(error, strlen(error), secrets, 64, true)),
+						   scrub_text(error, strlen(error), secrets, 64, true)),
 				 errhint("Check the client id and secret in Zoho's API console and set them with ALTER USER MAPPING ... SERVER %s OPTIONS (SET client_id '...', SET client_secret '...').",
 						 quote_identifier(connection))));
 
@@ -544,7 +580,7 @@ zcrm_raise_token_error(const char *connection, long http_status,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("Zoho accounts server refused an access token for connection \"%s\"", connection),
 				 errdetail("It answered HTTP status %ld with error \"%s\"%s%s.", http_status,
-						   scrub_all(error, strlen(error), secrets, 64, true),
+						   scrub_text(error, strlen(error), secrets, 64, true),
 						   desc ? ": " : "", desc ? desc : ""),
 				 errhint("Check the accounts_server option of server %s and the credentials of its user mapping.",
 						 quote_identifier(connection))));
@@ -560,7 +596,7 @@ zcrm_raise_token_error(const char *connection, long http_status,
 						http_status, connection),
 				 body_len > 0 ?
 				 errdetail("The body begins \"%s\".",
-						   scrub_all(body, body_len, secrets, ZCRM_MAX_BODY_SNIPPET, false)) :
+						   scrub_text(body, body_len, secrets, ZCRM_MAX_BODY_SNIPPET, false)) :
 				 errdetail("The body is empty."),
 				 errhint("%s", hint)));
 	}

@@ -6,9 +6,10 @@
  * Every SQLSTATE that zcrm_bulk raises for a failed request is chosen in
  * errors.c.  The zcrm_describe_* functions describe a failure without
  * raising it (for the batch functions' error columns); the zcrm_raise_*
- * functions never return.  None of them ever puts an
- * access token into a message, detail or hint: strings that came from the
- * server are scrubbed of the token before they are reported.
+ * functions never return.  None of them ever puts an access token, refresh
+ * token or client secret into a message, detail or hint: strings that came
+ * from a server are scrubbed of every secret the caller names, in any
+ * encoding (see scrub.h), before they are cut and reported.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -70,11 +71,13 @@ extern void zcrm_describe_transport_error(ZcrmTransportFailure kind,
  *		2xx, a 204, or a 2xx whose body is a Zoho error object.  The API
  *		code in the body decides the SQLSTATE; the HTTP status decides only
  *		when the body carries no known code.  Server text is scrubbed of
- *		"token".
+ *		every secret of "secrets" (NULL-terminated): every token the call
+ *		used.
  */
 extern void zcrm_describe_http_error(long http_status, const char *body,
 									 size_t body_len, const char *content_type,
-									 const char *job_id, const char *token,
+									 const char *job_id,
+									 const char *const *secrets,
 									 ZcrmError *err);
 
 /*
@@ -83,6 +86,16 @@ extern void zcrm_describe_http_error(long http_status, const char *body,
  */
 extern void zcrm_describe_parse_error(const ZcrmParseError *perr,
 									  const char *job_id, ZcrmError *err);
+
+/*
+ * zcrm_parse_stopped
+ *		True when parse.c stopped for a pending interrupt (status
+ *		ZCRM_PARSE_INTERRUPTED), after servicing it with
+ *		CHECK_FOR_INTERRUPTS(), which raises a cancel or timeout; the parse
+ *		must then be run again.  Every parse in the server is run as
+ *		do st = zcrm_parse_...(...); while (zcrm_parse_stopped(st));
+ */
+extern bool zcrm_parse_stopped(ZcrmParseStatus st);
 
 /*
  * zcrm_raise_error
@@ -102,7 +115,7 @@ extern void zcrm_raise_transport_error(ZcrmTransportFailure kind,
 extern void zcrm_raise_http_error(long http_status, const char *body,
 								  size_t body_len, const char *content_type,
 								  const char *job_id,
-								  const char *token) pg_attribute_noreturn();
+								  const char *const *secrets) pg_attribute_noreturn();
 extern void zcrm_raise_parse_error(const ZcrmParseError *perr,
 								   const char *job_id) pg_attribute_noreturn();
 

@@ -10,8 +10,9 @@
  * functions (zcrm_write_jobs and zcrm_write_jobs_field_mappings) hand all
  * their requests to transport.c at once and, unless on_error is 'raise',
  * turn a job's failure into a row from errors.c's description of it.
- * Nothing here talks to libcurl or cJSON, and no request state outlives
- * the call.
+ * zcrm_write_job_wait() is in wait.c, which shares the call plumbing
+ * declared in functions.h.  Nothing here talks to libcurl or cJSON, and no
+ * request state outlives the call.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -21,8 +22,6 @@
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
-
-#include <limits.h>
 
 #include "catalog/pg_type_d.h"
 #include "fmgr.h"
@@ -35,10 +34,10 @@
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
 
 #include "connections.h"
 #include "errors.h"
+#include "functions.h"
 #include "oauth.h"
 #include "parse.h"
 #include "settings.h"
@@ -47,7 +46,6 @@
 PG_FUNCTION_INFO_V1(zcrm_write_job);
 PG_FUNCTION_INFO_V1(zcrm_write_job_field_mappings);
 PG_FUNCTION_INFO_V1(zcrm_write_job_json);
-PG_FUNCTION_INFO_V1(zcrm_write_job_wait);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs_field_mappings);
 
@@ -206,14 +204,26 @@ check_token(const char *token)
 				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
 }
 
-/* One call: the job, and the token and API domain it is made with. */
-typedef struct ZcrmCall
+/*
+ * remember_secrets
+ *		Set call->secrets from the call's token, "replaced" (the token it
+ *		took over from, or NULL) and its connection.
+ */
+static void
+remember_secrets(ZcrmCall *call, const char *replaced)
 {
-	char	   *job_id;
-	char	   *token;
-	char	   *base;			/* API domain without a trailing slash */
-	ZcrmConnection *conn;		/* when the token came from a connection */
-} ZcrmCall;
+	int			n = 0;
+
+	call->secrets[n++] = call->token;
+	if (replaced)
+		call->secrets[n++] = replaced;
+	if (call->conn)
+	{
+		call->secrets[n++] = call->conn->client_secret;
+		call->secrets[n++] = call->conn->refresh_token;
+	}
+	call->secrets[n] = NULL;
+}
 
 /*
  * without_slash
@@ -255,7 +265,7 @@ absolute_url(const char *url, const char *base)
 static void resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call);
 
 /*
- * resolve_call
+ * zcrm_resolve_call
  *		Validate the arguments and find the token and API domain to use: the
  *		token argument, or else the connection argument, or else
  *		zcrm_bulk.default_connection.  Nothing is requested before every
@@ -263,8 +273,8 @@ static void resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call);
  *		The 1.0 SQL definitions pass two arguments; the token is then
  *		required.
  */
-static void
-resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
+void
+zcrm_resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
 	memset(call, 0, sizeof(*call));
 	call->job_id = required_text_arg(fcinfo, 0, "job_id");
@@ -275,13 +285,14 @@ resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 /*
  * resolve_credentials
  *		The token and API domain of a call from arguments 1 (token) and 2
- *		(connection), as resolve_call() describes.
+ *		(connection), as zcrm_resolve_call() describes.
  */
 static void
 resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
 	char	   *connection = NULL;
 
+	call->cxt = CurrentMemoryContext;
 	if (PG_NARGS() < 3)
 		call->token = required_text_arg(fcinfo, 1, "token");
 	else
@@ -314,6 +325,7 @@ resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
 		zcrm_oauth_access(call->conn, NULL, &call->token, &call->base);
 		call->base = without_slash(call->base);
 	}
+	remember_secrets(call, NULL);
 }
 
 /*
@@ -341,8 +353,13 @@ is_invalid_token(const ZcrmHttpResponse *resp)
 	ZcrmApiError *apierr = NULL;
 	bool		result;
 
-	if (resp->status != 401 ||
-		zcrm_parse_api_error(resp->body, resp->body_len, &apierr, NULL) != ZCRM_PARSE_OK)
+	ZcrmParseStatus st = ZCRM_PARSE_BAD_SHAPE;
+
+	while (resp->status == 401 &&
+		   zcrm_parse_stopped(st = zcrm_parse_api_error(resp->body, resp->body_len,
+														&apierr, NULL)))
+		;
+	if (st != ZCRM_PARSE_OK)
 		return false;
 	result = (strcmp(apierr->code, "INVALID_TOKEN") == 0);
 	zcrm_api_error_free(apierr);
@@ -355,8 +372,11 @@ is_invalid_token(const ZcrmHttpResponse *resp)
  *		at most zcrm_bulk.max_concurrency at a time, filling reqs[i] and
  *		outcomes[i]; a failed request does not raise.  With a connection,
  *		the jobs the API answered INVALID_TOKEN are requested once more,
- *		after one refresh of the token for all of them.  Every call of a
- *		job function fetches through here, a single job as a batch of one.
+ *		after one refresh of the token for all of them; the call's secrets
+ *		then hold the old token as well as the new one, since the outcomes
+ *		that were not requested again were answered to the old one.  Every
+ *		call of a job function fetches through here, a single job as a
+ *		batch of one.
  */
 static void
 fetch_jobs(ZcrmCall *call, char *const *job_ids, int n, ZcrmRequest *reqs,
@@ -382,10 +402,14 @@ fetch_jobs(ZcrmCall *call, char *const *job_ids, int n, ZcrmRequest *reqs,
 	{
 		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
 		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
+		char	   *replaced = call->token;
 		char	   *base;
+		MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
 
-		zcrm_oauth_access(call->conn, call->token, &call->token, &base);
+		zcrm_oauth_access(call->conn, replaced, &call->token, &base);
 		call->base = without_slash(base);
+		MemoryContextSwitchTo(oldcxt);
+		remember_secrets(call, replaced);
 		for (int k = 0; k < nagain; k++)
 			job_request(call, job_ids[again[k]], &retry[k]);
 		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
@@ -420,7 +444,7 @@ response_failed(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req
 	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
 	{
 		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->token, err);
+								 resp->content_type, job_id, call->secrets, err);
 		return true;
 	}
 	return false;
@@ -444,10 +468,12 @@ job_result(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
 
 	if (response_failed(call, job_id, req, o, err))
 		return NULL;
-	st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
+	do
+		st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
+	while (zcrm_parse_stopped(st));
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->token, err);
+								 resp->content_type, job_id, call->secrets, err);
 	else if (st != ZCRM_PARSE_OK)
 		zcrm_describe_parse_error(&perr, job_id, err);
 	return job;					/* NULL unless ZCRM_PARSE_OK */
@@ -472,13 +498,13 @@ fetch_body(ZcrmCall *call, ZcrmHttpResponse *resp)
 }
 
 /*
- * fetch_job
+ * zcrm_fetch_job
  *		Fetch and parse the call's job; any failure is raised.  The result
  *		must be freed with zcrm_job_free(), under PG_TRY so that it is freed
  *		on error too.
  */
-static ZcrmJob *
-fetch_job(ZcrmCall *call)
+ZcrmJob *
+zcrm_fetch_job(ZcrmCall *call)
 {
 	ZcrmRequest req;
 	ZcrmOutcome out;
@@ -544,19 +570,23 @@ check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
 }
 
 /*
- * emit_job_rows
+ * zcrm_emit_job_rows
  *		One row per resource (or one row with NULL resource columns when the
  *		job has none), the job columns repeated on each.  A batch function
  *		passes the requested "job_id" (the job_id column then holds it, and
- *		the error columns are NULL); single-job functions pass NULL.
+ *		the error columns are NULL); single-job functions pass NULL.  The
+ *		resource columns are built in a context reset per row, so memory
+ *		stays flat however many resources a job has.
  */
-static void
-emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
+void
+zcrm_emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
 			  const char *job_id)
 {
 	Datum		values[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
 	bool		nulls[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
 	int			nrows = Max(job->nresources, 1);
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
 
 	check_result_columns(rsinfo, JOB_NCOLS, job_id != NULL);
 	for (int col = JOB_NCOLS; col < JOB_NCOLS + ZCRM_ERROR_NCOLS; col++)
@@ -582,6 +612,9 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
 	text_or_null(values, nulls, JOB_COL_DOWNLOAD_URL,
 				 job->download_url ? absolute_url(job->download_url, call->base) : NULL);
 
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "zcrm_bulk job row", ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(rowcxt);
 	for (int i = 0; i < nrows; i++)
 	{
 		const ZcrmResource *r = (i < job->nresources) ? &job->resources[i] : NULL;
@@ -607,14 +640,18 @@ emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
 			int8_or_null(values, nulls, JOB_COL_TOTAL_COUNT, r->has_total_count, r->total_count);
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(rowcxt);
+		CHECK_FOR_INTERRUPTS();
 	}
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(rowcxt);
 }
 
 /*
  * emit_mapping_rows
  *		One row per field mapping of every resource, in document order.  Row
  *		values are built in a context reset per row, so memory stays flat
- *		however many mappings a job has.  "job_id" as for emit_job_rows().
+ *		however many mappings a job has.  "job_id" as for zcrm_emit_job_rows().
  */
 static void
 emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
@@ -665,6 +702,7 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			MemoryContextReset(rowcxt);
+			CHECK_FOR_INTERRUPTS();
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -673,7 +711,7 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 	MemoryContextDelete(rowcxt);
 }
 
-/* emit_job_rows or emit_mapping_rows */
+/* zcrm_emit_job_rows or emit_mapping_rows */
 typedef void (*ZcrmEmitRows) (ReturnSetInfo *rsinfo, const ZcrmJob *job,
 							  const ZcrmCall *call, const char *job_id);
 
@@ -692,8 +730,8 @@ materialize_job(FunctionCallInfo fcinfo,
 	ZcrmJob    *job;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	resolve_call(fcinfo, &call);
-	job = fetch_job(&call);
+	zcrm_resolve_call(fcinfo, &call);
+	job = zcrm_fetch_job(&call);
 
 	PG_TRY();
 	{
@@ -715,7 +753,7 @@ materialize_job(FunctionCallInfo fcinfo,
 Datum
 zcrm_write_job(PG_FUNCTION_ARGS)
 {
-	return materialize_job(fcinfo, emit_job_rows);
+	return materialize_job(fcinfo, zcrm_emit_job_rows);
 }
 
 /*
@@ -742,12 +780,14 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 	ZcrmParseStatus st;
 	char	   *json;
 
-	resolve_call(fcinfo, &call);
+	zcrm_resolve_call(fcinfo, &call);
 	fetch_body(&call, &resp);
-	st = zcrm_check_document(resp.body, resp.body_len, &err);
+	do
+		st = zcrm_check_document(resp.body, resp.body_len, &err);
+	while (zcrm_parse_stopped(st));
 	if (st == ZCRM_PARSE_API_ERROR)
 		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
-							  resp.content_type, call.job_id, call.token);
+							  resp.content_type, call.job_id, call.secrets);
 	if (st != ZCRM_PARSE_OK)
 		zcrm_raise_parse_error(&err, call.job_id);
 
@@ -979,7 +1019,7 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 Datum
 zcrm_write_jobs(PG_FUNCTION_ARGS)
 {
-	return materialize_batch(fcinfo, emit_job_rows, JOB_NCOLS);
+	return materialize_batch(fcinfo, zcrm_emit_job_rows, JOB_NCOLS);
 }
 
 /*
@@ -991,118 +1031,4 @@ Datum
 zcrm_write_jobs_field_mappings(PG_FUNCTION_ARGS)
 {
 	return materialize_batch(fcinfo, emit_mapping_rows, MAP_NCOLS);
-}
-
-/*
- * interval_ms
- *		An interval argument in milliseconds (months count as 30 days); NULL
- *		and negative values are errors.
- */
-static int64
-interval_ms(FunctionCallInfo fcinfo, int argno, const char *name)
-{
-	Interval   *iv;
-	int64		ms;
-
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", name)));
-	iv = PG_GETARG_INTERVAL_P(argno);
-	ms = iv->time / 1000 + (int64) iv->day * 86400000 +
-		(int64) iv->month * 30 * 86400000;
-	if (ms < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be negative", name)));
-	return ms;
-}
-
-/*
- * job_progress
- *		"INPROGRESS (Leads: 1200 of 25000 records processed)": the status and,
- *		per resource, the records processed (added, updated and skipped) of
- *		the total, or the resource's status when there are no counts yet.
- */
-static char *
-job_progress(const ZcrmJob *job)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, job->status ? job->status : "no status");
-	for (int i = 0; i < job->nresources; i++)
-	{
-		const ZcrmResource *r = &job->resources[i];
-
-		appendStringInfoString(&buf, i == 0 ? " (" : "; ");
-		appendStringInfo(&buf, "%s: ", r->module ? r->module : "resource");
-		if (r->has_total_count)
-			appendStringInfo(&buf, INT64_FORMAT " of " INT64_FORMAT " records processed",
-							 (r->has_added_count ? r->added_count : 0) +
-							 (r->has_updated_count ? r->updated_count : 0) +
-							 (r->has_skipped_count ? r->skipped_count : 0),
-							 r->total_count);
-		else
-			appendStringInfoString(&buf, r->status ? r->status : "no status");
-		if (i == job->nresources - 1)
-			appendStringInfoChar(&buf, ')');
-	}
-	return pg_any_to_server(buf.data, buf.len, PG_UTF8);
-}
-
-/*
- * zcrm_write_job_wait(job_id text, token text, connection text,
- *					   timeout interval, poll_interval interval)
- *		RETURNS SETOF zcrm_write_job_row
- *		Poll until the job is COMPLETED or FAILED, with a NOTICE per poll,
- *		then return its rows as zcrm_write_job() does.  Running out of time
- *		raises 55000 with the last status seen.
- */
-Datum
-zcrm_write_job_wait(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ZcrmCall	call;
-	int64		timeout_ms = interval_ms(fcinfo, 3, "timeout");
-	int64		poll_ms = interval_ms(fcinfo, 4, "poll_interval");
-	TimestampTz deadline;
-	char	   *volatile progress = NULL;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	resolve_call(fcinfo, &call);
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-
-	for (;;)
-	{
-		ZcrmJob    *job = fetch_job(&call);
-		volatile bool finished = false;
-
-		PG_TRY();
-		{
-			finished = job->status != NULL &&
-				(strcmp(job->status, "COMPLETED") == 0 ||
-				 strcmp(job->status, "FAILED") == 0);
-			progress = job_progress(job);
-			ereport(NOTICE,
-					(errmsg("bulk write job %s: %s", call.job_id, progress)));
-			if (finished)
-				emit_job_rows(rsinfo, job, &call, NULL);
-		}
-		PG_FINALLY();
-		{
-			zcrm_job_free(job);
-		}
-		PG_END_TRY();
-
-		if (finished)
-			return (Datum) 0;
-		if (TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline) < poll_ms)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("bulk write job %s did not finish within the timeout", call.job_id),
-					 errdetail("Its last status was %s.", progress),
-					 errhint("Call zcrm_write_job_wait() again, or pass a longer timeout.")));
-		zcrm_sleep((long) Min(poll_ms, (int64) LONG_MAX));
-	}
 }

@@ -18,6 +18,11 @@
  *	   arena owned by the result, and the tree's arena is freed.  The result thus
  *	   holds no cJSON storage at all.
  *
+ * Stage 1 also counts the values, so that a body with more of them than
+ * the caller's limit (zcrm_parse_set_limits) is refused before stages 2
+ * and 3 spend memory on it; all three stages poll the caller's interrupt
+ * check as they go (stage 2 through cJSON's allocation hook).
+ *
  * Numbers inside JSON text that is kept verbatim (default_value, details)
  * are not left to cJSON's printer, which in 1.7.15 may drop the last digit
  * of a 16- or 17-digit number (9007199254740991 prints as
@@ -55,6 +60,9 @@
 /* Room for a JSON-like path while it is being built; err->path is smaller. */
 #define ZCRM_PATH_BUFSIZE		256
 
+/* How often (in values or elements, a power of 2) interrupts are polled. */
+#define ZCRM_INTERRUPT_EVERY	4096
+
 /* Default size of one arena block. */
 #define ZCRM_ARENA_BLOCK		8192
 
@@ -91,6 +99,33 @@ typedef enum NumberClass
 } NumberClass;
 
 
+/* The limits of every parse (zcrm_parse_set_limits). */
+static ZcrmParseLimits limits = {0, NULL};
+
+/*
+ * zcrm_parse_set_limits
+ *	  See parse.h.
+ */
+void
+zcrm_parse_set_limits(const ZcrmParseLimits *l)
+{
+	if (l == NULL)
+		memset(&limits, 0, sizeof(limits));
+	else
+		limits = *l;
+}
+
+/*
+ * poll_interrupt
+ *	  Every ZCRM_INTERRUPT_EVERY-th "n", ask the caller's interrupt check.
+ */
+static bool
+poll_interrupt(size_t n)
+{
+	return (n & (ZCRM_INTERRUPT_EVERY - 1)) == 0 &&
+		limits.interrupted != NULL && limits.interrupted();
+}
+
 /*
  * set_error
  *	  Fill *err with a status, a path and a message; return the status.
@@ -120,6 +155,8 @@ clear_error(ZcrmParseError *err)
 	err->message[0] = '\0';
 }
 
+static void *arena_alloc_block(ArenaBlock **arena, size_t size, bool zeroed);
+
 /*
  * arena_alloc
  *	  Return "size" bytes from the arena, or NULL when malloc fails or the
@@ -131,8 +168,6 @@ static void *
 arena_alloc(ArenaBlock **arena, size_t size, bool aligned)
 {
 	ArenaBlock *block = *arena;
-	ArenaBlock *fresh;
-	size_t		blocksize;
 
 	if (block != NULL)
 	{
@@ -147,10 +182,30 @@ arena_alloc(ArenaBlock **arena, size_t size, bool aligned)
 		}
 	}
 
+	return arena_alloc_block(arena, size, false);
+}
+
+/*
+ * arena_alloc_block
+ *	  arena_alloc()'s slow path: a new block for "size" bytes, zeroed when
+ *	  "zeroed" says so.  A request of more than a quarter of a block gets a
+ *	  block of its own, from calloc when zeroed: the kernel's zeroed pages
+ *	  are then faulted in as the caller fills them, not all at once here.
+ */
+static void *
+arena_alloc_block(ArenaBlock **arena, size_t size, bool zeroed)
+{
+	ArenaBlock *block = *arena;
+	ArenaBlock *fresh;
+	size_t		blocksize;
+
 	if (size > SIZE_MAX - sizeof(ArenaBlock) - ZCRM_ARENA_BLOCK)
 		return NULL;
 	blocksize = size > ZCRM_ARENA_BLOCK / 4 ? size : ZCRM_ARENA_BLOCK;
-	fresh = malloc(sizeof(ArenaBlock) + blocksize);
+	if (zeroed)
+		fresh = calloc(1, sizeof(ArenaBlock) + blocksize);
+	else
+		fresh = malloc(sizeof(ArenaBlock) + blocksize);
 	if (fresh == NULL)
 		return NULL;
 	fresh->size = blocksize;
@@ -177,8 +232,11 @@ arena_alloc(ArenaBlock **arena, size_t size, bool aligned)
 static void *
 arena_alloc0(ArenaBlock **arena, size_t size)
 {
-	void	   *p = arena_alloc(arena, size, true);
+	void	   *p;
 
+	if (size > ZCRM_ARENA_BLOCK / 4)
+		return arena_alloc_block(arena, size, true);
+	p = arena_alloc(arena, size, true);
 	if (p != NULL)
 		memset(p, 0, size);
 	return p;
@@ -221,10 +279,24 @@ arena_free(ArenaBlock *block)
  * they are installed.
  */
 static ArenaBlock *tree_arena = NULL;
+static size_t tree_allocs = 0;	/* allocations since tree_begin() */
+static bool tree_stopped = false;	/* an allocation failed for an interrupt */
 
+/*
+ * tree_malloc
+ *	  cJSON's allocator.  cJSON itself cannot be interrupted, but it
+ *	  allocates for every value it builds: every ZCRM_INTERRUPT_EVERY-th
+ *	  allocation polls the caller's interrupt check, and fails when it says
+ *	  stop (tree_stopped then tells the failure from a real lack of memory).
+ */
 static void *
 tree_malloc(size_t size)
 {
+	if (tree_stopped || poll_interrupt(++tree_allocs))
+	{
+		tree_stopped = true;
+		return NULL;
+	}
 	return arena_alloc(&tree_arena, size, true);
 }
 
@@ -240,6 +312,8 @@ tree_begin(void)
 	cJSON_Hooks hooks = {tree_malloc, tree_free};
 
 	tree_arena = NULL;
+	tree_allocs = 0;
+	tree_stopped = false;
 	cJSON_InitHooks(&hooks);
 }
 
@@ -508,7 +582,9 @@ scan_literal(const unsigned char *s, size_t len, size_t *pos, const char *word)
  *	  hand to cJSON.  Returns ZCRM_PARSE_OK, ZCRM_PARSE_NOT_JSON (empty,
  *	  bad UTF-8, bad grammar, too deep, trailing text) or
  *	  ZCRM_PARSE_NUL_CHAR (valid JSON, but a string holds \u0000), with
- *	  *err filled on failure.
+ *	  *err filled on failure; ZCRM_PARSE_TOO_MANY_VALUES as soon as the
+ *	  body has more values than limits.max_values, ZCRM_PARSE_INTERRUPTED
+ *	  when the caller's interrupt check says stop.
  *
  * The walk is a loop over a small state machine; the kind of each open
  * container lives in a bit array sized by cJSON's nesting limit, so no
@@ -521,6 +597,7 @@ scan_body(const char *body, size_t len, ZcrmParseError *err)
 	unsigned char is_object[(CJSON_NESTING_LIMIT + 7) / 8] = {0};
 	size_t		depth = 0;
 	size_t		pos;
+	size_t		nvalues = 0;
 	bool		found_nul = false;
 	const char *why = "the body is not valid JSON";
 	enum
@@ -586,6 +663,11 @@ scan_body(const char *body, size_t len, ZcrmParseError *err)
 
 			if (pos >= len)
 				goto bad;
+			if (++nvalues > limits.max_values && limits.max_values > 0)
+				return set_error(err, ZCRM_PARSE_TOO_MANY_VALUES, NULL,
+								 "the body holds more JSON values than the limit allows");
+			if (poll_interrupt(nvalues))
+				return set_error(err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
 			c = s[pos];
 			if (c == '{' || c == '[')
 			{
@@ -666,6 +748,8 @@ load_document(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
 	 * kept so that a future cJSON that disagrees fails safe.
 	 */
 	tree = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (tree == NULL && tree_stopped)
+		return set_error(err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
 	if (tree == NULL)
 		return set_error(err, ZCRM_PARSE_NO_MEMORY, NULL, "out of memory");
 	if (end == NULL || end < body || end > body + len ||
@@ -830,6 +914,8 @@ shape_error(ParseCtx *ctx, const char *key, const char *fmt, ...)
 static ZcrmParseStatus
 oom_error(ParseCtx *ctx)
 {
+	if (tree_stopped)
+		return set_error(ctx->err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
 	return set_error(ctx->err, ZCRM_PARSE_NO_MEMORY, NULL, "out of memory");
 }
 
@@ -1423,7 +1509,9 @@ parse_elements(ParseCtx *ctx, const char *key, const cJSON *arr, size_t count,
 	{
 		size_t		saved_elem = path_push_index(ctx, i);
 
-		if (cJSON_IsNull(child))
+		if (poll_interrupt(i + 1))
+			rc = set_error(ctx->err, ZCRM_PARSE_INTERRUPTED, NULL, "interrupted");
+		else if (cJSON_IsNull(child))
 			rc = ZCRM_PARSE_OK;
 		else if (!cJSON_IsObject(child))
 			rc = shape_error(ctx, NULL, "expected an object, found %s",

@@ -47,8 +47,32 @@ typedef enum ZcrmParseStatus
 	ZCRM_PARSE_BAD_SHAPE,		/* valid JSON, unexpected structure or type */
 	ZCRM_PARSE_NUL_CHAR,		/* a string holds \u0000, which text cannot */
 	ZCRM_PARSE_API_ERROR,		/* a Zoho error object ("status":"error") */
-	ZCRM_PARSE_NO_MEMORY		/* malloc failed */
+	ZCRM_PARSE_NO_MEMORY,		/* malloc failed */
+	ZCRM_PARSE_TOO_MANY_VALUES, /* more JSON values than the limit allows */
+	ZCRM_PARSE_INTERRUPTED		/* the caller's interrupt check said stop */
 } ZcrmParseStatus;
+
+/*
+ * Limits every parse obeys, so that what a document costs is bounded by
+ * the caller's settings and not by what a server sends.  max_values (0: no
+ * limit) caps the JSON values (objects, arrays, strings, numbers and
+ * literals, at any depth) a body may hold: it is counted in the first,
+ * allocation-free pass, before any tree or struct is built, and a body
+ * above it is ZCRM_PARSE_TOO_MANY_VALUES.  The cost of a parse is then at
+ * most about 64 bytes of tree and 150 bytes of structs per value, plus
+ * the body's own size.  interrupted (may be NULL) is called every few
+ * thousand values or elements; when it returns true, the parse frees what
+ * it built and returns ZCRM_PARSE_INTERRUPTED, so the caller can service
+ * the interrupt (it must not longjmp out of the parse itself).
+ */
+typedef struct ZcrmParseLimits
+{
+	size_t		max_values;
+	bool		(*interrupted) (void);
+} ZcrmParseLimits;
+
+/* Set the limits of every following parse (NULL: none, the default). */
+extern void zcrm_parse_set_limits(const ZcrmParseLimits *limits);
 
 /*
  * Describes why a parse failed.  "path" names the offending key in a

@@ -21,8 +21,10 @@
 #include <ctype.h>
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "parse.h"
 #include "settings.h"
 
 /* Largest response body we ever agree to hold: 1 GB, PostgreSQL's limit. */
@@ -35,6 +37,7 @@ int			zcrm_retries = 2;
 int			zcrm_retry_delay_ms = 500;
 int			zcrm_max_concurrency = 5;
 int			zcrm_max_response_size = 16 * 1024 * 1024;
+int			zcrm_max_json_values = 100000;
 char	   *zcrm_ca_file = NULL;
 char	   *zcrm_default_connection = NULL;
 
@@ -55,6 +58,7 @@ static const struct config_enum_entry api_version_options[] = {
 
 static bool check_api_domain(char **newval, void **extra, GucSource source);
 static bool check_ca_file(char **newval, void **extra, GucSource source);
+static void assign_max_json_values(int newval, void *extra);
 
 /*
  * zcrm_api_version_name
@@ -167,6 +171,30 @@ zcrm_valid_base_url(const char *url, const char **detail)
  * check_ca_file
  *		An empty string (use the system store) or an absolute path.
  */
+/*
+ * interrupt_pending
+ *		parse.c's interrupt check: true when CHECK_FOR_INTERRUPTS() would
+ *		act, so that a parse stops, frees what it built and lets its caller
+ *		service the interrupt (see zcrm_parse_stopped()).
+ */
+static bool
+interrupt_pending(void)
+{
+	return INTERRUPTS_PENDING_CONDITION() && INTERRUPTS_CAN_BE_PROCESSED();
+}
+
+/*
+ * assign_max_json_values
+ *		Hand zcrm_bulk.max_json_values, and the interrupt check, to parse.c.
+ */
+static void
+assign_max_json_values(int newval, void *extra)
+{
+	ZcrmParseLimits limits = {(size_t) newval, interrupt_pending};
+
+	zcrm_parse_set_limits(&limits);
+}
+
 static bool
 check_ca_file(char **newval, void **extra, GucSource source)
 {
@@ -260,6 +288,15 @@ zcrm_define_settings(void)
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.max_json_values",
+							"Most JSON values a response may hold; a document with more is refused before it is parsed.",
+							"Values are objects, arrays, strings, numbers and literals at any depth.  With zcrm_bulk.max_response_size, this bounds the memory a document takes.",
+							&zcrm_max_json_values,
+							100000, 1000, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, assign_max_json_values, NULL);
 
 	DefineCustomStringVariable("zcrm_bulk.ca_file",
 							   "File of CA certificates used to verify the API server.",

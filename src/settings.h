@@ -34,6 +34,9 @@ extern int	zcrm_max_concurrency;
 /* zcrm_bulk.max_response_size, in bytes (superuser only) */
 extern int	zcrm_max_response_size;
 
+/* zcrm_bulk.max_json_values: values a document may hold (superuser only) */
+extern int	zcrm_max_json_values;
+
 /* zcrm_bulk.ca_file: CA bundle path, empty for the system store (superuser only) */
 extern char *zcrm_ca_file;
 

@@ -190,6 +190,20 @@ def sql_array(ids):
     return "ARRAY[%s]" % ", ".join("'%s'" % i for i in ids)
 
 
+def leaked(text, secrets):
+    """The copies of the secrets found in text, in any form the local API
+    server's secret_forms() echoes (sent as is, JSON-escaped, percent-
+    encoded, folded) and, for each secret, any 8 of its characters in a row
+    (the part of a copy that a cut would leave)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "server"))
+    from zoho_mock import secret_forms
+    found = []
+    for secret in secrets:
+        forms = secret_forms(secret) + [secret[i:i + 8] for i in range(len(secret) - 7)]
+        found += [f for f in forms if f in text]
+    return found
+
+
 def check(name, ok, note=""):
     results.append(ok)
     print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,

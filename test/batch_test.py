@@ -15,7 +15,8 @@ connections accepted, requests in flight at most) and request log:
      bound, free its connections (the backend holds no more descriptors than
      before), and the next call works;
   5. a named connection whose access token the API rejects is refreshed
-     once for the whole batch, not once per job;
+     once for the whole batch, not once per job; the jobs that were not
+     requested again echo the old token back in no form;
   6. zcrm_poll_tracked_jobs() fetches the due jobs concurrently, one request
      per job;
   7. against an HTTP/2 server (nginx, started by scripts/test.sh on
@@ -224,6 +225,49 @@ def refresh_once_test():
     psql("DROP SERVER batchconn CASCADE")
 
 
+def create_connection(name, prefix):
+    """A server whose PUBLIC mapping's refresh token is prefix + the run's
+    secret, the local server its accounts server; returns the refresh
+    token."""
+    create_server(name, "'%s' || :'rt'" % prefix, "zcrm_batch_setup")
+    return prefix + RT
+
+
+# What job 2000000000000000497 (every form of the token, twice over) and
+# 2000000000000000499 (the token as is) leave of their message, redacted.
+ECHO_FORMS_MESSAGE = ("Zoho CRM API error INVALID_DATA: token " +
+                      " ; ".join(["[redacted]"] * 16))
+ECHO_MESSAGE = "Zoho CRM API error INVALID_DATA: the token [redacted] is not valid here"
+
+
+def rotated_token_test():
+    """One job of a batch answers INVALID_TOKEN, so the connection's token
+    is refreshed and that job requested again; the other jobs had already
+    been answered to the old token, and echo it back (also in every encoded
+    form).  Their error rows must hold no part of the old token: every
+    description is scrubbed of every token the call used."""
+    import hashlib
+    rt = create_connection("rotate", "1000.rt.rotate.")
+    sha = hashlib.sha256(rt.encode()).hexdigest()[:12]
+    ids = ["2000000000000000497", "2000000000000000499", "2000000000000000402"]
+    before = mock_admin("/__admin/token-stats")["refreshes"].get(sha, 0)
+    out = Session("SELECT job_id || '|' || error_code || '|' || error_message "
+                  "FROM zcrm_write_jobs(%s, connection => 'rotate');\n" % sql_array(ids),
+                  "zcrm_batch_rotate").finish()
+    refreshes = mock_admin("/__admin/token-stats")["refreshes"].get(sha, 0) - before
+    rows = dict(line.split("|", 1) for line in out.splitlines() if "|" in line)
+    print("# batch through a connection, one job answering INVALID_TOKEN: %d refresh(es)"
+          % refreshes)
+    check("a batch whose token is refreshed midway: refreshed once more after INVALID_TOKEN",
+          refreshes == 2 and rows.get("2000000000000000402", "").startswith("INVALID_TOKEN|"),
+          "refreshes %d; %s" % (refreshes, out))
+    check("the jobs answered to the old token echo it in no form: it is redacted",
+          rows.get("2000000000000000497") == "INVALID_DATA|" + ECHO_FORMS_MESSAGE and
+          rows.get("2000000000000000499") == "INVALID_DATA|" + ECHO_MESSAGE,
+          "rows %r" % ({k: v.count("[redacted]") for k, v in rows.items()},))
+    psql("DROP SERVER rotate CASCADE")
+
+
 def poller_test():
     """The poller fetches due jobs concurrently: 10 jobs of 300 ms, tracked
     through a server."""
@@ -286,7 +330,7 @@ def main():
     return run_suite([concurrency_test, reuse_test,
                       lambda: reuse_test(TLS_BASE, "HTTPS"),
                       retry_test, cancel_test, cancel_fds_test, statement_timeout_test,
-                      refresh_once_test, poller_test, http2_test])
+                      refresh_once_test, rotated_token_test, poller_test, http2_test])
 
 
 if __name__ == "__main__":

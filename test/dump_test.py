@@ -34,7 +34,7 @@ DBNAME = "zcrm_dump_test"
 PGBIN = os.environ.get("ZCRM_PGBIN", "/usr/lib/postgresql/15/bin")
 RESTORE_DIR = os.environ.get("ZCRM_RESTORE_DIR", "/tmp/zcrm_bulk.restore")
 RESTORE_PORT = str(int(os.environ.get("PGPORT", "54329")) + 7)
-SECRETS = ("ZCRM_TEST_TOKEN", "ZCRM_TEST_RT_SECRET", "ZCRM_TEST_CLIENT_SECRET")
+SECRETS = ("ZCRM_TEST_TOKEN", "ZCRM_TEST_SLASH_TOKEN", "ZCRM_TEST_RT_SECRET", "ZCRM_TEST_CLIENT_SECRET")
 
 
 def run(cmd, env=None, check_rc=True):

@@ -14,7 +14,9 @@ counts refresh requests per refresh token.  Asserted:
      call retried once, and succeeds;
   5. however often the API rejects fresh tokens, no more than 5 refreshes
      happen in ten minutes (Zoho allows 10);
-  6. a revoked refresh token gives 28000;
+  6. a revoked refresh token gives 28000; a token endpoint that quotes the
+     refresh token and the client secret back (also encoded, and many
+     times over) gets them redacted;
   7. a non-superuser can read neither the cache files nor the mappings'
      secrets; the secrets appear in no output (the final scan of
      scripts/test.sh checks the logs);
@@ -41,7 +43,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from backend_test import (SEED_JOB, Session, check, create_server,  # noqa: E402
-                          mock_admin, psql, run_suite, wait_for_request)
+                          leaked, mock_admin, psql, run_suite, wait_for_request)
 
 RT = os.environ["ZCRM_TEST_RT_SECRET"]
 SECRET = os.environ["ZCRM_TEST_CLIENT_SECRET"]
@@ -50,12 +52,12 @@ def refreshes(refresh_token):
     return mock_admin("/__admin/token-stats")["refreshes"].get(sha, 0)
 
 
-def create(name, prefix, db=None, secret_suffix=True):
+def create(name, prefix, db=None, secret_suffix=True, repeat=1):
     """A server with a user mapping FOR PUBLIC whose refresh token is
-    prefix + the run's secret (or prefix alone)."""
-    create_server(name, ("'%s' || :'rt'" % prefix) if secret_suffix else ("'%s'" % prefix),
-                  "zcrm_oauth_setup", db=db)
-    return prefix + RT if secret_suffix else prefix
+    prefix + the run's secret (repeated "repeat" times), or prefix alone."""
+    create_server(name, ("'%s'%s" % (prefix, " || :'rt'" * repeat)) if secret_suffix
+                  else ("'%s'" % prefix), "zcrm_oauth_setup", db=db)
+    return prefix + RT * repeat if secret_suffix else prefix
 
 
 def call(name, appname="zcrm_oauth", db=None, prelude=""):
@@ -134,6 +136,22 @@ def revoked_test():
     create("gone", "1000.rt.revoked.gone", secret_suffix=False)
     out = call("gone")
     check("a revoked refresh token gives 28000", "ERROR:  28000" in out, out)
+
+
+def echo_test():
+    """A token endpoint whose error description quotes the refresh token
+    40 times over (so that a cut made before every secret is scrubbed
+    leaves part of one), then in every encoded form, and the client secret
+    in every form: the 28000 error holds neither, in no form and not in
+    part."""
+    rt = create("echo", "1000.rt.echo.", repeat=2)
+    out = call("echo", "zcrm_oauth_echo")
+    found = leaked(out, [rt, SECRET])
+    check("a token error quoting the refresh token and client secret: 28000, [redacted]",
+          "28000" in out and "[redacted]" in out and "invalid_scope" in out,
+          out if not found else "(output withheld: it holds a secret)")
+    check("a token error quoting the secrets holds no copy of them, in no form and not in part",
+          not found, "%d copies found" % len(found))
 
 
 def cache_dir():
@@ -382,7 +400,7 @@ def sweep_test():
 
 if __name__ == "__main__":
     mock_admin("/__admin/reset", "POST")
-    sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test,
+    sys.exit(run_suite([sequential_test, concurrent_test, expiry_test, rejected_token_test, echo_test,
                         refresh_limit_test, revoked_test, lifetime_test, ahead_of_expiry_test,
                         no_secret_test, memory_cache_test, token_post_once_test,
                         cancelled_refresh_test, failed_refresh_keeps_token_test,

@@ -90,7 +90,7 @@ def big_payload_test():
     """Issue 10, item 8: 1.3 raised "payload string too long" for the job
     of 80 resources, recorded it as an error and polled it forever."""
     psql("DELETE FROM zcrm_tracked_job")
-    big, small = "5400000000000000080", "5400000000000000003"
+    big, small = "5500000000000000080", "5500000000000000003"
     psql("SELECT zcrm_track_job(j, 'sched') FROM unnest(%s) AS j" % sql_array([big, small]))
     listener = Session("LISTEN zcrm_bulk_write_job;\nSELECT 'listening';\n", "zcrm_listener",
                        keep_open=True)

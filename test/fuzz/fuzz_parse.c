@@ -180,6 +180,8 @@ status_known(ZcrmParseStatus st)
 		case ZCRM_PARSE_NUL_CHAR:
 		case ZCRM_PARSE_API_ERROR:
 		case ZCRM_PARSE_NO_MEMORY:
+		case ZCRM_PARSE_TOO_MANY_VALUES:
+		case ZCRM_PARSE_INTERRUPTED:
 			return true;
 	}
 	return false;

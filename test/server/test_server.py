@@ -1583,13 +1583,13 @@ class FamiliesTest(unittest.TestCase):
         self.assertEqual(json_diff(seed_doc, doc),
                          ["resource[0].field_mappings", "id"])
 
-    def test_54_resource_counts(self):
+    def test_55_resource_counts(self):
         with open(os.path.join(HERE, "fixtures", "jobs", "4150868000005350003.json"),
                   encoding="utf-8") as f:
             sample = json.load(f)
         with Conn(SERVER.port) as c:
-            for job, n in (("5400000000000000000", 0), ("5412345678901234001", 1),
-                           ("5400000000000000080", 80)):
+            for job, n in (("5500000000000000000", 0), ("5512345678901234001", 1),
+                           ("5500000000000000080", 80)):
                 with self.subTest(job=job):
                     doc = self.generated_json(c, job)
                     expected = []
@@ -1602,7 +1602,7 @@ class FamiliesTest(unittest.TestCase):
                                            total_count=i + 1)
                         expected.append(res)
                     self.assertEqual(doc, dict(sample, id=job, resource=expected))
-        e = SERVER.finished_entry("5400000000000000080")
+        e = SERVER.finished_entry("5500000000000000080")
         self.assertEqual((e["scenario"], e["complete"]), ("many_resources", True))
 
     def test_52_cached_repeat_is_identical(self):
@@ -1611,7 +1611,7 @@ class FamiliesTest(unittest.TestCase):
         self.assertEqual((a.headers[2:], a.wire), (b.headers[2:], b.wire))
 
     def test_52_out_of_range_is_unknown(self):
-        unknown = get(SERVER.port, WRITE + "5300000000000000000")
+        unknown = get(SERVER.port, WRITE + "5600000000000000000")
         self.assertEqual(json.loads(unknown.body)["code"], "RESOURCE_NOT_FOUND")
         SERVER.admin("POST", "reset")
         for job in ("5200000000000200001", "5299999999999999999",
@@ -1636,6 +1636,89 @@ class FamiliesTest(unittest.TestCase):
             self.assertEqual((rows[label][1], rows[label][3]), ("200", "- (success)"))
         self.assertIn("5100000000000000200 = 200 ms", rows["51xxxxxxxxxxxxDDDDD"][2])
         self.assertIn("200000", rows["52xxxxxxxxxxxNNNNNN"][2])
+
+
+    def test_53_54_tiny_elements(self):
+        for job, kib in (("5300000000000000001", 1), ("5312345678901200100", 100),
+                         ("5400000000000000001", 1), ("5400000000000000100", 100)):
+            with self.subTest(job=job):
+                r = get(SERVER.port, WRITE + job)
+                self.assertEqual((r.code, r.h["content-encoding"], r.h["transfer-encoding"]),
+                                 (200, "gzip", "chunked"))
+                self.assertEqual(len(r.body), kib * 1024)
+                doc = json.loads(r.body)
+                self.assertEqual((doc["id"], doc["status"]), (job, "COMPLETED"))
+                elems = doc["resource"] if job.startswith("53") else \
+                    doc["resource"][0]["field_mappings"]
+                if job.startswith("54"):
+                    self.assertEqual(len(doc["resource"]), 1)
+                # every element is {} and as many as fit: 3 bytes each
+                self.assertEqual(set(map(json.dumps, elems)), {"{}"})
+                self.assertGreater(len(elems), kib * 1024 // 3 - 40)
+        self.assertEqual(SERVER.finished_entry("5400000000000000100")["scenario"], "tiny_mappings")
+        for job in ("5300000000000065537", "540000000000000001"):
+            self.assertEqual(json.loads(get(SERVER.port, WRITE + job).body)["code"],
+                             "RESOURCE_NOT_FOUND")
+
+    def test_table_rows_53_54(self):
+        p = subprocess.run([PY, MOCK, "--print-table"], capture_output=True, check=True)
+        rows = [line for line in p.stdout.decode("utf-8").splitlines()
+                if line.startswith(("| 53x", "| 54x"))]
+        self.assertEqual(len(rows), 2)
+        self.assertIn("65536", rows[0])
+
+
+# The forms secret_forms() gives a token with / + = in it, written out.
+SLASHED = "1000.ab/cd+ef=="
+SLASHED_FORMS = [
+    "1000.ab/cd+ef==",
+    "1000.ab\\/cd+ef==",
+    "\\u003100\\u0030.a\\u0062/c\\u0064+e\\u0066==",
+    "1000.ab%2fcd%2bef%3d%3d",
+    "1000.ab%2Fcd%2Bef%3D%3D",
+    "%31%30%30%30%2E%61%62%2F%63%64%2B%65%66%3D%3D",
+    "1000.ab\r\n    /cd+ef=\r\n    =",
+    "1000.\n\tab/cd\n\t+ef==",
+]
+
+
+class EchoFormsTest(unittest.TestCase):
+    """Jobs 2000000000000000497/498 and the 1000.rt.echo. refresh token echo
+    a secret in every form of secret_forms()."""
+
+    def test_forms_of_a_slashed_token(self):
+        m = MockProcess(tokens=(SLASHED,))
+        try:
+            r = get(m.port, WRITE + "2000000000000000497", auth="Zoho-oauthtoken " + SLASHED)
+            doc = json.loads(r.body)
+            self.assertEqual((r.code, doc["code"]), (400, "INVALID_DATA"))
+            self.assertEqual(doc["message"], "token " + " ; ".join(SLASHED_FORMS * 2))
+            self.assertEqual(doc["details"], {"forms": SLASHED_FORMS, "again": SLASHED_FORMS})
+            r = get(m.port, WRITE + "2000000000000000498", auth="Zoho-oauthtoken " + SLASHED)
+            self.assertEqual((r.code, r.h["content-type"]), (500, "text/plain"))
+            self.assertEqual(r.body.decode(), "upstream failed for " + "&".join(
+                "t%d=%s" % (i, f) for i, f in enumerate(SLASHED_FORMS * 2)))
+        finally:
+            m.stop()
+            m.cleanup()
+
+    def test_forms_of_the_test_token(self):
+        doc = json.loads(get(SERVER.port, WRITE + "2000000000000000497").body)
+        forms = doc["details"]["forms"]
+        self.assertEqual(len(forms), 8)
+        self.assertEqual(forms[:2], [TOKEN, TOKEN])
+        self.assertEqual(forms[5], "".join("%%%02X" % b for b in TOKEN.encode()))
+        self.assertEqual(forms[6].replace("\r\n    ", ""), TOKEN)
+
+    def test_token_echo(self):
+        rt = new_rt("1000.rt.echo.")
+        r = refresh(rt)
+        self.assertEqual(r.code, 200)
+        self.assertEqual(r.doc["error"], "invalid_scope")
+        desc = r.doc["error_description"]
+        self.assertTrue(desc.startswith("refresh token " + rt * 40 + "; again " + rt + " "))
+        self.assertIn(" %%%02X" % ord("1"), desc)
+        self.assertIn("client secret " + CLIENT_SECRET + " ", desc)
 
 
 class DelayTest(unittest.TestCase):

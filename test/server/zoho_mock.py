@@ -43,9 +43,9 @@ routes until it expires or POST /__admin/revoke-access-tokens.
 --list-wrong-types prints the generated wrong-JSON-type jobs (job id, TAB,
 field path); they are built from one base document, see WRONG_TYPES.
 
-Three more generated families (19-digit ids, any digit where the table
-shows x; rows 51xxxxxxxxxxxxDDDDD, 52xxxxxxxxxxxNNNNNN and
-54xxxxxxxxxxxxxxNNN of SCENARIOS):
+More generated families (19-digit ids, any digit where the table shows x;
+rows 51xxxxxxxxxxxxDDDDD, 52xxxxxxxxxxxNNNNNN, 53/54xxxxxxxxxxxxKKKKK and
+55xxxxxxxxxxxxxxNNN of SCENARIOS):
   51 + 12 digits + DDDDD: after D ms (e.g. 5100000000000000200 = 200 ms) the
     seed SUCCESS replay (same status line, headers, gzip + chunked framing),
     its body with only the top-level "id" changed to the requested id.
@@ -53,7 +53,7 @@ shows x; rows 51xxxxxxxxxxxxDDDDD, 52xxxxxxxxxxxNNNNNN and
     the seed SUCCESS document with "id" = the requested id and one resource
     whose "field_mappings" has N generated entries (see many_mappings_doc);
     served like the other JSON jobs (gzip + chunked); bodies are cached.
-  54 + 14 digits + NNN: the v2.1 COMPLETED sample with "id" = the
+  55 + 14 digits + NNN: the v2.1 COMPLETED sample with "id" = the
     requested id and N resources (see many_resources_doc).
 
 --delay-ms N holds every response to the job-details path
@@ -352,12 +352,18 @@ def many_mappings_doc(job_id, n):
 
 def many_mappings_body(job_id):
     """(compact body, its gzip) of a 52-family job, from a small LRU cache."""
+    return cached_body(job_id, lambda: compact(many_mappings_doc(job_id, many_mappings_count(job_id))))
+
+
+def cached_body(job_id, make):
+    """(body, its gzip) of a generated job, make() building the body, from
+    a small LRU cache shared by the generated families 52, 53 and 54."""
     with _many_lock:
         hit = _many_cache.get(job_id)
         if hit is not None:
             _many_cache.move_to_end(job_id)
             return hit
-    body = compact(many_mappings_doc(job_id, many_mappings_count(job_id)))
+    body = make()
     hit = (body, gz(body))
     with _many_lock:
         _many_cache[job_id] = hit
@@ -367,7 +373,7 @@ def many_mappings_body(job_id):
     return hit
 
 
-# Family 54: a COMPLETED job with N resources.
+# Family 55: a COMPLETED job with N resources.
 MANY_RESOURCES_MAX = 999
 
 
@@ -388,6 +394,32 @@ def many_resources_doc(job_id, n):
         resources.append(r)
     doc["resource"] = resources
     return doc
+# Families 53 and 54: about K KiB of tiny elements.
+TINY_MAX_KIB = 64 * 1024
+
+
+def tiny_size(job_id):
+    """K of a 53- or 54-family id (its last 5 digits), None above the max."""
+    k = int(job_id[-5:])
+    return k if k <= TINY_MAX_KIB else None
+
+
+def tiny_elements_body(job_id):
+    """A COMPLETED job of exactly K KiB (K = tiny_size): in family 53 its
+    "resource" array holds nothing but empty objects {}, in family 54 it
+    has one resource whose "field_mappings" holds nothing but {}; as many
+    as fit, the rest of the K KiB spaces before the last brace."""
+    if job_id.startswith("53"):
+        head = '{"id":"%s","status":"COMPLETED","resource":[' % job_id
+        tail = "]}"
+    else:
+        head = ('{"id":"%s","status":"COMPLETED","resource":[{"type":"data",'
+                '"module":"Leads","field_mappings":[' % job_id)
+        tail = "]}]}"
+    size = tiny_size(job_id) * 1024
+    n = max(0, (size - len(head) - len(tail) + 1) // 3)
+    body = head + ",".join(["{}"] * n) + tail
+    return (body[:-1] + " " * max(0, size - len(body)) + body[-1]).encode()
 
 
 # ---------------------------------------------------------------------------
@@ -629,6 +661,72 @@ def echo_token(h):
                 "application/json", gzipped=True, chunked=True)
 
 
+def fold(text, every, brk):
+    """text with brk inserted after every `every` characters."""
+    return brk.join(text[i:i + every] for i in range(0, len(text), every))
+
+
+def secret_forms(secret):
+    """The encodings a careless or hostile server may echo a secret back
+    in, every one of which zcrm_bulk must redact: as sent; JSON-escaped
+    ("/" as "\\/", and every third character as a \\u escape);
+    percent-encoded with lower-case and with upper-case hex digits (every
+    byte but letters, digits and "-._~"), and every byte percent-encoded;
+    folded across line breaks (CR LF and 4 spaces after every 7th
+    character; LF and a tab after every 5th)."""
+    pct = urllib.parse.quote(secret, safe="")
+    return [
+        secret,
+        secret.replace("/", "\\/"),
+        "".join("\\u%04x" % ord(c) if i % 3 == 0 else c for i, c in enumerate(secret)),
+        re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), pct),
+        pct,
+        "".join("%%%02X" % b for b in secret.encode()),
+        fold(secret, 7, "\r\n    "),
+        fold(secret, 5, "\n\t"),
+    ]
+
+
+def caller_token(h):
+    auth = h.headers.get("Authorization", "")
+    return auth.split(" ", 1)[1] if " " in auth else auth
+
+
+def echo_token_forms(h):
+    """INVALID_DATA whose message and details echo the caller's token twice
+    in each of secret_forms()."""
+    forms = secret_forms(caller_token(h))
+    h.send_body(400, error_body("INVALID_DATA", "token " + " ; ".join(forms * 2),
+                                {"forms": forms, "again": forms}),
+                "application/json", gzipped=True, chunked=True)
+
+
+def echo_token_forms_text(h):
+    """A 500 text/plain page (no Zoho error object) echoing the caller's
+    token twice in each of secret_forms()."""
+    forms = secret_forms(caller_token(h)) * 2
+    body = "upstream failed for " + "&".join("t%d=%s" % (i, f) for i, f in enumerate(forms))
+    h.send_body(500, body.encode(), "text/plain", gzipped=False, chunked=False)
+
+
+def token_echo(h):
+    """A token endpoint error whose description quotes the refresh token
+    40 times over and then each of secret_forms() of the refresh token and
+    of the client secret."""
+    p = h.token_params()
+    rt, secret = p.get("refresh_token", ""), p.get("client_secret", "")
+    desc = ("refresh token %s; again %s; client secret %s"
+            % (rt * 40, " ".join(secret_forms(rt)), " ".join(secret_forms(secret))))
+    token_json({"error": "invalid_scope", "error_description": desc})(h)
+
+
+def tiny_elements(h):
+    """Families 53 and 54: tiny_elements_body(), as json_reply sends a body."""
+    _, wire = cached_body(h.job_id, lambda: tiny_elements_body(h.job_id))
+    h.send_body(200, wire, "application/json", gzipped=True, chunked=True,
+                precompressed=True)
+
+
 def seed_success_delayed(h):
     """Family 51: after D ms (the id's last 5 digits) the seed SUCCESS replay
     with the requested id.  Ends early, sending nothing, when the client
@@ -647,7 +745,7 @@ def many_mappings(h):
 
 
 def many_resources(h):
-    """Family 54: a COMPLETED job with N resources (the id's last 3 digits)."""
+    """Family 55: a COMPLETED job with N resources (the id's last 3 digits)."""
     h.send_body(200, compact(many_resources_doc(h.job_id, int(h.job_id[-3:]))),
                 "application/json", gzipped=True, chunked=True)
 
@@ -881,6 +979,8 @@ SCENARIOS = {
     # --- one wrong JSON type per field (generated, see WRONG_TYPES) ---
     **wrong_type_scenarios(),
     # --- errors ---
+    "2000000000000000497": S("echo_token_forms", "400", "INVALID_DATA whose message and details echo the caller's token twice in each of the forms of `secret_forms()`: as sent, JSON-escaped (`\\/`, `\\uXXXX`), percent-encoded (lower- and upper-case hex, every byte), folded across CR LF or LF plus indentation", "22023, token redacted in every form", echo_token_forms),
+    "2000000000000000498": S("echo_token_forms_text", "500", "text/plain page echoing the caller's token twice in each of those forms", "58000, token redacted in every form", echo_token_forms_text),
     "2000000000000000499": S("echo_token", "400", "INVALID_DATA whose message and details echo the Authorization header back (hostile server)", "22023, token redacted", echo_token),
     "2000000000000000400": S("authorization_failed", "400", "AUTHORIZATION_FAILED", "42501", error_reply(400, "AUTHORIZATION_FAILED", "User does not have sufficient privilege to perform this action")),
     "2000000000000000401": S("oauth_scope_mismatch", "401", "OAUTH_SCOPE_MISMATCH", "42501", error_reply(401, "OAUTH_SCOPE_MISMATCH", "invalid oauth scope to access this URL")),
@@ -928,7 +1028,9 @@ SCENARIOS = {
     # --- generated families (x = any digit; see the module docstring) ---
     "51xxxxxxxxxxxxDDDDD": S("seed_success_delayed", "200", "after D ms (D = last 5 digits, 0 ... 99999; 5100000000000000200 = 200 ms; on top of `--delay-ms`): the seed SUCCESS replay (status line, headers, gzip+chunked) whose body differs only in the top-level id, the requested one", OK, seed_success_delayed, match=lambda j: len(j) == 19 and j.startswith("51")),
     "52xxxxxxxxxxxNNNNNN": S("many_mappings", "200", 'N = last 6 digits, 0 ... %d (above: answered as an unknown job id): the seed SUCCESS document with the requested id and one resource (the seed\'s first) whose field_mappings has N entries, entry i `{"api_name":"Field_<i>","index":i}` plus `"default_value":{"value":"v<i>"}` if i %% 10 = 0, `"format":"MM/dd/yyyy"` if i %% 7 = 0, `"find_by":"id","module":"Accounts"` if i %% 13 = 0; gzip+chunked' % MANY_MAPPINGS_MAX, OK, many_mappings, match=lambda j: len(j) == 19 and j.startswith("52") and many_mappings_count(j) is not None),
-    "54xxxxxxxxxxxxxxNNN": S("many_resources", "200", 'N = last 3 digits, 0 ... %d: the v2.1 COMPLETED sample with the requested id and N resources, resource i the sample\'s with module `{"id": "<4150868000000002175 + i>", "api_name": "Module_<i>"}`, file name `File_<i>.csv`, counts added i + 1, updated 0, skipped 0, total i + 1 (80 or more resources make a NOTIFY payload of over 8000 bytes); gzip+chunked' % MANY_RESOURCES_MAX, OK, many_resources, match=lambda j: len(j) == 19 and j.startswith("54")),
+    "55xxxxxxxxxxxxxxNNN": S("many_resources", "200", 'N = last 3 digits, 0 ... %d: the v2.1 COMPLETED sample with the requested id and N resources, resource i the sample\'s with module `{"id": "<4150868000000002175 + i>", "api_name": "Module_<i>"}`, file name `File_<i>.csv`, counts added i + 1, updated 0, skipped 0, total i + 1 (80 or more resources make a NOTIFY payload of over 8000 bytes); gzip+chunked' % MANY_RESOURCES_MAX, OK, many_resources, match=lambda j: len(j) == 19 and j.startswith("55")),
+    "53xxxxxxxxxxxxKKKKK": S("tiny_resources", "200", 'K = last 5 digits, 0 ... %d (above: answered as an unknown job id): a COMPLETED job of exactly K KiB whose "resource" array holds nothing but empty objects `{}` (K = 15360: 15 MiB, 5.2 million resources), padded with spaces; gzip+chunked' % TINY_MAX_KIB, "54000 (above zcrm_bulk.max_json_values)", tiny_elements, match=lambda j: len(j) == 19 and j.startswith("53") and tiny_size(j) is not None),
+    "54xxxxxxxxxxxxKKKKK": S("tiny_mappings", "200", 'the same, but one resource whose "field_mappings" holds nothing but `{}`', "54000 (above zcrm_bulk.max_json_values)", tiny_elements, match=lambda j: len(j) == 19 and j.startswith("54") and tiny_size(j) is not None),
 }
 
 FAMILIES = [s for s in SCENARIOS.values() if s.match is not None]
@@ -1054,6 +1156,7 @@ TOKEN_SCENARIOS = [
     T("1000.rt.denied.", "token_denied", "200", '`{"error_description":"You have made too many requests continuously. Please try again after some time.","error":"Access Denied","status":"failure"}` (the 10-per-10-minutes limit)', "-", token_json(ACCESS_DENIED)),
     T("1000.rt.html.", "token_html", "200", '`text/html;charset=UTF-8` page whose body contains "Access Denied"', "-", plain_reply(200, "text/html;charset=UTF-8", ACCESS_DENIED_HTML)),
     T("1000.rt.500.", "token_500", "500", "`text/html;charset=UTF-8` error page", "-", plain_reply(500, "text/html;charset=UTF-8", html_page(500, "Internal Server Error"))),
+    T("1000.rt.echo.", "token_echo", "200", '`{"error":"invalid_scope","error_description":...}` whose description quotes the refresh token 40 times, then each of `secret_forms()` of the refresh token and of the client secret', "-", token_echo),
     T("1000.rt.badclient.", "token_badclient", "200", '`{"error":"invalid_client"}`', "-", token_json({"error": "invalid_client"})),
     T("1000.rt.", "token_normal", "200", 'normal: `{"access_token":"1000.<32 hex>.<32 hex>","api_domain":"<api domain>","token_type":"Bearer","expires_in":3600}`; api domain = `--api-domain`, else this server\'s own `http[s]://host:port`', "3600 s", grant()),
 ]

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * test_parse.c
- *	  Unit tests for src/parse.c, run outside the server.
+ *	  Unit tests for src/parse.c and src/scrub.c, run outside the server.
  *
  * A tiny TAP-style harness: each test is a function; the runner prints
  * "ok N - name" or "not ok N - name", diagnostics as "# " lines, and a
@@ -35,6 +35,7 @@
 #include <cJSON.h>
 
 #include "parse.h"
+#include "scrub.h"
 
 
 /* ----------------------------------------------------------------
@@ -212,6 +213,10 @@ status_name(ZcrmParseStatus st)
 			return "API_ERROR";
 		case ZCRM_PARSE_NO_MEMORY:
 			return "NO_MEMORY";
+		case ZCRM_PARSE_TOO_MANY_VALUES:
+			return "TOO_MANY_VALUES";
+		case ZCRM_PARSE_INTERRUPTED:
+			return "INTERRUPTED";
 	}
 	return "?";
 }
@@ -2116,6 +2121,134 @@ typedef struct TestCase
 	void		(*fn) (void);
 } TestCase;
 
+/* "n" tiny resources: {"id":"1","resource":[{},...]}, n + 3 JSON values. */
+static char *
+tiny_resources(int n, size_t *len)
+{
+	char	   *text = keep(xmalloc((size_t) n * 3 + 64));
+	size_t		k = (size_t) sprintf(text, "{\"id\":\"1\",\"resource\":[");
+
+	for (int i = 0; i < n; i++)
+		k += (size_t) sprintf(text + k, "%s{}", i ? "," : "");
+	k += (size_t) sprintf(text + k, "]}");
+	*len = k;
+	return text;
+}
+
+static int	interrupt_calls;
+static int	interrupt_at;
+
+static bool
+interrupt_after(void)
+{
+	return ++interrupt_calls >= interrupt_at;
+}
+
+/* zcrm_parse_set_limits(): the value limit, then the interrupt check */
+static void
+test_parse_limits(void)
+{
+	ZcrmParseLimits limits = {10003, NULL};
+	size_t		len;
+	size_t		len2;
+	char	   *text = tiny_resources(10000, &len);
+	char	   *text2 = tiny_resources(20000, &len2);
+	ZcrmJob    *job = NULL;
+	ZcrmParseError err;
+
+	zcrm_parse_set_limits(&limits);
+	CHECK_STATUS(job_bytes(text, len, &job, &err), ZCRM_PARSE_OK);
+	CHECK(job != NULL && job->nresources == 10000);
+	zcrm_job_free(job);
+	limits.max_values = 10002;
+	zcrm_parse_set_limits(&limits);
+	CHECK_STATUS(job_bytes(text, len, &job, &err), ZCRM_PARSE_TOO_MANY_VALUES);
+	CHECK(job == NULL);
+	CHECK_INT(err.status, ZCRM_PARSE_TOO_MANY_VALUES);
+	CHECK_STATUS(zcrm_check_document(text, len, &err), ZCRM_PARSE_TOO_MANY_VALUES);
+
+	/*
+	 * 20003 values, 20006 tree allocations, 20000 resources: 4 + 4 + 4
+	 * polls.  Stopped at the 1st (in the scan), the 6th (in cJSON) and the
+	 * 10th (in the fill loop): nothing returned, nothing leaked.
+	 */
+	limits.max_values = 0;
+	limits.interrupted = interrupt_after;
+	zcrm_parse_set_limits(&limits);
+	for (interrupt_at = 1; interrupt_at <= 10; interrupt_at += interrupt_at < 6 ? 5 : 4)
+	{
+		interrupt_calls = 0;
+		CHECK_STATUS(job_bytes(text2, len2, &job, &err), ZCRM_PARSE_INTERRUPTED);
+		CHECK(job == NULL);
+		CHECK_INT(interrupt_calls, interrupt_at);
+	}
+	interrupt_calls = 0;
+	interrupt_at = 1000;
+	CHECK_STATUS(job_bytes(text2, len2, &job, &err), ZCRM_PARSE_OK);
+	CHECK_INT(interrupt_calls, 4 + 4 + 4);
+	zcrm_job_free(job);
+	zcrm_parse_set_limits(NULL);
+}
+
+/* text with every copy of the secrets redacted, per zcrm_find_secrets */
+static char *
+redacted(const char *text, const char *const *secrets)
+{
+	ZcrmSpan   *spans;
+	size_t		nspans;
+	size_t		len = strlen(text);
+	char	   *out = keep(xmalloc(len * 10 + 1));
+	size_t		k = 0;
+	size_t		s = 0;
+
+	if (!zcrm_find_secrets(text, len, secrets, &spans, &nspans))
+		return "(out of memory)";
+	for (size_t i = 0; i < len;)
+	{
+		if (s < nspans && spans[s].start == i)
+		{
+			k += (size_t) sprintf(out + k, "[R]");
+			i = spans[s++].end;
+		}
+		else
+			out[k++] = text[i++];
+	}
+	out[k] = '\0';
+	free(spans);
+	return out;
+}
+
+static void
+test_scrub_forms(void)
+{
+	const char *const tok[] = {"1000.ab/cd+ef==", NULL};
+	const char *const two[] = {"1000.ab/cd+ef==", "cs1234", NULL};
+
+	static const struct
+	{
+		const char *text;
+		const char *want;
+	}			cases[] = {
+		{"x 1000.ab/cd+ef== y", "x [R] y"},
+		{"1000.ab\\/cd+ef==;1000.ab\\\\/cd+ef==", "[R];[R]"},
+		{"\\u003100\\u0030.a\\u0062/c\\u0064+e\\u0066==", "[R]"},
+		{"1000.ab%2fcd%2bef%3d%3d 1000.ab%2Fcd%2Bef%3D%3D", "[R] [R]"},
+		{"%31%30%30%30%2E%61%62%2F%63%64%2B%65%66%3D%3D", "[R]"},
+		{"<1000.ab\r\n    /cd+ef=\r\n\t=>", "<[R]>"},
+		{"<1000.\\n\\tab/cd\\r\\n+ef==>", "<[R]>"},
+		/* a blank without a line break is no fold; a prefix alone is kept */
+		{"1000.ab /cd+ef== 1000.ab/cd+ef=", "1000.ab /cd+ef== 1000.ab/cd+ef="},
+		{"1000.1000.ab/cd+ef==", "1000.[R]"},
+		{"", ""},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_STR(redacted(cases[i].text, tok), cases[i].want);
+	/* every secret, every copy, overlapping ones merged */
+	CHECK_STR(redacted("cs1234 1000.ab/cd+ef==cs1234 cs12cs1234", two), "[R] [R] cs12[R]");
+	CHECK_STR(redacted("no secret here", NULL), "no secret here");
+}
+
 #define TEST(f) {#f, f}
 
 static const TestCase tests[] = {
@@ -2159,6 +2292,8 @@ static const TestCase tests[] = {
 	TEST(test_every_prefix),
 	TEST(test_mutations),
 	TEST(test_out_of_memory),
+	TEST(test_parse_limits),
+	TEST(test_scrub_forms),
 };
 
 int
