@@ -168,10 +168,6 @@ zcrm_valid_base_url(const char *url, const char **detail)
 }
 
 /*
- * check_ca_file
- *		An empty string (use the system store) or an absolute path.
- */
-/*
  * interrupt_pending
  *		parse.c's interrupt check: true when CHECK_FOR_INTERRUPTS() would
  *		act, so that a parse stops, frees what it built and lets its caller
@@ -195,6 +191,10 @@ assign_max_json_values(int newval, void *extra)
 	zcrm_parse_set_limits(&limits);
 }
 
+/*
+ * check_ca_file
+ *		An empty string (use the system store) or an absolute path.
+ */
 static bool
 check_ca_file(char **newval, void **extra, GucSource source)
 {
