@@ -27,7 +27,7 @@
 #   BENCH_DELAY_MS   the mock's --delay-ms in part 3 (default 50)
 #   BENCH_CONCURRENCY  zcrm_bulk.max_concurrency values of part 3 (default "5 1 10";
 #                    the first is the headline)
-#   BENCH_PARTS      which parts to run (default "1 2 3 4 5")
+#   BENCH_PARTS      which parts to run (default "1 2 3 4 5 6")
 #   BENCH_WORK       work dir (default /tmp/zcrm_bulk.bench)
 #   BENCH_PGPORT     PostgreSQL port, of the Unix socket only (default 54340)
 #   BENCH_NGINX_PORT first of nginx's four ports (default 18180)
@@ -50,7 +50,7 @@ RUNS=${BENCH_RUNS:-3}
 PART1_ROUNDS=${BENCH_PART1_ROUNDS:-3}
 DELAY_MS=${BENCH_DELAY_MS:-50}
 CONCURRENCY=${BENCH_CONCURRENCY:-5 1 10}
-PARTS=${BENCH_PARTS:-1 2 3 4 5}
+PARTS=${BENCH_PARTS:-1 2 3 4 5 6}
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-1}
 NGINX_PORT=${BENCH_NGINX_PORT:-18180}
 PORT_HTTP=$NGINX_PORT
@@ -326,7 +326,7 @@ mkdir -p "$WORK"
 chmod 755 "$WORK"               # the backends (user postgres) read certs/ca.pem
 
 if [ "${BENCH_SKIP_INSTALL:-0}" != 1 ]; then
-	zcrm_install_packages nginx postgresql-plpython3-15
+	zcrm_install_packages nginx postgresql-plpython3-15 valgrind
 fi
 # PL/Python must be the server's version (installing the server headers may
 # have upgraded the server; apt keeps the two in step, but check).
@@ -706,6 +706,62 @@ part5() {
 	row "5. zcrm_write_job through a server and user mapping, 1 client" \
 		"$(calc %.3f "$(median "${cl[@]}")") ms/call against $(calc %.3f "$(median "${tl[@]}")") ms/call with a token (rounds: $(list2 "${rt[@]}"))" \
 		"$(calc %.2f "$(median "${rt[@]}")") (target ≤ 1.1)" "$(met "$(median "${rt[@]}")" "<=" 1.1)"
+	zcrm_stop_mock "$WORK" accounts
+}
+
+# ---------------------------------------------------------------------------
+# Part 6: the same comparison as part 5 in instructions, which do not
+# depend on what else the machine is doing: a stand-alone backend
+# (postgres --single, on a data directory of its own) runs N calls with a
+# token, or through a server, under valgrind's callgrind; a run with no loop
+# is subtracted.  Target: at most 1.1.
+# ---------------------------------------------------------------------------
+
+part6() {
+	local dir=$WORK/vg n=400 k accounts_port=$((ZCRM_MOCK_PORT + 1)) call
+	local -A ins
+	zcrm_start_mock "$WORK" accounts "$accounts_port"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	chown postgres "$dir"
+	runuser -u postgres -- "$ZCRM_PGBIN/initdb" -D "$dir/data" -U postgres -A trust --no-sync >/dev/null
+	echo "zcrm_bulk.api_domain = 'http://127.0.0.1:$PORT_HTTP'" >>"$dir/data/postgresql.conf"
+	echo "zcrm_bulk.api_version = '$API_VERSION'" >>"$dir/data/postgresql.conf"
+	printf '%s\n' "CREATE EXTENSION zcrm_bulk" \
+		"CREATE SERVER bench FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'http://127.0.0.1:$accounts_port', api_domain 'http://127.0.0.1:$PORT_HTTP')" \
+		"CREATE USER MAPPING FOR PUBLIC SERVER bench OPTIONS (client_id '1000.BENCH', client_secret 'benchsecret0123', refresh_token '1000.rt.bench6')" \
+		>"$dir/setup.sql"
+	for k in none token server; do
+		{
+			# both kinds once, so that the library, the connection and the
+			# token are warm in every run
+			echo "SELECT count(*) FROM zcrm_write_job('$SEED_ID', '$TOKEN')"
+			echo "SELECT count(*) FROM zcrm_write_job('$SEED_ID', connection => 'bench')"
+			case $k in
+			token) call="'$SEED_ID', '$TOKEN'" ;;
+			server) call="'$SEED_ID', connection => 'bench'" ;;
+			none) call="" ;;
+			esac
+			[ -n "$call" ] && echo "DO \$\$BEGIN FOR i IN 1..$n LOOP PERFORM count(*) FROM zcrm_write_job($call); END LOOP; END\$\$"
+		} >"$dir/$k.sql"
+	done
+	chmod 644 "$dir"/*.sql
+	runuser -u postgres -- "$ZCRM_PGBIN/postgres" --single -D "$dir/data" postgres <"$dir/setup.sql" >"$dir/setup.out" 2>&1
+	for k in none token server; do
+		runuser -u postgres -- valgrind --tool=callgrind --callgrind-out-file="$dir/cg.$k" \
+			"$ZCRM_PGBIN/postgres" --single -D "$dir/data" postgres <"$dir/$k.sql" >"$dir/$k.out" 2>&1
+		ins[$k]=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$dir/$k.out")
+		if grep -q ERROR "$dir/$k.out" || [ -z "${ins[$k]}" ]; then
+			zcrm_log "part 6: the $k run failed, see $dir/$k.out"
+			return 1
+		fi
+	done
+	local tok srv
+	tok=$(calc %.0f "(${ins[token]} - ${ins[none]}) / $n")
+	srv=$(calc %.0f "(${ins[server]} - ${ins[none]}) / $n")
+	row "6. instructions per zcrm_write_job call (callgrind, stand-alone backend): through a server against with a token" \
+		"$srv against $tok instructions/call ($n calls each)" \
+		"$(calc %.3f "$srv / $tok") (target ≤ 1.1)" "$(met "$(calc %.3f "$srv / $tok")" "<=" 1.1)"
 	zcrm_stop_mock "$WORK" accounts
 }
 
