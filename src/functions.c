@@ -40,6 +40,7 @@
 #include "errors.h"
 #include "functions.h"
 #include "parse.h"
+#include "validate.h"
 #include "zoho.h"
 
 PG_FUNCTION_INFO_V1(zcrm_write_job);
@@ -47,9 +48,6 @@ PG_FUNCTION_INFO_V1(zcrm_write_job_field_mappings);
 PG_FUNCTION_INFO_V1(zcrm_write_job_json);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs_field_mappings);
-
-/* Job ids are 1 to this many ASCII digits. */
-#define ZCRM_MAX_JOB_ID_LEN		32
 
 /* Columns of zcrm_write_job(), in the order of the SQL type. */
 enum
@@ -119,53 +117,6 @@ required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
- * bad_job_id
- *		A job id is 1 to ZCRM_MAX_JOB_ID_LEN ASCII digits.  Returns false for
- *		a valid one; otherwise describes the problem (22023) in *err and
- *		returns true.  The value is not echoed: it may hold control
- *		characters.
- */
-static bool
-bad_job_id(const char *job_id, ZcrmError *err)
-{
-	size_t		len = strlen(job_id);
-	const char *hint = "Pass the id exactly as Zoho returned it, for example '4150868000005392002'.";
-
-	char	   *detail = NULL;
-
-	for (size_t i = 0; i < len && detail == NULL; i++)
-	{
-		if (job_id[i] < '0' || job_id[i] > '9')
-			detail = psprintf("A job id consists of ASCII digits only; character %zu is not one.", i + 1);
-	}
-	if (detail == NULL && (len == 0 || len > ZCRM_MAX_JOB_ID_LEN))
-		detail = psprintf("A job id has 1 to %d digits; this one has %zu.",
-						  ZCRM_MAX_JOB_ID_LEN, len);
-	if (detail == NULL)
-		return false;
-
-	memset(err, 0, sizeof(*err));
-	err->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
-	err->message = "invalid bulk write job id";
-	err->detail = detail;
-	err->hint = (char *) hint;
-	return true;
-}
-
-/*
- * check_job_id
- *		Raise bad_job_id()'s error for an invalid job id.
- */
-static void
-check_job_id(const char *job_id)
-{
-	ZcrmError	err;
-
-	if (bad_job_id(job_id, &err))
-		zcrm_raise_error(&err);
-}
-
-/*
  * optional_text_arg
  *		Argument "argno" as a C string, or NULL when it is NULL.
  */
@@ -202,7 +153,7 @@ zcrm_resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
 	char	   *job_id = required_text_arg(fcinfo, 0, "job_id");
 
-	check_job_id(job_id);
+	zcrm_check_job_id(job_id);
 	open_call(fcinfo, call);
 	call->job_id = job_id;
 }
@@ -565,7 +516,7 @@ batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, char ***ids_out,
 			continue;
 		}
 		bj->job_id = TextDatumGetCString(elems[i]);
-		if (bad_job_id(bj->job_id, &bj->err))
+		if (zcrm_bad_job_id(bj->job_id, &bj->err))
 			continue;
 		entry = hash_search(seen, bj->job_id, HASH_ENTER, &found);
 		if (found)

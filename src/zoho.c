@@ -31,10 +31,8 @@
 #include "parse.h"
 #include "settings.h"
 #include "transport.h"
+#include "validate.h"
 #include "zoho.h"
-
-/* Longest access token accepted. */
-#define ZCRM_MAX_TOKEN_LEN		4096
 
 /* A batch of job requests; see zcrm_fetch_jobs(). */
 struct ZcrmFetched
@@ -44,42 +42,6 @@ struct ZcrmFetched
 	ZcrmRequest *reqs;
 	ZcrmOutcome *outcomes;
 };
-
-/*
- * check_token
- *		An access token is a non-empty RFC 6750 b64token: letters, digits and
- *		- . _ ~ + / with optional trailing '=' padding.  This keeps control
- *		characters and spaces (header injection) out of the request.  The
- *		token is never echoed.
- */
-static void
-check_token(const char *token)
-{
-	size_t		len = strlen(token);
-	size_t		i = 0;
-
-	if (len == 0 || len > ZCRM_MAX_TOKEN_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid access token"),
-				 errdetail("An access token has 1 to %d characters; this one has %zu.",
-						   ZCRM_MAX_TOKEN_LEN, len),
-				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
-
-	while (i < len && ((token[i] >= 'A' && token[i] <= 'Z') ||
-					   (token[i] >= 'a' && token[i] <= 'z') ||
-					   (token[i] >= '0' && token[i] <= '9') ||
-					   strchr("-._~+/", token[i]) != NULL))
-		i++;
-	while (i < len && token[i] == '=')
-		i++;
-	if (i < len)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid access token"),
-				 errdetail("An access token may contain only ASCII letters, digits and the characters - . _ ~ + / followed by optional = padding; character %zu is not allowed.", i + 1),
-				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
-}
 
 /*
  * remember_secrets
@@ -145,7 +107,7 @@ zcrm_call_open(ZcrmCall *call, const char *token, const char *connection)
 
 	if (token)
 	{
-		check_token(token);
+		zcrm_check_access_token(token);
 		call->token = pstrdup(token);
 		call->base = without_slash(zcrm_api_domain);
 	}
