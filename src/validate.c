@@ -6,7 +6,9 @@
  * Three rules, used by every caller:
  *
  *	- a job id is 1 to 32 ASCII digits (zcrm_bad_job_id): the job
- *	  functions and the batch functions' job_ids;
+ *	  functions, the batch functions' job_ids, and, through the SQL
+ *	  function zcrm_valid_job_id(), zcrm_track_job() and the CHECK of
+ *	  zcrm_tracked_job.job_id;
  *	- an access token passed from SQL is an RFC 6750 b64token of 1 to 4096
  *	  characters (zcrm_check_access_token);
  *	- an access token in a token reply, and a client id, client secret or
@@ -26,8 +28,8 @@
  * token request's form.
  *
  * Where the rules live: not in zoho.c, although a job id's shape is Zoho's,
- * because connections.c and oauth.c, which zoho.c calls, need them too;
- * validate.c depends on errors.h alone.
+ * because connections.c and oauth.c, which zoho.c calls, need them too, and
+ * so does the SQL of the extension; validate.c depends on errors.h alone.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -38,8 +40,13 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
+#include "utils/builtins.h"
+
 #include "errors.h"
 #include "validate.h"
+
+PG_FUNCTION_INFO_V1(zcrm_valid_job_id);
 
 /*
  * zcrm_bad_job_id
@@ -87,6 +94,22 @@ zcrm_check_job_id(const char *job_id)
 
 	if (zcrm_bad_job_id(job_id, &err))
 		zcrm_raise_error(&err);
+}
+
+/*
+ * zcrm_valid_job_id(job_id text) RETURNS boolean
+ *		The job id rule for SQL: IMMUTABLE, STRICT and PARALLEL SAFE, so
+ *		that it can serve in a CHECK constraint.  It runs no SQL, so no
+ *		search_path can change what it does.
+ */
+Datum
+zcrm_valid_job_id(PG_FUNCTION_ARGS)
+{
+	char	   *job_id = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		valid = !zcrm_bad_job_id(job_id, NULL);
+
+	pfree(job_id);
+	PG_RETURN_BOOL(valid);
 }
 
 /*

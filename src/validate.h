@@ -5,7 +5,9 @@
  *
  * Every check of a value that zcrm_bulk takes from SQL or from a server
  * before it goes into a request is one of the rules below, and each rule
- * is written once, in validate.c.
+ * is written once, in validate.c.  The SQL objects use the job id rule
+ * through zcrm_valid_job_id(text), so that zcrm_track_job() and the CHECK
+ * of zcrm_tracked_job.job_id accept exactly what the job functions accept.
  * No function here ever echoes the value it checks: it may be a secret or
  * hold control characters.
  *
