@@ -11,6 +11,8 @@ OBJS = \
 	src/parse.o \
 	src/scrub.o \
 	src/errors.o \
+	src/validate.o \
+	src/zoho.o \
 	src/functions.o \
 	src/wait.o \
 	src/connections.o \

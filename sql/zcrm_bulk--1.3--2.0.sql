@@ -132,7 +132,8 @@ CREATE POLICY zcrm_job_history_by_tracker ON @extschema@.zcrm_job_history
 -- Start (or restart) tracking a job, as the calling role.  The caller must
 -- have USAGE on the connection's server (checked again, as the tracking
 -- role, on every poll).  Re-tracking a job tracked by a role the caller is
--- not a member of is refused.
+-- not a member of is refused.  The job id is checked by
+-- zcrm_valid_job_id() (section 3), the rule of the job functions.
 CREATE OR REPLACE FUNCTION @extschema@.zcrm_track_job(job_id pg_catalog.text,
 													  connection pg_catalog.text DEFAULT NULL)
 RETURNS void
@@ -145,7 +146,7 @@ DECLARE
 	attempt pg_catalog.int4;
 BEGIN
 	IF zcrm_track_job.job_id IS NULL
-	   OR zcrm_track_job.job_id OPERATOR(pg_catalog.!~) '^[0-9]{1,32}$' THEN
+	   OR NOT @extschema@.zcrm_valid_job_id(zcrm_track_job.job_id) THEN
 		RAISE EXCEPTION 'invalid bulk write job id'
 			USING ERRCODE = 'invalid_parameter_value',
 				  DETAIL = 'A job id consists of 1 to 32 ASCII digits.';
@@ -387,3 +388,21 @@ $$;
 -----------------------------------------------------------------------
 -- 3. Job functions
 -----------------------------------------------------------------------
+
+-- The job id rule of the job functions (src/validate.c: 1 to 32 ASCII
+-- digits), for SQL: zcrm_track_job() and the CHECK of
+-- zcrm_tracked_job.job_id use it, so that all of them accept the same ids.
+-- It runs no SQL, so no search_path can change what it does.  EXECUTE
+-- stays PUBLIC's: a CHECK needs it of every role that writes the table,
+-- and the function tells nothing but whether a text is a job id.
+CREATE FUNCTION @extschema@.zcrm_valid_job_id(job_id pg_catalog.text)
+RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'zcrm_valid_job_id'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- The regular expression of 1.2 gives way to the same rule in C; the
+-- constraint keeps its name, so that a violation reads as before.
+ALTER TABLE @extschema@.zcrm_tracked_job
+	DROP CONSTRAINT zcrm_tracked_job_job_id_check,
+	ADD CONSTRAINT zcrm_tracked_job_job_id_check
+		CHECK (@extschema@.zcrm_valid_job_id(job_id));

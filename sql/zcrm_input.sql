@@ -54,3 +54,23 @@ SELECT zcrm_state('zcrm_write_job', '4150868000005392002', 'A-z.0_9~+/==');
 
 -- The backend is fine.
 SELECT job_id FROM zcrm_write_job('4150868000005392002', :'token');
+
+-- SQL has the same job id rule, from the same C function: zcrm_track_job()
+-- and the CHECK of zcrm_tracked_job.job_id call zcrm_valid_job_id().
+SELECT label, zcrm_valid_job_id(job) AS valid
+FROM (VALUES
+	('seed job', '4150868000005392002'),
+	('one digit', '0'),
+	('32 digits', repeat('1', 32)),
+	('empty', ''),
+	('letter', 'abc'),
+	('negative', '-4150868000005392002'),
+	('trailing newline', E'4150868000005392002\n'),
+	('arabic-indic digits', '٤١٥٠'),
+	('fullwidth digits', '４１５'),
+	('33 digits', repeat('9', 33)),
+	('null', NULL)
+) AS v(label, job);
+\set VERBOSITY terse
+INSERT INTO zcrm_tracked_job (job_id) VALUES ('4150868000005392002/x');
+\set VERBOSITY default

@@ -56,11 +56,11 @@
 
 #include "connections.h"
 #include "settings.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(zcrm_bulk_fdw_validator);
 
 #define ZCRM_FDW_NAME			"zcrm_bulk"
-#define ZCRM_MAX_SECRET_LEN		1024
 
 /* Zoho's accounts servers, one per data centre. */
 static const char *const zoho_accounts_servers[] = {
@@ -219,19 +219,12 @@ context_short_name(Oid context)
 /*
  * check_credential
  *		A client id, client secret or refresh token: 1 to 1024 visible ASCII
- *		characters.  The value is never echoed.
+ *		characters (validate.c's rule).  The value is never echoed.
  */
 static void
 check_credential(const char *value, const char *what)
 {
-	size_t		len = strlen(value);
-
-	for (size_t i = 0; i < len; i++)
-	{
-		if (value[i] <= ' ' || value[i] > '~')
-			len = 0;
-	}
-	if (len == 0 || len > ZCRM_MAX_SECRET_LEN)
+	if (!zcrm_visible_ascii(value, ZCRM_MAX_SECRET_LEN))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"%s\"", what),

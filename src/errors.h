@@ -9,7 +9,9 @@
  * functions never return.  None of them ever puts an access token, refresh
  * token or client secret into a message, detail or hint: strings that came
  * from a server are scrubbed of every secret the caller names, in any
- * encoding (see scrub.h), before they are cut and reported.
+ * encoding (see scrub.h), before they are cut and reported.  The failure
+ * kinds of the transport are transport.h's (ZcrmTransportFailure); this
+ * header includes it for them, and parse.h for the parse failures.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -22,19 +24,7 @@
 #define ZCRM_ERRORS_H
 
 #include "parse.h"
-
-/* What went wrong below HTTP, as classified by transport.c. */
-typedef enum ZcrmTransportFailure
-{
-	ZCRM_FAIL_CONNECT,			/* DNS, refused, TLS handshake or verification */
-	ZCRM_FAIL_CONNECT_TIMEOUT,	/* no connection within connect_timeout */
-	ZCRM_FAIL_LOST,				/* connection lost or reset mid-response */
-	ZCRM_FAIL_TIMEOUT,			/* the whole request outlasted the timeout */
-	ZCRM_FAIL_TOO_LARGE,		/* body over zcrm_bulk.max_response_size */
-	ZCRM_FAIL_PROTOCOL,			/* the server did not speak HTTP correctly */
-	ZCRM_FAIL_NO_MEMORY,		/* out of memory while receiving */
-	ZCRM_FAIL_INTERNAL			/* libcurl refused the request setup */
-} ZcrmTransportFailure;
+#include "transport.h"
 
 /*
  * A failure described but not (yet) raised: the batch functions return it

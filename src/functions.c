@@ -3,16 +3,18 @@
  * functions.c
  *	  The SQL-callable functions of zcrm_bulk.
  *
- * Each function validates its arguments, builds the request URL from the
- * settings, fetches the job through transport.c, hands the body to parse.c
- * and turns the result into rows (materialize mode: one call fills the
- * whole tuplestore).  Failures are raised through errors.c.  The batch
- * functions (zcrm_write_jobs and zcrm_write_jobs_field_mappings) hand all
- * their requests to transport.c at once and, unless on_error is 'raise',
- * turn a job's failure into a row from errors.c's description of it.
- * zcrm_write_job_wait() is in wait.c, which shares the call plumbing
- * declared in functions.h.  Nothing here talks to libcurl or cJSON, and no
- * request state outlives the call.
+ * Arguments in, rows out: each function checks its arguments, opens a
+ * call and fetches its jobs through zoho.c (which holds every rule of
+ * Zoho's API: tokens, URLs, the retry after INVALID_TOKEN, what a response
+ * means) and turns the parsed jobs into rows (materialize mode: one call
+ * fills the whole tuplestore).  Failures are raised through errors.c.  The
+ * batch functions (zcrm_write_jobs and zcrm_write_jobs_field_mappings)
+ * fetch all their jobs at once and, unless on_error is 'raise', turn a
+ * job's failure into a row from errors.c's description of it.
+ * zcrm_write_job_wait() is in wait.c, which shares the argument handling
+ * and row building declared in functions.h.  Nothing here builds a URL,
+ * looks at an HTTP status, talks to libcurl or reads JSON, and no request
+ * state outlives the call.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -35,24 +37,17 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "connections.h"
 #include "errors.h"
 #include "functions.h"
-#include "oauth.h"
 #include "parse.h"
-#include "settings.h"
-#include "transport.h"
+#include "validate.h"
+#include "zoho.h"
 
 PG_FUNCTION_INFO_V1(zcrm_write_job);
 PG_FUNCTION_INFO_V1(zcrm_write_job_field_mappings);
 PG_FUNCTION_INFO_V1(zcrm_write_job_json);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs);
 PG_FUNCTION_INFO_V1(zcrm_write_jobs_field_mappings);
-
-/* Job ids are 1 to this many ASCII digits. */
-#define ZCRM_MAX_JOB_ID_LEN		32
-/* Longest access token accepted. */
-#define ZCRM_MAX_TOKEN_LEN		4096
 
 /* Columns of zcrm_write_job(), in the order of the SQL type. */
 enum
@@ -122,401 +117,45 @@ required_text_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
- * bad_job_id
- *		A job id is 1 to ZCRM_MAX_JOB_ID_LEN ASCII digits.  Returns false for
- *		a valid one; otherwise describes the problem (22023) in *err and
- *		returns true.  The value is not echoed: it may hold control
- *		characters.
- */
-static bool
-bad_job_id(const char *job_id, ZcrmError *err)
-{
-	size_t		len = strlen(job_id);
-	const char *hint = "Pass the id exactly as Zoho returned it, for example '4150868000005392002'.";
-
-	char	   *detail = NULL;
-
-	for (size_t i = 0; i < len && detail == NULL; i++)
-	{
-		if (job_id[i] < '0' || job_id[i] > '9')
-			detail = psprintf("A job id consists of ASCII digits only; character %zu is not one.", i + 1);
-	}
-	if (detail == NULL && (len == 0 || len > ZCRM_MAX_JOB_ID_LEN))
-		detail = psprintf("A job id has 1 to %d digits; this one has %zu.",
-						  ZCRM_MAX_JOB_ID_LEN, len);
-	if (detail == NULL)
-		return false;
-
-	memset(err, 0, sizeof(*err));
-	err->sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
-	err->message = "invalid bulk write job id";
-	err->detail = detail;
-	err->hint = (char *) hint;
-	return true;
-}
-
-/*
- * check_job_id
- *		Raise bad_job_id()'s error for an invalid job id.
- */
-static void
-check_job_id(const char *job_id)
-{
-	ZcrmError	err;
-
-	if (bad_job_id(job_id, &err))
-		zcrm_raise_error(&err);
-}
-
-/*
- * check_token
- *		An access token is a non-empty RFC 6750 b64token: letters, digits and
- *		- . _ ~ + / with optional trailing '=' padding.  This keeps control
- *		characters and spaces (header injection) out of the request.  The
- *		token is never echoed.
- */
-static void
-check_token(const char *token)
-{
-	size_t		len = strlen(token);
-	size_t		i = 0;
-
-	if (len == 0 || len > ZCRM_MAX_TOKEN_LEN)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid access token"),
-				 errdetail("An access token has 1 to %d characters; this one has %zu.",
-						   ZCRM_MAX_TOKEN_LEN, len),
-				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
-
-	while (i < len && ((token[i] >= 'A' && token[i] <= 'Z') ||
-					   (token[i] >= 'a' && token[i] <= 'z') ||
-					   (token[i] >= '0' && token[i] <= '9') ||
-					   strchr("-._~+/", token[i]) != NULL))
-		i++;
-	while (i < len && token[i] == '=')
-		i++;
-	if (i < len)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid access token"),
-				 errdetail("An access token may contain only ASCII letters, digits and the characters - . _ ~ + / followed by optional = padding; character %zu is not allowed.", i + 1),
-				 errhint("Pass the access_token value of a Zoho OAuth token response.")));
-}
-
-/*
- * remember_secrets
- *		Set call->secrets from the call's token, "replaced" (the token it
- *		took over from, or NULL) and its connection.
- */
-static void
-remember_secrets(ZcrmCall *call, const char *replaced)
-{
-	int			n = 0;
-
-	call->secrets[n++] = call->token;
-	if (replaced)
-		call->secrets[n++] = replaced;
-	if (call->conn)
-	{
-		call->secrets[n++] = call->conn->client_secret;
-		call->secrets[n++] = call->conn->refresh_token;
-	}
-	call->secrets[n] = NULL;
-}
-
-/*
- * without_slash
- *		A palloc'd copy of an API domain without its trailing slash.
+ * optional_text_arg
+ *		Argument "argno" as a C string, or NULL when it is NULL.
  */
 static char *
-without_slash(const char *domain)
+optional_text_arg(FunctionCallInfo fcinfo, int argno)
 {
-	char	   *base = pstrdup(domain ? domain : "");
-	size_t		len = strlen(base);
-
-	if (len > 0 && base[len - 1] == '/')
-		base[len - 1] = '\0';
-	return base;
+	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
 /*
- * absolute_url
- *		A download_url made absolute against the API domain "base" (the one
- *		the call was made to): absolute URLs
- *		are returned unchanged, a path is appended to the domain, and a
- *		scheme-relative "//host/..." takes the domain's scheme.
+ * open_call
+ *		Open the call with arguments 1 (token) and 2 (connection); see
+ *		zcrm_call_open().  The 1.0 SQL definitions pass two arguments; the
+ *		token is then required.
  */
-static char *
-absolute_url(const char *url, const char *base)
+static void
+open_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
-	if (pg_strncasecmp(url, "https://", 8) == 0 ||
-		pg_strncasecmp(url, "http://", 7) == 0)
-		return pstrdup(url);
-
-	if (url[0] == '/' && url[1] == '/')
-		return psprintf("%s%s", pg_strncasecmp(base, "https:", 6) == 0 ?
-						"https:" : "http:", url);
-	if (url[0] == '/')
-		return psprintf("%s%s", base, url);
-	return psprintf("%s/%s", base, url);
+	if (PG_NARGS() < 3)
+		zcrm_call_open(call, required_text_arg(fcinfo, 1, "token"), NULL);
+	else
+		zcrm_call_open(call, optional_text_arg(fcinfo, 1),
+					   optional_text_arg(fcinfo, 2));
 }
-
-static void resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call);
 
 /*
  * zcrm_resolve_call
- *		Validate the arguments and find the token and API domain to use: the
- *		token argument, or else the connection argument, or else
- *		zcrm_bulk.default_connection.  Nothing is requested before every
- *		argument has been checked (except a connection's token refresh).
- *		The 1.0 SQL definitions pass two arguments; the token is then
- *		required.
+ *		Validate the arguments job_id (0), token (1) and connection (2) and
+ *		open the call: the job id is checked before anything is requested
+ *		(a connection's token refresh is the only request made here).
  */
 void
 zcrm_resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call)
 {
-	memset(call, 0, sizeof(*call));
-	call->job_id = required_text_arg(fcinfo, 0, "job_id");
-	check_job_id(call->job_id);
-	resolve_credentials(fcinfo, call);
-}
+	char	   *job_id = required_text_arg(fcinfo, 0, "job_id");
 
-/*
- * resolve_credentials
- *		The token and API domain of a call from arguments 1 (token) and 2
- *		(connection), as zcrm_resolve_call() describes.
- */
-static void
-resolve_credentials(FunctionCallInfo fcinfo, ZcrmCall *call)
-{
-	char	   *connection = NULL;
-
-	call->cxt = CurrentMemoryContext;
-	if (PG_NARGS() < 3)
-		call->token = required_text_arg(fcinfo, 1, "token");
-	else
-	{
-		call->token = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-		connection = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-		if (call->token && connection)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("pass either a token or a connection, not both")));
-		if (!call->token && !connection)
-		{
-			if (zcrm_default_connection == NULL || zcrm_default_connection[0] == '\0')
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("no access token and no connection given"),
-						 errhint("Pass token => or connection =>, or set zcrm_bulk.default_connection.")));
-			connection = zcrm_default_connection;
-		}
-	}
-
-	if (call->token)
-	{
-		check_token(call->token);
-		call->base = without_slash(zcrm_api_domain);
-	}
-	else
-	{
-		call->conn = zcrm_connection_lookup(connection);
-		zcrm_oauth_access(call->conn, NULL, &call->token, &call->base);
-		call->base = without_slash(call->base);
-	}
-	remember_secrets(call, NULL);
-}
-
-/*
- * job_request
- *		The request for job "job_id" with the call's token and API domain.
- */
-static void
-job_request(const ZcrmCall *call, const char *job_id, ZcrmRequest *req)
-{
-	memset(req, 0, sizeof(*req));
-	req->url = psprintf("%s/crm/bulk/%s/write/%s",
-						call->base, zcrm_api_version_name(), job_id);
-	req->token = call->token;
-	req->form = NULL;
-	req->what = psprintf("bulk write job %s", job_id);
-}
-
-/*
- * is_invalid_token
- *		True when a response is the API's INVALID_TOKEN error.
- */
-static bool
-is_invalid_token(const ZcrmHttpResponse *resp)
-{
-	ZcrmApiError *apierr = NULL;
-	bool		result;
-
-	ZcrmParseStatus st = ZCRM_PARSE_BAD_SHAPE;
-
-	while (resp->status == 401 &&
-		   zcrm_parse_stopped(st = zcrm_parse_api_error(resp->body, resp->body_len,
-														&apierr, NULL)))
-		;
-	if (st != ZCRM_PARSE_OK)
-		return false;
-	result = (strcmp(apierr->code, "INVALID_TOKEN") == 0);
-	zcrm_api_error_free(apierr);
-	return result;
-}
-
-/*
- * fetch_jobs
- *		GET the n jobs job_ids[] (distinct and valid) with the call's token,
- *		at most zcrm_bulk.max_concurrency at a time, filling reqs[i] and
- *		outcomes[i]; a failed request does not raise.  With a connection,
- *		the jobs the API answered INVALID_TOKEN are requested once more,
- *		after one refresh of the token for all of them; the call's secrets
- *		then hold the old token as well as the new one, since the outcomes
- *		that were not requested again were answered to the old one.  Every
- *		call of a job function fetches through here, a single job as a
- *		batch of one.
- */
-static void
-fetch_jobs(ZcrmCall *call, char *const *job_ids, int n, ZcrmRequest *reqs,
-		   ZcrmOutcome *outcomes)
-{
-	int		   *again;
-	int			nagain = 0;
-
-	for (int i = 0; i < n; i++)
-		job_request(call, job_ids[i], &reqs[i]);
-	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
-	if (call->conn == NULL)
-		return;
-
-	/* the jobs whose token was rejected */
-	again = palloc(sizeof(int) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		if (outcomes[i].complete && is_invalid_token(&outcomes[i].resp))
-			again[nagain++] = i;
-	}
-	if (nagain > 0)
-	{
-		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
-		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
-		char	   *replaced = call->token;
-		char	   *base;
-		MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
-
-		zcrm_oauth_access(call->conn, replaced, &call->token, &base);
-		call->base = without_slash(base);
-		MemoryContextSwitchTo(oldcxt);
-		remember_secrets(call, replaced);
-		for (int k = 0; k < nagain; k++)
-			job_request(call, job_ids[again[k]], &retry[k]);
-		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
-		for (int k = 0; k < nagain; k++)
-		{
-			pfree(outcomes[again[k]].resp.body);
-			reqs[again[k]] = retry[k];
-			outcomes[again[k]] = retried[k];
-		}
-	}
-	pfree(again);
-}
-
-/*
- * response_failed
- *		False when outcome "o" of request "req" for job_id is a 2xx response
- *		other than 204; otherwise true, with *err describing the failure:
- *		no complete response, or an API error of any status.
- */
-static bool
-response_failed(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
-				const ZcrmOutcome *o, ZcrmError *err)
-{
-	const ZcrmHttpResponse *resp = &o->resp;
-
-	if (!o->complete)
-	{
-		zcrm_describe_transport_error(o->kind, o->reason, req->what,
-									  o->limit, o->attempts, err);
-		return true;
-	}
-	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
-	{
-		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->secrets, err);
-		return true;
-	}
-	return false;
-}
-
-/*
- * job_result
- *		The parsed job of one outcome, or NULL with *err filled when the job
- *		could not be fetched: response_failed(), a Zoho error object in a
- *		2xx body, or a document parse.c rejects.  The job must be freed with
- *		zcrm_job_free().
- */
-static ZcrmJob *
-job_result(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
-		   const ZcrmOutcome *o, ZcrmError *err)
-{
-	const ZcrmHttpResponse *resp = &o->resp;
-	ZcrmParseError perr;
-	ZcrmParseStatus st;
-	ZcrmJob    *job = NULL;
-
-	if (response_failed(call, job_id, req, o, err))
-		return NULL;
-	do
-		st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
-	while (zcrm_parse_stopped(st));
-	if (st == ZCRM_PARSE_API_ERROR)
-		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
-								 resp->content_type, job_id, call->secrets, err);
-	else if (st != ZCRM_PARSE_OK)
-		zcrm_describe_parse_error(&perr, job_id, err);
-	return job;					/* NULL unless ZCRM_PARSE_OK */
-}
-
-/*
- * fetch_body
- *		GET the call's job and return its 2xx body; any failure, from the
- *		transport or the API, is raised.
- */
-static void
-fetch_body(ZcrmCall *call, ZcrmHttpResponse *resp)
-{
-	ZcrmRequest req;
-	ZcrmOutcome out;
-	ZcrmError	err;
-
-	fetch_jobs(call, &call->job_id, 1, &req, &out);
-	if (response_failed(call, call->job_id, &req, &out, &err))
-		zcrm_raise_error(&err);
-	*resp = out.resp;
-}
-
-/*
- * zcrm_fetch_job
- *		Fetch and parse the call's job; any failure is raised.  The result
- *		must be freed with zcrm_job_free(), under PG_TRY so that it is freed
- *		on error too.
- */
-ZcrmJob *
-zcrm_fetch_job(ZcrmCall *call)
-{
-	ZcrmRequest req;
-	ZcrmOutcome out;
-	ZcrmError	err;
-	ZcrmJob    *job;
-
-	fetch_jobs(call, &call->job_id, 1, &req, &out);
-	job = job_result(call, call->job_id, &req, &out, &err);
-	if (job == NULL)
-		zcrm_raise_error(&err);
-	pfree(out.resp.body);
-	return job;
+	zcrm_check_job_id(job_id);
+	open_call(fcinfo, call);
+	call->job_id = job_id;
 }
 
 /*
@@ -610,7 +249,7 @@ zcrm_emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *ca
 	text_or_null(values, nulls, JOB_COL_CALLBACK_URL, job->callback_url);
 	text_or_null(values, nulls, JOB_COL_CALLBACK_METHOD, job->callback_method);
 	text_or_null(values, nulls, JOB_COL_DOWNLOAD_URL,
-				 job->download_url ? absolute_url(job->download_url, call->base) : NULL);
+				 job->download_url ? zcrm_download_url(call, job->download_url) : NULL);
 
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 								   "zcrm_bulk job row", ALLOCSET_SMALL_SIZES);
@@ -776,21 +415,10 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 {
 	ZcrmCall	call;
 	ZcrmHttpResponse resp;
-	ZcrmParseError err;
-	ZcrmParseStatus st;
 	char	   *json;
 
 	zcrm_resolve_call(fcinfo, &call);
-	fetch_body(&call, &resp);
-	do
-		st = zcrm_check_document(resp.body, resp.body_len, &err);
-	while (zcrm_parse_stopped(st));
-	if (st == ZCRM_PARSE_API_ERROR)
-		zcrm_raise_http_error(resp.status, resp.body, resp.body_len,
-							  resp.content_type, call.job_id, call.secrets);
-	if (st != ZCRM_PARSE_OK)
-		zcrm_raise_parse_error(&err, call.job_id);
-
+	zcrm_fetch_job_document(&call, &resp);
 	json = pg_any_to_server(resp.body, resp.body_len, PG_UTF8);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
@@ -888,7 +516,7 @@ batch_jobs(FunctionCallInfo fcinfo, ZcrmBatchJob **jobs_out, char ***ids_out,
 			continue;
 		}
 		bj->job_id = TextDatumGetCString(elems[i]);
-		if (bad_job_id(bj->job_id, &bj->err))
+		if (zcrm_bad_job_id(bj->job_id, &bj->err))
 			continue;
 		entry = hash_search(seen, bj->job_id, HASH_ENTER, &found);
 		if (found)
@@ -956,8 +584,7 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 	ZcrmCall	call;
 	ZcrmBatchJob *jobs;
 	char	  **ids;
-	ZcrmRequest *reqs;
-	ZcrmOutcome *outcomes;
+	ZcrmFetched *fetched;
 	int			njobs;
 	int			nreqs;
 	bool		raise;
@@ -966,13 +593,8 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 	check_result_columns(rsinfo, ncols, true);
 	raise = batch_on_error(fcinfo);
 	njobs = batch_jobs(fcinfo, &jobs, &ids, &nreqs);
-	memset(&call, 0, sizeof(call));
-	resolve_credentials(fcinfo, &call);
-
-	reqs = palloc0(sizeof(ZcrmRequest) * Max(nreqs, 1));
-	outcomes = palloc0(sizeof(ZcrmOutcome) * Max(nreqs, 1));
-	if (nreqs > 0)
-		fetch_jobs(&call, ids, nreqs, reqs, outcomes);
+	open_call(fcinfo, &call);
+	fetched = zcrm_fetch_jobs(&call, ids, nreqs);
 
 	for (int i = 0; i < njobs; i++)
 	{
@@ -983,8 +605,7 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 		if (bj->duplicate)
 			continue;
 		if (bj->err.message == NULL)
-			job = job_result(&call, bj->job_id, &reqs[bj->req],
-							 &outcomes[bj->req], &bj->err);
+			job = zcrm_fetched_job(&call, fetched, bj->req, &bj->err);
 		if (job == NULL)
 		{
 			if (raise)
@@ -1003,11 +624,8 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 			}
 			PG_END_TRY();
 		}
-		if (bj->req >= 0 && outcomes[bj->req].complete)
-		{
-			pfree(outcomes[bj->req].resp.body);
-			outcomes[bj->req].complete = false;
-		}
+		if (bj->req >= 0)
+			zcrm_fetched_release(fetched, bj->req);
 	}
 	return (Datum) 0;
 }

@@ -69,6 +69,7 @@
 #include "parse.h"
 #include "settings.h"
 #include "transport.h"
+#include "validate.h"
 
 /* Lifetime assumed when a token reply has no expires_in. */
 #define ZCRM_DEFAULT_LIFETIME_S 3600
@@ -487,23 +488,6 @@ token_is_usable(const TokenCache *c, const char *fingerprint, const char *reject
 }
 
 /*
- * valid_access_token
- *		A token fit to put in a header: 1 to 4096 visible ASCII characters.
- */
-static bool
-valid_access_token(const char *token)
-{
-	size_t		len = strlen(token);
-
-	for (size_t i = 0; i < len; i++)
-	{
-		if (token[i] <= ' ' || token[i] > '~')
-			return false;
-	}
-	return len > 0 && len <= 4096;
-}
-
-/*
  * post_token_request
  *		POST the refresh grant once, with query cancel held off until the
  *		exchange is over (termination still ends it at once), and fill *o.
@@ -573,12 +557,13 @@ take_reply(const ZcrmConnection *conn, const ZcrmHttpResponse *resp, TokenCache 
 	c->api_domain = pstrdup(reply->api_domain ? reply->api_domain : "");
 	zcrm_token_reply_free(reply);
 
-	if (!valid_access_token(c->token))
+	if (!zcrm_visible_ascii(c->token, ZCRM_MAX_TOKEN_LEN))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("unexpected token reply from the Zoho accounts server for connection \"%s\"",
 						conn->name),
-				 errdetail("The access token it sent is not 1 to 4096 visible ASCII characters.")));
+				 errdetail("The access token it sent is not 1 to %d visible ASCII characters.",
+						   ZCRM_MAX_TOKEN_LEN)));
 	if (c->api_domain[0] != '\0')
 	{
 		const char *detail;

@@ -9,6 +9,11 @@
  * survive between calls.  A batch makes its further easy handles for the
  * call only.  No other curl state outlives a call.
  *
+ * This header owns the transport's failure kinds (ZcrmTransportFailure) and
+ * includes no other zcrm_bulk header: errors.h includes it to describe
+ * those failures, never the other way round.  Like every PostgreSQL header
+ * it expects postgres.h to have been included first.
+ *
  * Copyright (c) 2026, zcrm_bulk developers
  *
  * IDENTIFICATION
@@ -19,7 +24,18 @@
 #ifndef ZCRM_TRANSPORT_H
 #define ZCRM_TRANSPORT_H
 
-#include "errors.h"
+/* What went wrong below HTTP, as classified by transport.c. */
+typedef enum ZcrmTransportFailure
+{
+	ZCRM_FAIL_CONNECT,			/* DNS, refused, TLS handshake or verification */
+	ZCRM_FAIL_CONNECT_TIMEOUT,	/* no connection within connect_timeout */
+	ZCRM_FAIL_LOST,				/* connection lost or reset mid-response */
+	ZCRM_FAIL_TIMEOUT,			/* the whole request outlasted the timeout */
+	ZCRM_FAIL_TOO_LARGE,		/* body over zcrm_bulk.max_response_size */
+	ZCRM_FAIL_PROTOCOL,			/* the server did not speak HTTP correctly */
+	ZCRM_FAIL_NO_MEMORY,		/* out of memory while receiving */
+	ZCRM_FAIL_INTERNAL			/* libcurl refused the request setup */
+} ZcrmTransportFailure;
 
 /* A complete HTTP response; all strings palloc'd in the caller's context. */
 typedef struct ZcrmHttpResponse

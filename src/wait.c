@@ -3,8 +3,8 @@
  * wait.c
  *	  zcrm_write_job_wait(): poll a job until it is finished.
  *
- * Each poll fetches the job as zcrm_write_job() does (functions.c), reports
- * its progress in a NOTICE and sleeps poll_interval on the process latch.
+ * Each poll fetches the job as zcrm_write_job() does (zoho.c), reports its
+ * progress in a NOTICE and sleeps poll_interval on the process latch.
  * A poll allocates in a memory context of its own, reset before the next,
  * so a wait of any length does not grow the backend; a poll_interval under
  * ZCRM_MIN_POLL_INTERVAL_MS is refused, so a wait never spins and always
@@ -30,6 +30,7 @@
 
 #include "functions.h"
 #include "transport.h"
+#include "zoho.h"
 
 PG_FUNCTION_INFO_V1(zcrm_write_job_wait);
 

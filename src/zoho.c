@@ -1,0 +1,364 @@
+/*-------------------------------------------------------------------------
+ *
+ * zoho.c
+ *	  Zoho CRM API policy: credentials and API domain of a call, request
+ *	  URLs, the retry after INVALID_TOKEN, and what a response means.
+ *
+ * Everything here is a rule of Zoho's API rather than of SQL: which token
+ * a call uses and which data centre's API domain it goes to, the URL of a
+ * job ({api domain}/crm/bulk/{version}/write/{job id}), that a rejected
+ * token of a connection is refreshed once and only the rejected requests
+ * are made again, that only a 2xx other than 204 carries a job, and that a
+ * download_url may be relative.  transport.c makes the requests (it is the
+ * only file that talks to libcurl), parse.c reads the bodies, errors.c
+ * describes the failures, oauth.c obtains the tokens of connections.  See
+ * zoho.h for where the calls of 2.1 go.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/zoho.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "connections.h"
+#include "errors.h"
+#include "oauth.h"
+#include "parse.h"
+#include "settings.h"
+#include "transport.h"
+#include "validate.h"
+#include "zoho.h"
+
+/* A batch of job requests; see zcrm_fetch_jobs(). */
+struct ZcrmFetched
+{
+	int			n;
+	char	   *const *job_ids;
+	ZcrmRequest *reqs;
+	ZcrmOutcome *outcomes;
+};
+
+/*
+ * remember_secrets
+ *		Set call->secrets from the call's token, "replaced" (the token it
+ *		took over from, or NULL) and its connection.
+ */
+static void
+remember_secrets(ZcrmCall *call, const char *replaced)
+{
+	int			n = 0;
+
+	call->secrets[n++] = call->token;
+	if (replaced)
+		call->secrets[n++] = replaced;
+	if (call->conn)
+	{
+		call->secrets[n++] = call->conn->client_secret;
+		call->secrets[n++] = call->conn->refresh_token;
+	}
+	call->secrets[n] = NULL;
+}
+
+/*
+ * without_slash
+ *		A palloc'd copy of an API domain without its trailing slash.
+ */
+static char *
+without_slash(const char *domain)
+{
+	char	   *base = pstrdup(domain ? domain : "");
+	size_t		len = strlen(base);
+
+	if (len > 0 && base[len - 1] == '/')
+		base[len - 1] = '\0';
+	return base;
+}
+
+/*
+ * zcrm_call_open
+ *		See zoho.h.  The token argument wins, then the connection argument,
+ *		then zcrm_bulk.default_connection; a token goes to
+ *		zcrm_bulk.api_domain, a connection's token to the domain
+ *		zcrm_oauth_access() names for it.
+ */
+void
+zcrm_call_open(ZcrmCall *call, const char *token, const char *connection)
+{
+	memset(call, 0, sizeof(*call));
+	call->cxt = CurrentMemoryContext;
+	if (token && connection)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pass either a token or a connection, not both")));
+	if (!token && !connection)
+	{
+		if (zcrm_default_connection == NULL || zcrm_default_connection[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("no access token and no connection given"),
+					 errhint("Pass token => or connection =>, or set zcrm_bulk.default_connection.")));
+		connection = zcrm_default_connection;
+	}
+
+	if (token)
+	{
+		zcrm_check_access_token(token);
+		call->token = pstrdup(token);
+		call->base = without_slash(zcrm_api_domain);
+	}
+	else
+	{
+		call->conn = zcrm_connection_lookup(connection);
+		zcrm_oauth_access(call->conn, NULL, &call->token, &call->base);
+		call->base = without_slash(call->base);
+	}
+	remember_secrets(call, NULL);
+}
+
+/*
+ * job_request
+ *		The request for job "job_id" with the call's token, to the call's
+ *		API domain in the API version of zcrm_bulk.api_version.
+ */
+static void
+job_request(const ZcrmCall *call, const char *job_id, ZcrmRequest *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->url = psprintf("%s/crm/bulk/%s/write/%s",
+						call->base, zcrm_api_version_name(), job_id);
+	req->token = call->token;
+	req->form = NULL;
+	req->what = psprintf("bulk write job %s", job_id);
+}
+
+/*
+ * is_invalid_token
+ *		True when a response is the API's INVALID_TOKEN error.
+ */
+static bool
+is_invalid_token(const ZcrmHttpResponse *resp)
+{
+	ZcrmApiError *apierr = NULL;
+	bool		result;
+
+	ZcrmParseStatus st = ZCRM_PARSE_BAD_SHAPE;
+
+	while (resp->status == 401 &&
+		   zcrm_parse_stopped(st = zcrm_parse_api_error(resp->body, resp->body_len,
+														&apierr, NULL)))
+		;
+	if (st != ZCRM_PARSE_OK)
+		return false;
+	result = (strcmp(apierr->code, "INVALID_TOKEN") == 0);
+	zcrm_api_error_free(apierr);
+	return result;
+}
+
+/*
+ * zcrm_fetch_jobs
+ *		See zoho.h.  With a connection, the jobs the API answered
+ *		INVALID_TOKEN are requested once more, after one refresh of the
+ *		token for all of them; the call's secrets then hold the old token as
+ *		well as the new one, since the outcomes that were not requested
+ *		again were answered to the old one.  Every call of a job function
+ *		fetches through here, a single job as a batch of one.
+ */
+ZcrmFetched *
+zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
+{
+	ZcrmFetched *f = palloc0(sizeof(ZcrmFetched));
+	ZcrmRequest *reqs;
+	ZcrmOutcome *outcomes;
+	int		   *again;
+	int			nagain = 0;
+
+	f->n = n;
+	f->job_ids = job_ids;
+	f->reqs = reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
+	f->outcomes = outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
+	if (n == 0)
+		return f;
+
+	for (int i = 0; i < n; i++)
+		job_request(call, job_ids[i], &reqs[i]);
+	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
+	if (call->conn == NULL)
+		return f;
+
+	/* the jobs whose token was rejected */
+	again = palloc(sizeof(int) * n);
+	for (int i = 0; i < n; i++)
+	{
+		if (outcomes[i].complete && is_invalid_token(&outcomes[i].resp))
+			again[nagain++] = i;
+	}
+	if (nagain > 0)
+	{
+		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
+		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
+		char	   *replaced = call->token;
+		char	   *base;
+		MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
+
+		zcrm_oauth_access(call->conn, replaced, &call->token, &base);
+		call->base = without_slash(base);
+		MemoryContextSwitchTo(oldcxt);
+		remember_secrets(call, replaced);
+		for (int k = 0; k < nagain; k++)
+			job_request(call, job_ids[again[k]], &retry[k]);
+		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
+		for (int k = 0; k < nagain; k++)
+		{
+			pfree(outcomes[again[k]].resp.body);
+			reqs[again[k]] = retry[k];
+			outcomes[again[k]] = retried[k];
+		}
+	}
+	pfree(again);
+	return f;
+}
+
+/*
+ * response_failed
+ *		False when outcome "o" of request "req" for job_id is a 2xx response
+ *		other than 204; otherwise true, with *err describing the failure:
+ *		no complete response, or an API error of any status.
+ */
+static bool
+response_failed(const ZcrmCall *call, const char *job_id, const ZcrmRequest *req,
+				const ZcrmOutcome *o, ZcrmError *err)
+{
+	const ZcrmHttpResponse *resp = &o->resp;
+
+	if (!o->complete)
+	{
+		zcrm_describe_transport_error(o->kind, o->reason, req->what,
+									  o->limit, o->attempts, err);
+		return true;
+	}
+	if (resp->status < 200 || resp->status > 299 || resp->status == 204)
+	{
+		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
+								 resp->content_type, job_id, call->secrets, err);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * zcrm_fetched_job
+ *		See zoho.h.  A job cannot be had when response_failed() says so,
+ *		when its 2xx body is a Zoho error object, or when parse.c rejects
+ *		the document.
+ */
+ZcrmJob *
+zcrm_fetched_job(const ZcrmCall *call, const ZcrmFetched *f, int i,
+				 ZcrmError *err)
+{
+	const char *job_id = f->job_ids[i];
+	const ZcrmHttpResponse *resp = &f->outcomes[i].resp;
+	ZcrmParseError perr;
+	ZcrmParseStatus st;
+	ZcrmJob    *job = NULL;
+
+	Assert(i >= 0 && i < f->n);
+	if (response_failed(call, job_id, &f->reqs[i], &f->outcomes[i], err))
+		return NULL;
+	do
+		st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);
+	while (zcrm_parse_stopped(st));
+	if (st == ZCRM_PARSE_API_ERROR)
+		zcrm_describe_http_error(resp->status, resp->body, resp->body_len,
+								 resp->content_type, job_id, call->secrets, err);
+	else if (st != ZCRM_PARSE_OK)
+		zcrm_describe_parse_error(&perr, job_id, err);
+	return job;					/* NULL unless ZCRM_PARSE_OK */
+}
+
+/*
+ * zcrm_fetched_release
+ *		See zoho.h.  Releasing twice is harmless.
+ */
+void
+zcrm_fetched_release(ZcrmFetched *f, int i)
+{
+	ZcrmOutcome *o = &f->outcomes[i];
+
+	if (o->complete)
+	{
+		pfree(o->resp.body);
+		o->complete = false;
+	}
+}
+
+/*
+ * zcrm_fetch_job
+ *		See zoho.h.
+ */
+ZcrmJob *
+zcrm_fetch_job(ZcrmCall *call)
+{
+	ZcrmFetched *f = zcrm_fetch_jobs(call, &call->job_id, 1);
+	ZcrmError	err;
+	ZcrmJob    *job;
+
+	job = zcrm_fetched_job(call, f, 0, &err);
+	if (job == NULL)
+		zcrm_raise_error(&err);
+	zcrm_fetched_release(f, 0);
+	return job;
+}
+
+/*
+ * zcrm_fetch_job_document
+ *		See zoho.h.  The document is checked, not parsed into a job, so that
+ *		zcrm_write_job_json() returns it exactly as sent.
+ */
+void
+zcrm_fetch_job_document(ZcrmCall *call, ZcrmHttpResponse *resp)
+{
+	ZcrmFetched *f = zcrm_fetch_jobs(call, &call->job_id, 1);
+	ZcrmParseError perr;
+	ZcrmParseStatus st;
+	ZcrmError	err;
+
+	if (response_failed(call, call->job_id, &f->reqs[0], &f->outcomes[0], &err))
+		zcrm_raise_error(&err);
+	*resp = f->outcomes[0].resp;
+	do
+		st = zcrm_check_document(resp->body, resp->body_len, &perr);
+	while (zcrm_parse_stopped(st));
+	if (st == ZCRM_PARSE_API_ERROR)
+		zcrm_raise_http_error(resp->status, resp->body, resp->body_len,
+							  resp->content_type, call->job_id, call->secrets);
+	if (st != ZCRM_PARSE_OK)
+		zcrm_raise_parse_error(&perr, call->job_id);
+}
+
+/*
+ * zcrm_download_url
+ *		See zoho.h: absolute URLs are returned unchanged, a path is appended
+ *		to the call's API domain, and a scheme-relative "//host/..." takes
+ *		the domain's scheme.
+ */
+char *
+zcrm_download_url(const ZcrmCall *call, const char *url)
+{
+	const char *base = call->base;
+
+	if (pg_strncasecmp(url, "https://", 8) == 0 ||
+		pg_strncasecmp(url, "http://", 7) == 0)
+		return pstrdup(url);
+
+	if (url[0] == '/' && url[1] == '/')
+		return psprintf("%s%s", pg_strncasecmp(base, "https:", 6) == 0 ?
+						"https:" : "http:", url);
+	if (url[0] == '/')
+		return psprintf("%s%s", base, url);
+	return psprintf("%s/%s", base, url);
+}

@@ -1,0 +1,116 @@
+/*-------------------------------------------------------------------------
+ *
+ * zoho.h
+ *	  Zoho CRM API policy: what a call is sent with, where it is sent and
+ *	  what Zoho's answer means.
+ *
+ * A call is opened with a token, or a connection, or neither (then
+ * zcrm_bulk.default_connection is used), and so gets its access token, the
+ * API domain of its data centre and the secrets its server texts are
+ * scrubbed of.  zoho.c builds the URL of each request from that domain and
+ * zcrm_bulk.api_version, hands the requests to transport.c, and reads the
+ * answers: after INVALID_TOKEN a connection's token is refreshed once and
+ * the rejected jobs only are requested again; a 2xx other than 204 is a
+ * response, anything else an error described by errors.c; a job's
+ * download_url is made absolute against the domain the call went to.
+ * functions.c and wait.c turn arguments into a call and jobs into rows and
+ * never look at a URL, a status code or a token.
+ *
+ * The upload (multipart/form-data POST of the zipped CSV to Zoho's content
+ * domain, with the feature header) and create-job (POST of the job to
+ * {api domain}/crm/bulk/{version}/write) calls of 2.1 go here, beside the
+ * job fetch, and are opened the same way.  Like every other file but
+ * transport.c, zoho.c never talks to libcurl.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/zoho.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZCRM_ZOHO_H
+#define ZCRM_ZOHO_H
+
+#include "connections.h"
+#include "errors.h"
+#include "parse.h"
+#include "transport.h"
+
+/* One call: the job, and the token and API domain it is made with. */
+typedef struct ZcrmCall
+{
+	char	   *job_id;			/* single-job calls; NULL for a batch */
+	char	   *token;
+	char	   *base;			/* API domain without a trailing slash */
+	ZcrmConnection *conn;		/* when the token came from a connection */
+	MemoryContext cxt;			/* where token and base live */
+
+	/*
+	 * What every server text of the call is scrubbed of (NULL-terminated):
+	 * the token, the token it replaced after INVALID_TOKEN, and a
+	 * connection's client secret and refresh token.
+	 */
+	const char *secrets[5];
+} ZcrmCall;
+
+/* The requests of a batch of jobs and how each ended; see zoho.c. */
+typedef struct ZcrmFetched ZcrmFetched;
+
+/*
+ * zcrm_call_open
+ *		Set up *call (job_id NULL) from the token and connection arguments
+ *		as passed (NULL when not passed): a token is checked and used with
+ *		zcrm_bulk.api_domain; a connection, or else
+ *		zcrm_bulk.default_connection, is looked up and its access token
+ *		obtained (which may refresh it).  Passing both, or neither without a
+ *		default connection, is 22023.  Token and API domain are allocated in
+ *		the current memory context, which must outlive the call.
+ */
+extern void zcrm_call_open(ZcrmCall *call, const char *token,
+						   const char *connection);
+
+/*
+ * zcrm_fetch_jobs
+ *		GET the n jobs job_ids[] (distinct and valid; the array must outlive
+ *		the result) at most zcrm_bulk.max_concurrency at a time.  A job that
+ *		fails does not raise: zcrm_fetched_job() says why.  n may be 0.
+ */
+extern ZcrmFetched *zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n);
+
+/*
+ * zcrm_fetched_job
+ *		The parsed job i of a batch, or NULL with *err describing why it
+ *		could not be had.  Free the job with zcrm_job_free(), under PG_TRY.
+ */
+extern ZcrmJob *zcrm_fetched_job(const ZcrmCall *call, const ZcrmFetched *f,
+								 int i, ZcrmError *err);
+
+/*
+ * zcrm_fetched_release
+ *		Free the response body of job i of a batch, once its rows are made.
+ */
+extern void zcrm_fetched_release(ZcrmFetched *f, int i);
+
+/*
+ * zcrm_fetch_job
+ *		Fetch and parse the call's job; any failure is raised.  Free the
+ *		result with zcrm_job_free(), under PG_TRY.
+ */
+extern ZcrmJob *zcrm_fetch_job(ZcrmCall *call);
+
+/*
+ * zcrm_fetch_job_document
+ *		Fetch the call's job and return its body in *resp once it is known
+ *		to be a JSON object that is not a Zoho error; any failure is raised.
+ */
+extern void zcrm_fetch_job_document(ZcrmCall *call, ZcrmHttpResponse *resp);
+
+/*
+ * zcrm_download_url
+ *		A job's download_url, made absolute against the API domain the call
+ *		was made to; palloc'd.
+ */
+extern char *zcrm_download_url(const ZcrmCall *call, const char *url);
+
+#endif							/* ZCRM_ZOHO_H */
