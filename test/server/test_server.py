@@ -22,8 +22,10 @@ Ends by printing one line "N passed, N failed"; exit status 1 on failure.
 Standard library only.
 """
 
+import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -39,6 +41,7 @@ import threading
 import time
 import unittest
 import urllib.parse
+import zipfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -470,12 +473,14 @@ class RoutingTest(unittest.TestCase):
                      "/crm/bulk/v2.2/write/4150868000005350003",
                      "/crm/bulk/v2/write/41508680000053500x3",
                      "/crm/bulk/v2/write/4150868000005350003/",
-                     "/crm/bulk/v2/write",
                      "/crm/v2/write/4150868000005350003", "/"):
             with self.subTest(path=path):
                 r = get(SERVER.port, path)
                 self.assertEqual(r.code, 404)
                 self.assertEqual(json.loads(r.body)["code"], "INVALID_URL_PATTERN")
+        # the create path exists, for POST only
+        r = get(SERVER.port, "/crm/bulk/v2/write")
+        self.assertEqual(json.loads(r.body)["code"], "INVALID_REQUEST_METHOD")
 
     def test_query_string_ignored(self):
         r = get(SERVER.port, WRITE + "4150868000005350003?x=1")
@@ -2048,6 +2053,209 @@ class TLSTest(unittest.TestCase):
         self.assertEqual(len(r.body), 24 * MIB)
         e = self.good.finished_entry("3000000000000000005")
         self.assertEqual((e["bytes_sent"], e["complete"]), (24 * MIB, True))
+
+
+def zip_of(files):
+    """A zip (bytes) holding files {name: text}."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buf.getvalue()
+
+
+def multipart(data, name="file", boundary="zcrmtestboundary7MA4YWxk"):
+    """A multipart/form-data body with one part (no part Content-Type, as
+    Zoho's SDKs send it); returns (content type, body)."""
+    body = (("--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"part.zip\"\r\n\r\n"
+             % (boundary, name)).encode() + data + ("\r\n--%s--\r\n" % boundary).encode())
+    return "multipart/form-data; boundary=" + boundary, body
+
+
+UPLOAD_HEADERS = (("feature", "bulk-write"), ("X-CRM-ORG", "808232144"))
+LEADS_CSV = ("Last_Name,Email,Company\r\nSmith,smith@example.com,Acme\r\n,nolast@example.com,Beta\r\n"
+             "Jones,not-an-address,Gamma\r\nTwin,smith@example.com,Delta\r\n")
+
+
+class LifecycleTest(unittest.TestCase):
+    """The org call, the upload, job creation, progress and the result file
+    (test/server/lifecycle.py)."""
+
+    def setUp(self):
+        SERVER.admin("POST", "reset")       # forgets stored records and jobs too
+        self.configure({"upload_error_status": 200, "file_id_as_number": False, "shuffle": False,
+                        "absolute_download_url": False, "fail_after": None, "polls_in_progress": 1})
+
+    def configure(self, changes):
+        with Conn(SERVER.port) as c:
+            r = c.request("POST", "/__admin/lifecycle", body=json.dumps(changes).encode())
+        self.assertEqual(r.code, 200, r.body)
+
+    def call(self, method, path, headers=(), body=b""):
+        with Conn(SERVER.port) as c:
+            return c.request(method, path, [("Authorization", AUTH)] + list(headers), body)
+
+    def upload(self, zip_bytes, headers=UPLOAD_HEADERS, name="file"):
+        ctype, body = multipart(zip_bytes, name)
+        r = self.call("POST", "/crm/v8/upload", [("Content-Type", ctype)] + list(headers), body)
+        return r, json.loads(r.body)
+
+    def create(self, body, version="v8"):
+        r = self.call("POST", "/crm/bulk/%s/write" % version, [("Content-Type", "application/json")],
+                      json.dumps(body).encode())
+        return r, json.loads(r.body)
+
+    def leads_job(self, csv_text=LEADS_CSV, operation="insert", find_by=None, version="v8"):
+        _, up = self.upload(zip_of({"part1.csv": csv_text}))
+        header = csv_text.split("\r\n")[0].split(",")
+        res = {"type": "data", "module": "Leads" if version == "v2" else {"api_name": "Leads"},
+               "file_id": up["details"]["file_id"],
+               "field_mappings": [{"api_name": h, "index": i} for i, h in enumerate(header)]}
+        if find_by:
+            res["find_by"] = find_by
+        r, doc = self.create({"operation": operation, "resource": [res]}, version)
+        self.assertEqual(r.code, 201, doc)
+        return doc["details"]["id"]
+
+    def finish(self, job_id, version="v8"):
+        """Poll until the job is done; returns (document, result rows)."""
+        for _ in range(10):
+            doc = json.loads(self.call("GET", "/crm/bulk/%s/write/%s" % (version, job_id)).body)
+            if doc["status"] in ("COMPLETED", "FAILED"):
+                break
+        url = doc["result"]["download_url"]
+        path = url.split("//", 1)[1].split("/", 1)[1] if "://" in url else url.lstrip("/")
+        r = self.call("GET", "/" + path)
+        self.assertEqual((r.code, r.h.get("content-type")), (200, "application/zip"))
+        zf = zipfile.ZipFile(io.BytesIO(r.body))
+        self.assertEqual(zf.namelist(), ["Leads-part1.csv"])
+        rows = list(csv.reader(io.StringIO(zf.read("Leads-part1.csv").decode("utf-8"), newline="")))
+        return doc, rows
+
+    def test_org(self):
+        r = self.call("GET", "/crm/v8/org")
+        org = json.loads(r.body)["org"][0]
+        self.assertEqual((r.code, org["zgid"], org["domain_name"]), (200, "808232144", "org808232144"))
+        self.assertEqual(get(SERVER.port, "/crm/v8/org", auth=None).code, 401)
+
+    def test_upload_success_and_numeric_file_id(self):
+        r, doc = self.upload(zip_of({"a.csv": LEADS_CSV}))
+        self.assertEqual((r.code, doc["code"]), (200, "FILE_UPLOAD_SUCCESS"))
+        self.assertRegex(doc["details"]["file_id"], r"^[0-9]{19}$")
+        self.configure({"file_id_as_number": True})
+        r, doc = self.upload(zip_of({"a.csv": LEADS_CSV}))
+        self.assertIsInstance(doc["details"]["file_id"], int)
+        self.assertIn(b'"file_id":72', r.body)
+
+    def test_upload_errors_both_variants(self):
+        for status, codes in ((200, (200, 200, 200)), ("4xx", (400, 400, 400))):
+            with self.subTest(upload_error_status=status):
+                self.configure({"upload_error_status": status})
+                r, doc = self.upload(b"this is not a zip")
+                self.assertEqual((r.code, doc["status"], doc["code"]),
+                                 (codes[0], "error", "INVALID_FILE_FORMAT"))
+                r, doc = self.upload(zip_of({"a.csv": LEADS_CSV}), headers=())
+                self.assertEqual((r.code, doc["code"]), (codes[1], "INVALID_REQUEST"))
+                self.assertIn("feature, X-CRM-ORG", doc["message"])
+                r, doc = self.upload(zip_of({"a.csv": LEADS_CSV}), name="other")
+                self.assertEqual((r.code, doc["code"]), (codes[2], "MISSING_REQUIRED_KEY"))
+
+    def test_upload_too_large(self):
+        self.configure({"upload_error_status": "4xx"})
+        big = os.urandom(25 * 1024 * 1024 + 10)
+        r, doc = self.upload(big)
+        self.assertEqual((r.code, doc["code"]), (413, "FILE_TOO_LARGE"))
+
+    def test_create_errors(self):
+        _, up = self.upload(zip_of({"part1.csv": LEADS_CSV}))
+        fid = up["details"]["file_id"]
+        maps = [{"api_name": "Last_Name", "index": 0}, {"api_name": "Email", "index": 1}]
+        cases = [
+            ({"resource": [{"module": {"api_name": "Leads"}, "file_id": fid}]}, "MISSING_REQUIRED_KEY"),
+            ({"operation": "insert", "resource": [{"module": {"api_name": "Nope"}, "file_id": fid}]},
+             "MODULE_NOT_AVAILABLE"),
+            ({"operation": "insert", "resource": [{"module": {"api_name": "Leads"}, "file_id": "1"}]},
+             "INVALID_FILE_ID"),
+            ({"operation": "insert", "resource": [{"module": {"api_name": "Leads"}, "file_id": fid,
+                                                   "field_mappings": [{"api_name": "Last_Name"}]}]},
+             "COLUMN_INDEX_NOT_FOUND"),
+            ({"operation": "insert", "resource": [{"module": {"api_name": "Leads"}, "file_id": fid,
+                                                   "field_mappings": [{"api_name": "Last_Nam", "index": 0}]}]},
+             "INVALID_FIELD"),
+            ({"operation": "insert", "resource": [{"module": {"api_name": "Leads"}, "file_id": fid,
+                                                   "field_mappings": [{"api_name": "Email", "index": 1}]}]},
+             "MANDATORY_FIELDS_NOT_MAPPED"),
+            ({"operation": "upsert", "resource": [{"module": {"api_name": "Leads"}, "file_id": fid,
+                                                   "field_mappings": maps}]}, "MISSING_REQUIRED_KEY"),
+            ({"operation": "insert", "resource": [{"module": {"api_name": "Leads"}, "file_id": fid,
+                                                   "field_mappings": [{"api_name": "Last_Name", "index": 0}] * 201}]},
+             "HEADER_LIMIT_EXCEEDED"),
+        ]
+        for body, code in cases:
+            with self.subTest(code=code):
+                r, doc = self.create(body)
+                self.assertEqual((r.code, doc["status"], doc["code"]), (400, "error", code))
+        # v2 wants the module as a string, later versions an object
+        r, doc = self.create({"operation": "insert", "resource": [{"module": {"api_name": "Leads"},
+                                                                    "file_id": fid}]}, "v2")
+        self.assertEqual((r.code, doc["code"]), (400, "INVALID_DATA"))
+        r, doc = self.create({"operation": "insert", "resource": [{"module": "Leads", "file_id": fid}]}, "v2")
+        self.assertEqual((r.code, doc["code"]), (201, "SUCCESS"))
+
+    def test_progress_and_row_results(self):
+        job = self.leads_job()
+        first = json.loads(self.call("GET", WRITE + job).body)
+        self.assertEqual((first["status"], "result" in first), ("INPROGRESS", False))
+        self.assertEqual(first["resource"][0]["module"], "Leads")       # v2 shape
+        doc, rows = self.finish(job)
+        self.assertEqual(doc["status"], "COMPLETED")
+        self.assertTrue(doc["result"]["download_url"].startswith("/v8/crm/org808232144/bulk-write/"))
+        self.assertEqual(rows[0], ["Last_Name", "Email", "Company", "STATUS", "RECORD_ID", "ERRORS"])
+        got = [(r[0], r[3], r[5]) for r in rows[1:]]
+        self.assertEqual(got, [("Smith", "added", ""), ("", "skipped", "MANDATORY_NOT_FOUND-Last_Name"),
+                               ("Jones", "skipped", "INVALID_DATA-Email"),
+                               ("Twin", "skipped", "DUPLICATE_DATA-Email")])
+        self.assertRegex(rows[1][4], r"^[0-9]{19}$")
+        f = doc["resource"][0]["file"]
+        self.assertEqual((f["added_count"], f["skipped_count"], f["total_count"]), (1, 3, 4))
+
+    def test_upsert_updates_and_unprocessed(self):
+        first = self.leads_job("Last_Name,Email\r\nAnn,ann@example.com\r\n")
+        _, rows = self.finish(first)
+        rid = rows[1][rows[0].index("RECORD_ID")]
+        job = self.leads_job("Last_Name,Email\r\nAnn,ann@example.com\r\nBob,bob@example.com\r\n",
+                             operation="upsert", find_by="Email")
+        _, rows = self.finish(job)
+        st, rc = rows[0].index("STATUS"), rows[0].index("RECORD_ID")
+        self.assertEqual([(r[st], r[rc] == rid) for r in rows[1:]], [("updated", True), ("added", False)])
+        self.configure({"fail_after": 1})
+        job = self.leads_job("Last_Name,Email\r\nCid,cid@example.com\r\nDee,dee@example.com\r\n")
+        doc, rows = self.finish(job)
+        self.assertEqual((doc["status"], [r[st] for r in rows[1:]]), ("FAILED", ["added", "unprocessed"]))
+
+    def test_shuffle_and_absolute_url(self):
+        text = "Last_Name,Email\r\n" + "".join("N%02d,n%02d@example.com\r\n" % (i, i) for i in range(30))
+        self.configure({"shuffle": True, "absolute_download_url": True})
+        job = self.leads_job(text)
+        doc, rows = self.finish(job)
+        self.assertTrue(doc["result"]["download_url"].startswith("http://127.0.0.1:%d/v8/" % SERVER.port))
+        names = [r[0] for r in rows[1:]]
+        self.assertNotEqual(names, sorted(names))
+        self.assertEqual(sorted(names), ["N%02d" % i for i in range(30)])
+
+    def test_lifecycle_is_logged_and_counted(self):
+        before = SERVER.admin("GET", "lifecycle")
+        job = self.leads_job()
+        after = SERVER.admin("GET", "lifecycle")
+        self.assertEqual((after["uploads"] - before["uploads"], after["creates"] - before["creates"]), (1, 1))
+        self.assertEqual(after["jobs"][job]["rows"], 4)
+        names = [e["scenario"] for e in SERVER.admin("GET", "requests")][-2:]
+        self.assertEqual(names, ["upload", "create"])
+
+    def test_wrong_method_and_auth(self):
+        self.assertEqual(json.loads(self.call("GET", "/crm/v8/upload").body)["code"], "INVALID_REQUEST_METHOD")
+        r = get(SERVER.port, "/crm/bulk/v8/write", auth="Zoho-oauthtoken nope", method="POST")
+        self.assertEqual((r.code, json.loads(r.body)["code"]), (401, "INVALID_TOKEN"))
 
 
 class FilesTest(unittest.TestCase):

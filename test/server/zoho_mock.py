@@ -97,6 +97,8 @@ import zlib
 from http.server import BaseHTTPRequestHandler
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import lifecycle  # noqa: E402  (the Bulk Write lifecycle: org, upload, create, result)
 FIXTURES = os.path.join(HERE, "fixtures")
 SEED_FIXTURE = os.path.join(FIXTURES, "seed_collection.json")
 JOB_FIXTURES = os.path.join(FIXTURES, "jobs")
@@ -1236,6 +1238,7 @@ class State:
         self.connections = 0         # accepted since start/reset
         self.tls_failures = 0        # failed TLS handshakes since start/reset
         self.requests = []
+        self.lifecycle = lifecycle.Lifecycle()
         self.counters = {}
         self.log_file = open(log_path, "a", encoding="utf-8") if log_path else None
         # OAuth: access token -> time.monotonic() at which it expires;
@@ -1279,6 +1282,7 @@ class State:
             self.connections = 0
             self.tls_failures = 0
             self.requests = []
+            self.lifecycle.reset()
             self.counters = {}
             self.issued = {}
             self.refreshes = {}
@@ -1468,6 +1472,8 @@ class Handler(BaseHTTPRequestHandler):
         A body that is malformed or above MAX_REQUEST_BODY is dropped
         (request_body None) and the connection closed after the answer."""
         self.request_body = b""
+        limit = (lifecycle.MAX_UPLOAD_BODY
+                 if lifecycle.UPLOAD_PATH.match(self.path.split("?", 1)[0]) else MAX_REQUEST_BODY)
         te = (self.headers.get("Transfer-Encoding") or "").lower()
         cl = self.headers.get("Content-Length")
         if "chunked" in te:
@@ -1485,7 +1491,7 @@ class Handler(BaseHTTPRequestHandler):
                         pass
                     self.request_body = bytes(out)
                     return
-                if len(out) + size > MAX_REQUEST_BODY:
+                if len(out) + size > limit:
                     self.request_body = None
                     self.close_connection = True
                     return
@@ -1497,7 +1503,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.request_body = None
                 self.close_connection = True
                 return
-            if n > MAX_REQUEST_BODY:
+            if n > limit:
                 self.request_body = None
                 self.close_connection = True
                 return
@@ -1673,19 +1679,30 @@ class Handler(BaseHTTPRequestHandler):
                 safe_path = safe_path.replace(t, "<redacted>")
         safe_path = TOKEN_SHAPES.sub("<redacted>", safe_path)
         auth = self.auth_state()
+        lc = self.server.state.lifecycle
+        lc_path = lifecycle.lifecycle_path(path)
+        if lc_path and lifecycle.handle(
+                self, path, auth,
+                lambda name, job: self.log_request_entry(safe_path, job, None, auth, name)):
+            return
         m = WRITE_PATH.match(path)
         version, job_id = (m.group(1), m.group(2)) if m else (None, None)
         self.job_id = job_id
         sc = scenario_of(job_id) if m else None
 
-        if not m:
+        if not m and not lc_path:
             name, fn = "INVALID_URL_PATTERN", seed("INVALID_URL_PATTERN")
-        elif self.command != "GET":
+        elif self.command != (lifecycle.method_of(path) if lc_path else "GET"):
             name, fn = "INVALID_REQUEST_METHOD", seed("INVALID_REQUEST_METHOD")
         elif auth == "missing":
             name, fn = "AUTHENTICATION_FAILURE", seed("AUTHENTICATION_FAILURE")
         elif auth == "bad":
             name, fn = "INVALID_TOKEN", invalid_token
+        elif job_id in lc.jobs:
+            host, port = self.server.server_address[:2]
+            base = "%s://%s:%d" % ("https" if self.server.ssl_context else "http",
+                                   "[%s]" % host if ":" in host else host, port)
+            name, fn = "lifecycle_job", lifecycle.json_reply(200, lc.job_doc(job_id, base, version))
         elif sc is not None:
             name, fn = sc.name, sc.fn
         else:
@@ -1799,6 +1816,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_json_plain(200, state.token_stats())
         elif path == "/__admin/revoke-access-tokens" and self.command == "POST":
             self.send_json_plain(200, {"revoked": state.revoke_tokens()})
+        elif path == "/__admin/lifecycle" and self.command == "GET":
+            self.send_json_plain(200, state.lifecycle.summary())
+        elif path == "/__admin/lifecycle" and self.command == "POST":
+            try:
+                changes = json.loads((self.request_body or b"{}").decode("utf-8"))
+                self.send_json_plain(200, {"config": state.lifecycle.configure(changes)})
+            except (ValueError, KeyError, AttributeError) as e:
+                self.send_json_plain(400, {"error": "bad lifecycle setting: %s" % e})
         else:
             self.send_json_plain(404, {"error": "unknown admin endpoint"})
 

@@ -1,0 +1,477 @@
+"""The Bulk Write lifecycle of the local Zoho API server: the org call, the
+upload, job creation, progress across polls, and the result file.
+
+Facts and conflicts: shared/reference/zoho-bulk-write-lifecycle.md.  Where
+Zoho's behaviour is unverified the server can be told to behave either way
+(POST /__admin/lifecycle), so that a client is tested against both:
+
+- upload errors come with HTTP 200 (Zoho's Postman collection) or with 400 /
+  413 (the CRM docs): "upload_error_status": 200 | "4xx";
+- file_id is a JSON string (the docs) or a number (the OpenAPI spec):
+  "file_id_as_number": false | true;
+- result rows keep the input order, or are shuffled: "shuffle": false | true;
+- download_url is relative (/v7/crm/org.../bulk-write/...) or absolute:
+  "absolute_download_url": false | true;
+- a job fails midway: "fail_after": N rows (the rest are "unprocessed"), or
+  null;
+- how many polls a job stays INPROGRESS before it completes:
+  "polls_in_progress" (default 1).
+
+Processing rules, applied to the uploaded CSV when the job is created:
+
+- a mandatory field of the module (Leads, Contacts: Last_Name; Accounts:
+  Account_Name; Deals: Deal_Name, Stage) empty: skipped,
+  MANDATORY_NOT_FOUND-<fields>;
+- an Email that is not an address: skipped, INVALID_DATA-Email;
+- insert: a unique field's value (Email of Leads and Contacts, Account_Name
+  of Accounts) seen before in the file or already stored: skipped,
+  DUPLICATE_DATA-<field>;
+- upsert: the find_by value stored already: updated (same record id), else
+  added; update: stored: updated, else skipped, RESOURCE_NOT_FOUND-<field>;
+- everything else: added, with a new 19-digit record id.
+
+Records persist across jobs (per module) until /__admin/reset.  Result
+files: one CSV per resource, named <module>-<uploaded csv name>, with the
+first three mapped columns of the upload, then STATUS, RECORD_ID, ERRORS
+(errors "CODE-col,col:CODE-col").  Python standard library only.
+"""
+
+import csv
+import email.parser
+import email.policy
+import io
+import json
+import random
+import re
+import threading
+import time
+import zipfile
+
+VERSION = r"(v2|v2\.1|v[3-8])"
+ORG_PATH = re.compile(r"^/crm/%s/org$" % VERSION)
+UPLOAD_PATH = re.compile(r"^/crm/%s/upload$" % VERSION)
+CREATE_PATH = re.compile(r"^/crm/bulk/%s/write$" % VERSION)
+RESULT_PATH = re.compile(r"^/%s/crm/org([0-9]+)/bulk-write/([0-9]+)/([0-9]+)\.zip$" % VERSION)
+
+ZGID = "808232144"
+ORG_ID = "5725767000000020005"
+MAX_UPLOAD = 25 * 1024 * 1024          # FILE_TOO_LARGE above
+MAX_UPLOAD_BODY = MAX_UPLOAD + 1024 * 1024   # what the handler reads at most
+MAX_ROWS = 25000
+MAX_MAPPINGS = 200
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+JSON_TYPE = "application/json;charset=UTF-8"
+CREATOR = {"id": "4150868000000225013", "name": "Patricia Boyle"}
+
+MODULES = {
+    "Leads": {"id": "4150868000000002175", "mandatory": ["Last_Name"], "unique": ["Email"]},
+    "Contacts": {"id": "4150868000000002179", "mandatory": ["Last_Name"], "unique": ["Email"]},
+    "Accounts": {"id": "4150868000000002177", "mandatory": ["Account_Name"], "unique": ["Account_Name"]},
+    "Deals": {"id": "4150868000000002181", "mandatory": ["Deal_Name", "Stage"], "unique": []},
+}
+
+DEFAULT_CONFIG = {
+    "upload_error_status": 200,
+    "file_id_as_number": False,
+    "shuffle": False,
+    "absolute_download_url": False,
+    "fail_after": None,
+    "polls_in_progress": 1,
+}
+
+
+def error_doc(code, message, details=None):
+    return {"code": code, "details": details or {}, "message": message, "status": "error"}
+
+
+class Lifecycle:
+    """Uploaded files, created jobs and stored records, behind one lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with getattr(self, "lock", threading.Lock()):
+            self.config = dict(DEFAULT_CONFIG)
+            self.files = {}
+            self.jobs = {}
+            self.records = {m: {} for m in MODULES}     # module -> {key value: record id}
+            self.uploads = 0
+            self.creates = 0
+            self.next_file = 7200000000000000000
+            self.next_job = 7100000000000000000
+            self.next_record = 7300000000000000000
+
+    def configure(self, changes):
+        with self.lock:
+            for k, v in changes.items():
+                if k not in DEFAULT_CONFIG:
+                    raise KeyError(k)
+                self.config[k] = v
+            return dict(self.config)
+
+    def summary(self):
+        with self.lock:
+            return {"config": dict(self.config), "uploads": self.uploads,
+                    "creates": self.creates, "files": sorted(self.files),
+                    "jobs": {j: {"file_id": v["file_id"], "module": v["module"],
+                                 "operation": v["operation"], "rows": len(v["results"]),
+                                 "polls": v["polls"], "status": v["final_status"]}
+                             for j, v in self.jobs.items()}}
+
+    # -- upload -------------------------------------------------------------
+
+    def store_file(self, zip_bytes):
+        """Read the CSVs of an uploaded zip; returns (file_id, None) or
+        (None, error_doc).  The zip must hold at least one .csv."""
+        try:
+            zf = zipfile.ZipFile(io.BytesIO(zip_bytes))
+            names = [n for n in zf.namelist() if n.lower().endswith(".csv")]
+            if not names:
+                raise zipfile.BadZipFile("no csv")
+            tables = {}
+            for n in names:
+                text = zf.read(n).decode("utf-8-sig")
+                rows = list(csv.reader(io.StringIO(text, newline="")))
+                tables[n] = rows
+        except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error, ValueError, EOFError):
+            return None, error_doc("INVALID_FILE_FORMAT",
+                                   "invalid file format. only zip format is supported")
+        with self.lock:
+            self.next_file += 1
+            file_id = str(self.next_file)
+            self.files[file_id] = {"names": names, "tables": tables}
+            self.uploads += 1
+        return file_id, None
+
+    # -- create -------------------------------------------------------------
+
+    def create_job(self, version, body):
+        """Validate a create request; returns (201, doc) or (400, error)."""
+        if not isinstance(body, dict):
+            return 400, error_doc("INVALID_DATA", "body is not a JSON object")
+        operation = body.get("operation")
+        if operation is None:
+            return 400, error_doc("MISSING_REQUIRED_KEY",
+                                  "required key operation is not found in request body.",
+                                  {"api_name": "operation"})
+        if operation not in ("insert", "update", "upsert"):
+            return 400, error_doc("INVALID_DATA", "invalid operation", {"api_name": "operation"})
+        resources = body.get("resource")
+        if not isinstance(resources, list) or not resources:
+            return 400, error_doc("MISSING_REQUIRED_KEY",
+                                  "required key resource is not found in request body.",
+                                  {"api_name": "resource"})
+        res = resources[0]
+        module = res.get("module")
+        if version == "v2":
+            name = module if isinstance(module, str) else None
+        else:
+            name = module.get("api_name") if isinstance(module, dict) else None
+        if name is None:
+            return 400, error_doc("INVALID_DATA", "invalid module for API version %s" % version,
+                                  {"api_name": "module"})
+        if name not in MODULES:
+            return 400, error_doc("MODULE_NOT_AVAILABLE",
+                                  "Requested module '%s' is not available." % name)
+        file_id = res.get("file_id")
+        with self.lock:
+            upload = self.files.get(str(file_id)) if file_id is not None else None
+        if upload is None:
+            return 400, error_doc("INVALID_FILE_ID", "improper file id")
+        csv_name = upload["names"][0]
+        table = upload["tables"][csv_name]
+        header = table[0] if table else []
+        rows = table[1:]
+        mappings = res.get("field_mappings")
+        if mappings is None:
+            mappings = [{"api_name": h, "index": i} for i, h in enumerate(header)]
+        if len(mappings) > MAX_MAPPINGS:
+            return 400, error_doc("HEADER_LIMIT_EXCEEDED", "more than %d fields are mapped" % MAX_MAPPINGS)
+        columns = {}            # api_name -> column index
+        defaults = {}
+        for m in mappings:
+            api = m.get("api_name")
+            if not isinstance(api, str):
+                return 400, error_doc("MISSING_REQUIRED_KEY",
+                                      "required key api_name is not found in request body.")
+            if "default_value" in m and m.get("index") is None:
+                defaults[api] = m["default_value"]
+                continue
+            idx = m.get("index")
+            if not isinstance(idx, int) or idx < 0 or idx >= len(header):
+                return 400, error_doc("COLUMN_INDEX_NOT_FOUND",
+                                      "required key index for field %s is not found in request body." % api)
+            if header[idx] != api:
+                return 400, error_doc("INVALID_FIELD", "invalid mapping. invalid api_name %s." % api,
+                                      {"api_name": api, "index": idx})
+            columns[api] = idx
+        spec = MODULES[name]
+        missing = [f for f in spec["mandatory"] if f not in columns and f not in defaults]
+        if missing:
+            return 400, error_doc("MANDATORY_FIELDS_NOT_MAPPED",
+                                  "All mandatory fields are not mapped for the layout",
+                                  {"fields": missing})
+        find_by = res.get("find_by")
+        if operation in ("update", "upsert") and not find_by:
+            return 400, error_doc("MISSING_REQUIRED_KEY",
+                                  "required key find_by is not found in request body.",
+                                  {"api_name": "find_by"})
+        if find_by and find_by not in columns:
+            return 400, error_doc("INVALID_DATA", "find_by field %s is not mapped" % find_by,
+                                  {"api_name": "find_by"})
+        if len(rows) > MAX_ROWS:
+            return 400, error_doc("LIMIT_EXCEEDED", "more than %d records" % MAX_ROWS)
+
+        with self.lock:
+            self.next_job += 1
+            job_id = str(self.next_job)
+            results, final = self.process(name, operation, find_by, columns, defaults, rows)
+            order = list(range(len(rows)))
+            if self.config["shuffle"]:
+                random.Random(int(job_id)).shuffle(order)
+            self.jobs[job_id] = {
+                "version": version, "module": name, "operation": operation,
+                "file_id": str(file_id), "csv_name": csv_name, "header": header, "rows": rows,
+                "mappings": mappings, "columns": columns, "results": results, "order": order,
+                "polls": 0, "final_status": final, "ignore_empty": body.get("ignore_empty", False),
+                "callback": body.get("callback"), "created_time": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+                "polls_in_progress": self.config["polls_in_progress"],
+                "absolute": self.config["absolute_download_url"],
+            }
+            self.creates += 1
+        return 201, {"status": "success", "code": "SUCCESS", "message": "success",
+                     "details": {"id": job_id, "created_by": CREATOR}}
+
+    def process(self, module, operation, find_by, columns, defaults, rows):
+        """Each row's (status, record id, errors); the lock is held."""
+        spec = MODULES[module]
+        store = self.records[module]
+        seen = {f: set() for f in spec["unique"]}
+        fail_after = self.config["fail_after"]
+        results = []
+
+        def value(row, field):
+            i = columns.get(field)
+            if i is not None and i < len(row):
+                return row[i]
+            d = defaults.get(field)
+            return d.get("value", "") if isinstance(d, dict) else ""
+
+        for n, row in enumerate(rows):
+            if fail_after is not None and n >= fail_after:
+                results.append(("unprocessed", "", []))
+                continue
+            errors = []
+            empty = [f for f in spec["mandatory"] if value(row, f) == ""]
+            if empty:
+                errors.append(("MANDATORY_NOT_FOUND", empty))
+            mail = value(row, "Email") if "Email" in columns else ""
+            if mail and not EMAIL.match(mail):
+                errors.append(("INVALID_DATA", ["Email"]))
+            key = value(row, find_by) if find_by else None
+            if errors:
+                results.append(("skipped", "", errors))
+                continue
+            if operation in ("update", "upsert") and key in store:
+                results.append(("updated", store[key], []))
+                continue
+            if operation == "update":
+                results.append(("skipped", "", [("RESOURCE_NOT_FOUND", [find_by])]))
+                continue
+            dup = [f for f in spec["unique"] if value(row, f) != ""
+                   and (value(row, f) in seen[f] or value(row, f) in store)]
+            if dup and operation == "insert":
+                results.append(("skipped", "", [("DUPLICATE_DATA", dup)]))
+                continue
+            self.next_record += 1
+            rid = str(self.next_record)
+            for f in spec["unique"]:
+                if value(row, f) != "":
+                    seen[f].add(value(row, f))
+                    store[value(row, f)] = rid
+            if find_by and key:
+                store[key] = rid
+            results.append(("added", rid, []))
+        final = "FAILED" if fail_after is not None and fail_after < len(rows) else "COMPLETED"
+        return results, final
+
+    # -- job details and result ----------------------------------------------
+
+    def job_doc(self, job_id, base_url, version):
+        """The job-details document of a created job, one poll further, in
+        the shape of API version "version" (that of the request); None when
+        job_id is not one of ours."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None:
+                return None
+            job["polls"] += 1
+            polls = job["polls"]
+            done = polls > job["polls_in_progress"]
+            status = job["final_status"] if done else "INPROGRESS"
+            results = job["results"]
+            share = len(results) if done else len(results) // 2
+            counted = results[:share]
+            counts = {"added_count": sum(r[0] == "added" for r in counted),
+                      "updated_count": sum(r[0] == "updated" for r in counted),
+                      "skipped_count": sum(r[0] == "skipped" for r in counted),
+                      "total_count": len(results)}
+        module = job["module"] if version == "v2" else {"id": MODULES[job["module"]]["id"],
+                                                          "api_name": job["module"]}
+        mappings = []
+        for m in job["mappings"]:
+            mappings.append({"api_name": m.get("api_name"), "index": m.get("index"),
+                             "format": m.get("format"), "find_by": m.get("find_by"),
+                             "module": m.get("module"), "default_value": m.get("default_value")})
+        resource = {"status": status, "type": "data", "module": module,
+                    "field_mappings": mappings,
+                    "file": dict({"status": status, "name": job["csv_name"]}, **counts),
+                    "code": status}
+        doc = {"status": status, "character_encoding": "UTF-8", "resource": [resource],
+               "id": job_id, "callback": job["callback"], "created_by": CREATOR,
+               "ignore_empty": job["ignore_empty"], "operation": job["operation"],
+               "created_time": job["created_time"]}
+        if done:
+            path = "/%s/crm/org%s/bulk-write/%s/%s.zip" % (version, ZGID, job_id, job_id)
+            doc["result"] = {"download_url": (base_url + path) if job["absolute"] else path}
+        return doc
+
+    def result_zip(self, job_id):
+        """The result zip of a finished job, or None."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or job["polls"] <= job["polls_in_progress"]:
+                return None
+        shown = sorted(job["columns"].items(), key=lambda kv: kv[1])[:3]
+        out = io.StringIO(newline="")
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow([api for api, _ in shown] + ["STATUS", "RECORD_ID", "ERRORS"])
+        for n in job["order"]:
+            row = job["rows"][n]
+            status, rid, errors = job["results"][n]
+            w.writerow([row[i] if i < len(row) else "" for _, i in shown] +
+                       [status, rid, ":".join("%s-%s" % (c, ",".join(f)) for c, f in errors)])
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("%s-%s" % (job["module"], job["csv_name"]), out.getvalue())
+        return buf.getvalue()
+
+
+def multipart_file(content_type, body):
+    """The bytes of the form part named "file" of a multipart/form-data
+    body, or None.  The part needs no Content-Type of its own."""
+    if not content_type or not content_type.lower().startswith("multipart/form-data"):
+        return None
+    head = ("Content-Type: %s\r\nMIME-Version: 1.0\r\n\r\n" % content_type).encode("latin-1")
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not msg.is_multipart():
+        return None
+    for part in msg.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            return part.get_payload(decode=True)
+    return None
+
+
+def handle(h, path, auth, log):
+    """Route a lifecycle request; returns False when the path is not one.
+    h is the request handler, auth its auth_state(), log(name, job_id) logs
+    the request and returns its entry, for h.run_scenario."""
+    lc = h.server.state.lifecycle
+    for pattern, method, fn in ((ORG_PATH, "GET", org), (UPLOAD_PATH, "POST", upload),
+                                (CREATE_PATH, "POST", create), (RESULT_PATH, "GET", result)):
+        m = pattern.match(path)
+        if not m:
+            continue
+        if h.command != method:
+            return False        # the caller answers INVALID_REQUEST_METHOD
+        if auth != "ok":
+            return False        # the caller answers the auth failure
+        name, reply = fn(h, lc, m)
+        job_id = m.group(3) if pattern is RESULT_PATH else None
+        h.run_scenario(log(name, job_id), reply)
+        return True
+    return False
+
+
+def lifecycle_path(path):
+    """True for the paths handle() serves."""
+    return method_of(path) is not None
+
+
+def method_of(path):
+    """The method a lifecycle path takes, or None for any other path."""
+    for pattern, method in ((ORG_PATH, "GET"), (UPLOAD_PATH, "POST"),
+                            (CREATE_PATH, "POST"), (RESULT_PATH, "GET")):
+        if pattern.match(path):
+            return method
+    return None
+
+
+def json_reply(code, doc):
+    body = json.dumps(doc, separators=(",", ":")).encode()
+
+    def fn(h):
+        h.send_body(code, body, JSON_TYPE)
+    return fn
+
+
+def org(h, lc, m):
+    return "org", json_reply(200, {"org": [{
+        "id": ORG_ID, "zgid": ZGID, "domain_name": "org" + ZGID,
+        "company_name": "zcrm_bulk test org", "time_zone": "Europe/London",
+        "type": "production", "currency": "Euro - EUR", "country_code": "GB"}]})
+
+
+def upload_error(lc, doc, http_4xx):
+    status = lc.config["upload_error_status"]
+    code = 200 if status == 200 else http_4xx
+    return "upload_error:" + doc["code"], json_reply(code, doc)
+
+
+def upload(h, lc, m):
+    feature = h.headers.get("feature")
+    org_header = h.headers.get("X-CRM-ORG")
+    if feature != "bulk-write" or org_header != ZGID:
+        return upload_error(lc, error_doc("INVALID_REQUEST",
+                                          "check if headers [feature, X-CRM-ORG] are present and valid"), 400)
+    body = h.request_body
+    if body is None or len(body) > MAX_UPLOAD:
+        return upload_error(lc, error_doc("FILE_TOO_LARGE", "file size is too large"), 413)
+    data = multipart_file(h.headers.get("Content-Type"), body)
+    if data is None:
+        return upload_error(lc, error_doc("MISSING_REQUIRED_KEY",
+                                          "required key file is not found in request body."), 400)
+    file_id, err = lc.store_file(data)
+    if err:
+        return upload_error(lc, err, 400)
+    fid = int(file_id) if lc.config["file_id_as_number"] else file_id
+    return "upload", json_reply(200, {"status": "success", "code": "FILE_UPLOAD_SUCCESS",
+                                      "message": "file uploaded.",
+                                      "details": {"file_id": fid,
+                                                  "created_time": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}})
+
+
+def create(h, lc, m):
+    ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    try:
+        if ctype != "application/json":
+            raise ValueError("not json")
+        body = json.loads((h.request_body or b"").decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        doc = error_doc("INVALID_DATA", "the request body is not JSON")
+        return "create_error:INVALID_DATA", json_reply(400, doc)
+    code, doc = lc.create_job(m.group(1), body)
+    return ("create" if code == 201 else "create_error:" + doc["code"]), json_reply(code, doc)
+
+
+def result(h, lc, m):
+    data = lc.result_zip(m.group(3)) if m.group(2) == ZGID else None
+    if data is None:
+        return "result_not_found", json_reply(404, error_doc("RESOURCE_NOT_FOUND",
+                                                             "The requested resource doesn't exist."))
+
+    def fn(h):
+        h.send_body(200, data, "application/zip", gzipped=False, chunked=False)
+    return "result", fn
