@@ -1615,71 +1615,49 @@ fill_job(ParseCtx *ctx, const cJSON *root, ZcrmJob *job)
 	return rc;
 }
 
+/* ----------------------------------------------------------------
+ * The driver and the entry points
+ * ----------------------------------------------------------------
+ */
+
 /*
- * parse_job
- *	  zcrm_parse_job()'s worker: parse a job-details body; see parse.h.
+ * DocumentKind
+ *	  What parse_document() needs to know about one kind of document.
  *
- * The ZcrmJob itself lives in its own arena, so zcrm_job_free() releases
- * everything by walking the block list that job->internal points to.
+ * "build" allocates the result struct from ctx->arena, points *result at
+ * it as soon as it exists, and fills it from the top-level object; on
+ * failure it returns the status with ctx->err filled, and the driver frees
+ * whatever was allocated.  A kind without "build" only checks the body.
  */
-static ZcrmParseStatus
-parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
+typedef struct DocumentKind
 {
-	ZcrmParseError localerr;
-	ParseCtx	ctx;
-	cJSON	   *root;
-	ZcrmJob    *result;
-	ZcrmParseStatus rc;
-
-	if (err == NULL)
-		err = &localerr;
-	clear_error(err);
-	if (job != NULL)
-		*job = NULL;
-
-	rc = load_object(body, len, &root, err);
-	if (rc != ZCRM_PARSE_OK)
-		return rc;
-	if (is_api_error_object(root))
-	{
-			return set_error(err, ZCRM_PARSE_API_ERROR, NULL,
-						 "the body is a Zoho error object");
-	}
-
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.err = err;
-	result = arena_alloc0(&ctx.arena, sizeof(ZcrmJob));
-	if (result == NULL)
-		rc = oom_error(&ctx);
-	else
-		rc = fill_job(&ctx, root, result);
-
-	if (rc != ZCRM_PARSE_OK || job == NULL)
-	{
-		arena_free(ctx.arena);
-		return rc;
-	}
-	result->internal = ctx.arena;
-	*job = result;
-	return ZCRM_PARSE_OK;
-}
+	bool		refuse_api_error;	/* a Zoho error object is API_ERROR */
+	ZcrmParseStatus (*build) (ParseCtx *ctx, const cJSON *root,
+							  void **result);
+	size_t		internal_offset;	/* offsetof(result type, internal) */
+} DocumentKind;
 
 /*
- * parse_api_error
- *	  zcrm_parse_api_error()'s worker: read a Zoho error body; see
- *	  parse.h.  A "message" that is not a string is ignored; a null
- *	  "details" counts as missing.
+ * parse_document
+ *	  The one driver behind every entry point of parse.h.
+ *
+ * Loads body[0..len) with cJSON allocating from the tree arena
+ * (tree_begin), requires a top-level object, refuses a Zoho error object
+ * when the kind says so, and runs kind->build.  On ZCRM_PARSE_OK with
+ * "out" not NULL, *out is the result, which owns its arena through its
+ * "internal" field; in every other case nothing is kept and *out (when
+ * "out" is not NULL) is NULL.  "err" may be NULL; otherwise it is cleared
+ * first and filled on failure.  The tree is released before returning,
+ * whatever the outcome.
  */
 static ZcrmParseStatus
-parse_api_error(const char *body, size_t len, ZcrmApiError **out,
-					 ZcrmParseError *err)
+parse_document(const char *body, size_t len, const DocumentKind *kind,
+			   void **out, ZcrmParseError *err)
 {
 	ZcrmParseError localerr;
 	ParseCtx	ctx;
 	cJSON	   *root;
-	cJSON	   *code;
-	cJSON	   *message;
-	ZcrmApiError *result = NULL;
+	void	   *result = NULL;
 	ZcrmParseStatus rc;
 
 	if (err == NULL)
@@ -1688,155 +1666,142 @@ parse_api_error(const char *body, size_t len, ZcrmApiError **out,
 	if (out != NULL)
 		*out = NULL;
 
+	tree_begin();
 	rc = load_object(body, len, &root, err);
-	if (rc != ZCRM_PARSE_OK)
-		return rc;
-
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.err = err;
-	code = cJSON_GetObjectItemCaseSensitive(root, "code");
-	message = get_member(root, "message");
-	if (code == NULL || !cJSON_IsString(code))
-		rc = shape_error(&ctx, "code", "expected a string, found %s",
-						 type_name(code));
-	else if ((result = arena_alloc0(&ctx.arena, sizeof(ZcrmApiError))) == NULL)
-		rc = oom_error(&ctx);
-	else if ((rc = get_string(&ctx, root, "code", &result->code)) == ZCRM_PARSE_OK &&
-			 (message == NULL || !cJSON_IsString(message) ||
-			  (rc = get_string(&ctx, root, "message",
-							   &result->message)) == ZCRM_PARSE_OK))
-		rc = get_json_text(&ctx, root, "details", false, &result->details);
-
-	if (rc != ZCRM_PARSE_OK || out == NULL)
+	if (rc == ZCRM_PARSE_OK && kind->refuse_api_error &&
+		is_api_error_object(root))
+		rc = set_error(err, ZCRM_PARSE_API_ERROR, NULL,
+					   "the body is a Zoho error object");
+	if (rc == ZCRM_PARSE_OK && kind->build != NULL)
 	{
-		arena_free(ctx.arena);
-		return rc;
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.err = err;
+		rc = kind->build(&ctx, root, &result);
+		if (rc == ZCRM_PARSE_OK && out != NULL)
+		{
+			*(void **) ((char *) result + kind->internal_offset) = ctx.arena;
+			*out = result;
+		}
+		else
+			arena_free(ctx.arena);
 	}
-	result->internal = ctx.arena;
-	*out = result;
-	return ZCRM_PARSE_OK;
+	tree_end();
+	return rc;
+}
+
+/* DocumentKind.build for a job-details body. */
+static ZcrmParseStatus
+build_job(ParseCtx *ctx, const cJSON *root, void **result)
+{
+	ZcrmJob    *job = arena_alloc0(&ctx->arena, sizeof(ZcrmJob));
+
+	if (job == NULL)
+		return oom_error(ctx);
+	*result = job;
+	return fill_job(ctx, root, job);
 }
 
 /*
- * parse_token_reply
- *	  zcrm_parse_token_reply()'s worker; see parse.h.  expires_in_sec,
- *	  when present, wins over expires_in (which Zoho then sends in
- *	  milliseconds); both must be positive integers of at most ten years.
+ * build_api_error
+ *	  DocumentKind.build for a Zoho error body.  "code" must be a string
+ *	  (it is checked before anything is allocated); a "message" that is not
+ *	  a string is ignored; a null "details" counts as missing.
  */
 static ZcrmParseStatus
-parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
-					   ZcrmParseError *err)
+build_api_error(ParseCtx *ctx, const cJSON *root, void **result)
 {
-	ZcrmParseError localerr;
-	ParseCtx	ctx;
-	cJSON	   *root;
-	ZcrmTokenReply *result = NULL;
+	cJSON	   *code = cJSON_GetObjectItemCaseSensitive(root, "code");
+	cJSON	   *message = get_member(root, "message");
+	ZcrmApiError *apierr;
+	ZcrmParseStatus rc;
+
+	if (code == NULL || !cJSON_IsString(code))
+		return shape_error(ctx, "code", "expected a string, found %s",
+						   type_name(code));
+	if ((apierr = arena_alloc0(&ctx->arena, sizeof(ZcrmApiError))) == NULL)
+		return oom_error(ctx);
+	*result = apierr;
+	if ((rc = get_string(ctx, root, "code", &apierr->code)) != ZCRM_PARSE_OK)
+		return rc;
+	if (message != NULL && cJSON_IsString(message) &&
+		(rc = get_string(ctx, root, "message",
+						 &apierr->message)) != ZCRM_PARSE_OK)
+		return rc;
+	return get_json_text(ctx, root, "details", false, &apierr->details);
+}
+
+/*
+ * build_token_reply
+ *	  DocumentKind.build for a token reply.  A string "error" makes a
+ *	  complete reply on its own; otherwise "access_token" must be a string.
+ *	  expires_in_sec, when present, wins over expires_in (which Zoho then
+ *	  sends in milliseconds); both must be positive integers of at most ten
+ *	  years.
+ */
+static ZcrmParseStatus
+build_token_reply(ParseCtx *ctx, const cJSON *root, void **result)
+{
+	const double max_seconds = 10.0 * 366 * 24 * 3600;
+	ZcrmTokenReply *reply;
 	ZcrmParseStatus rc;
 	bool		has_sec = false;
 	int64_t		sec = 0;
-	const double max_seconds = 10.0 * 366 * 24 * 3600;
 
-	if (err == NULL)
-		err = &localerr;
-	clear_error(err);
-	if (out != NULL)
-		*out = NULL;
-
-	rc = load_object(body, len, &root, err);
-	if (rc != ZCRM_PARSE_OK)
+	if ((reply = arena_alloc0(&ctx->arena, sizeof(ZcrmTokenReply))) == NULL)
+		return oom_error(ctx);
+	*result = reply;
+	if ((rc = get_string(ctx, root, "error", &reply->error)) != ZCRM_PARSE_OK ||
+		(rc = get_string(ctx, root, "error_description",
+						 &reply->error_description)) != ZCRM_PARSE_OK ||
+		reply->error != NULL)
 		return rc;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.err = err;
-	if ((result = arena_alloc0(&ctx.arena, sizeof(ZcrmTokenReply))) == NULL)
-		rc = oom_error(&ctx);
-	else if ((rc = get_string(&ctx, root, "error", &result->error)) == ZCRM_PARSE_OK &&
-			 (rc = get_string(&ctx, root, "error_description",
-							  &result->error_description)) == ZCRM_PARSE_OK &&
-			 result->error == NULL)
+	if ((rc = get_string(ctx, root, "access_token",
+						 &reply->access_token)) != ZCRM_PARSE_OK)
+		return rc;
+	if (reply->access_token == NULL)
+		return shape_error(ctx, "access_token", "expected a string, found %s",
+						   type_name(get_member(root, "access_token")));
+	if ((rc = get_string(ctx, root, "api_domain",
+						 &reply->api_domain)) != ZCRM_PARSE_OK ||
+		(rc = get_integer(ctx, root, "expires_in_sec", 1, max_seconds,
+						  &has_sec, &sec)) != ZCRM_PARSE_OK)
+		return rc;
+	if (has_sec)
 	{
-		if ((rc = get_string(&ctx, root, "access_token",
-							 &result->access_token)) == ZCRM_PARSE_OK &&
-			result->access_token == NULL)
-			rc = shape_error(&ctx, "access_token",
-							 "expected a string, found %s",
-							 type_name(get_member(root, "access_token")));
-		if (rc == ZCRM_PARSE_OK)
-			rc = get_string(&ctx, root, "api_domain", &result->api_domain);
-		if (rc == ZCRM_PARSE_OK)
-			rc = get_integer(&ctx, root, "expires_in_sec", 1, max_seconds,
-							 &has_sec, &sec);
-		if (rc == ZCRM_PARSE_OK && has_sec)
-		{
-			result->has_expires_in = true;
-			result->expires_in = sec;
-		}
-		else if (rc == ZCRM_PARSE_OK)
-			rc = get_integer(&ctx, root, "expires_in", 1, max_seconds,
-							 &result->has_expires_in, &result->expires_in);
+		reply->has_expires_in = true;
+		reply->expires_in = sec;
+		return ZCRM_PARSE_OK;
 	}
-
-	if (rc != ZCRM_PARSE_OK || out == NULL)
-	{
-		arena_free(ctx.arena);
-		return rc;
-	}
-	result->internal = ctx.arena;
-	*out = result;
-	return ZCRM_PARSE_OK;
+	return get_integer(ctx, root, "expires_in", 1, max_seconds,
+					   &reply->has_expires_in, &reply->expires_in);
 }
 
-/*
- * zcrm_token_reply_free
- *	  See parse.h.
- */
-void
-zcrm_token_reply_free(ZcrmTokenReply *reply)
-{
-	if (reply != NULL)
-		arena_free(reply->internal);
-}
-
-/*
- * check_document
- *	  zcrm_check_document()'s worker: validate a body meant to be stored
- *	  as JSON; see parse.h.
- */
-static ZcrmParseStatus
-check_document(const char *body, size_t len, ZcrmParseError *err)
-{
-	ZcrmParseError localerr;
-	cJSON	   *root;
-	ZcrmParseStatus rc;
-
-	if (err == NULL)
-		err = &localerr;
-	clear_error(err);
-
-	rc = load_object(body, len, &root, err);
-	if (rc != ZCRM_PARSE_OK)
-		return rc;
-	if (is_api_error_object(root))
-		rc = set_error(err, ZCRM_PARSE_API_ERROR, NULL,
-					   "the body is a Zoho error object");
-	return rc;
-}
+static const DocumentKind job_document = {
+	true, build_job, offsetof(ZcrmJob, internal)
+};
+static const DocumentKind api_error_document = {
+	false, build_api_error, offsetof(ZcrmApiError, internal)
+};
+static const DocumentKind token_reply_document = {
+	false, build_token_reply, offsetof(ZcrmTokenReply, internal)
+};
+static const DocumentKind checked_document = {true, NULL, 0};
 
 /*
  * zcrm_parse_job / zcrm_parse_api_error / zcrm_parse_token_reply /
  * zcrm_check_document
- *	  The entry points of parse.h: each runs its worker above with cJSON
- *	  allocating from the tree arena (tree_begin), which is released,
- *	  whatever the outcome, before returning.
+ *	  The entry points of parse.h: parse_document() with their kind.
  */
 ZcrmParseStatus
 zcrm_parse_job(const char *body, size_t len, ZcrmJob **job, ZcrmParseError *err)
 {
+	void	   *result;
 	ZcrmParseStatus rc;
 
-	tree_begin();
-	rc = parse_job(body, len, job, err);
-	tree_end();
+	rc = parse_document(body, len, &job_document, job ? &result : NULL, err);
+	if (job != NULL)
+		*job = result;
 	return rc;
 }
 
@@ -1844,11 +1809,13 @@ ZcrmParseStatus
 zcrm_parse_api_error(const char *body, size_t len, ZcrmApiError **out,
 					 ZcrmParseError *err)
 {
+	void	   *result;
 	ZcrmParseStatus rc;
 
-	tree_begin();
-	rc = parse_api_error(body, len, out, err);
-	tree_end();
+	rc = parse_document(body, len, &api_error_document, out ? &result : NULL,
+						err);
+	if (out != NULL)
+		*out = result;
 	return rc;
 }
 
@@ -1856,23 +1823,20 @@ ZcrmParseStatus
 zcrm_parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
 					   ZcrmParseError *err)
 {
+	void	   *result;
 	ZcrmParseStatus rc;
 
-	tree_begin();
-	rc = parse_token_reply(body, len, out, err);
-	tree_end();
+	rc = parse_document(body, len, &token_reply_document,
+						out ? &result : NULL, err);
+	if (out != NULL)
+		*out = result;
 	return rc;
 }
 
 ZcrmParseStatus
 zcrm_check_document(const char *body, size_t len, ZcrmParseError *err)
 {
-	ZcrmParseStatus rc;
-
-	tree_begin();
-	rc = check_document(body, len, err);
-	tree_end();
-	return rc;
+	return parse_document(body, len, &checked_document, NULL, err);
 }
 
 /*
@@ -1895,4 +1859,15 @@ zcrm_api_error_free(ZcrmApiError *apierr)
 {
 	if (apierr != NULL)
 		arena_free((ArenaBlock *) apierr->internal);
+}
+
+/*
+ * zcrm_token_reply_free
+ *	  Release a token reply and everything it owns; NULL is allowed.
+ */
+void
+zcrm_token_reply_free(ZcrmTokenReply *reply)
+{
+	if (reply != NULL)
+		arena_free((ArenaBlock *) reply->internal);
 }
