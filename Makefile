@@ -8,6 +8,9 @@ OBJS = \
 	src/zcrm_bulk.o \
 	src/settings.o \
 	src/transport.o \
+	src/json_scan.o \
+	src/json_arena.o \
+	src/json.o \
 	src/parse.o \
 	src/scrub.o \
 	src/errors.o \

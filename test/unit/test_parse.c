@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * test_parse.c
- *	  Unit tests for src/parse.c and src/scrub.c, run outside the server.
+ *	  Unit tests for src/parse.c, the JSON layer under it (src/json*.c) and
+ *	  src/scrub.c, run outside the server.
  *
  * A tiny TAP-style harness: each test is a function; the runner prints
  * "ok N - name" or "not ok N - name", diagnostics as "# " lines, and a
@@ -34,6 +35,7 @@
 
 #include <cJSON.h>
 
+#include "json.h"
 #include "parse.h"
 #include "scrub.h"
 
@@ -2218,6 +2220,298 @@ redacted(const char *text, const char *const *secrets)
 	return out;
 }
 
+/* ----------------------------------------------------------------
+ * The JSON layer (json.h) on its own
+ * ----------------------------------------------------------------
+ */
+
+/* A tree loaded with zcrm_json_load_object() and a context to read it. */
+typedef struct JsonFixture
+{
+	char	   *body;
+	cJSON	   *root;
+	ZcrmJsonCtx ctx;
+	ZcrmParseError err;
+} JsonFixture;
+
+static ZcrmParseStatus
+json_open(JsonFixture *fx, const char *text)
+{
+	size_t		len = strlen(text);
+	ZcrmParseStatus rc;
+
+	memset(fx, 0, sizeof(*fx));
+	fx->body = exact_copy(text, len);
+	fx->ctx.err = &fx->err;
+	zcrm_json_tree_begin();
+	rc = zcrm_json_load_object(fx->body, len, &fx->root, &fx->err);
+	return rc;
+}
+
+static void
+json_close(JsonFixture *fx)
+{
+	zcrm_arena_free(fx->ctx.arena);
+	zcrm_json_tree_end();
+	free(fx->body);
+}
+
+/* Expect the last accessor to have failed with this path and message. */
+#define CHECK_SHAPE(rc, want_path, want_message) \
+	do { \
+		CHECK_STATUS((rc), ZCRM_PARSE_BAD_SHAPE); \
+		CHECK_INT(fx.err.status, ZCRM_PARSE_BAD_SHAPE); \
+		CHECK_STR(fx.err.path, (want_path)); \
+		CHECK_STR(fx.err.message, (want_message)); \
+	} while (0)
+
+/* Typed accessors: absent, null, the right type, the wrong one. */
+static void
+test_json_accessors(void)
+{
+	JsonFixture fx;
+	ZcrmJsonCtx *ctx = &fx.ctx;
+	const char *s;
+	bool		has;
+	bool		b;
+	int64_t		i64;
+	int32_t		i32;
+	cJSON	   *item;
+	size_t		count;
+
+	CHECK_STATUS(json_open(&fx, J("{'s':'x','n':null,'b':true,'i':42,"
+								  "'f':1.5,'big':9007199254740992,"
+								  "'neg':-9007199254740991,'id':123,"
+								  "'o':{'k':[1,2]},'a':[1,null]}")),
+				 ZCRM_PARSE_OK);
+
+	CHECK_STATUS(zcrm_json_get_string(ctx, fx.root, "s", &s), ZCRM_PARSE_OK);
+	CHECK_STR(s, "x");
+	CHECK_STATUS(zcrm_json_get_string(ctx, fx.root, "n", &s), ZCRM_PARSE_OK);
+	CHECK(s == NULL);
+	CHECK_STATUS(zcrm_json_get_string(ctx, fx.root, "gone", &s), ZCRM_PARSE_OK);
+	CHECK(s == NULL);
+	CHECK_STATUS(zcrm_json_get_string(ctx, NULL, "s", &s), ZCRM_PARSE_OK);
+	CHECK(s == NULL);
+	CHECK_SHAPE(zcrm_json_get_string(ctx, fx.root, "b", &s), "b",
+				"expected a string, found a boolean");
+	CHECK(s == NULL);
+
+	CHECK_STATUS(zcrm_json_get_bool(ctx, fx.root, "b", &has, &b), ZCRM_PARSE_OK);
+	CHECK(has && b);
+	CHECK_STATUS(zcrm_json_get_bool(ctx, fx.root, "n", &has, &b), ZCRM_PARSE_OK);
+	CHECK(!has && !b);
+	CHECK_SHAPE(zcrm_json_get_bool(ctx, fx.root, "i", &has, &b), "i",
+				"expected a boolean, found a number");
+
+	CHECK_STATUS(zcrm_json_get_integer(ctx, fx.root, "i", 0, 100, &has, &i64),
+				 ZCRM_PARSE_OK);
+	CHECK(has);
+	CHECK_INT(i64, 42);
+	CHECK_SHAPE(zcrm_json_get_integer(ctx, fx.root, "i", 0, 10, &has, &i64),
+				"i", "expected an integer, found a number out of range");
+	CHECK(!has);
+	CHECK_SHAPE(zcrm_json_get_integer(ctx, fx.root, "f", 0, 10, &has, &i64),
+				"f", "expected an integer, found a fractional number");
+	CHECK(!has);
+	CHECK_INT(i64, 0);
+	CHECK_SHAPE(zcrm_json_get_int32(ctx, fx.root, "big", &has, &i32), "big",
+				"expected an integer, found a number out of range");
+	CHECK_INT(i32, 0);
+	CHECK_SHAPE(zcrm_json_get_count(ctx, fx.root, "big", &has, &i64), "big",
+				"expected an integer, found a number out of range");
+	CHECK_STATUS(zcrm_json_get_count(ctx, fx.root, "neg", &has, &i64),
+				 ZCRM_PARSE_OK);
+	CHECK_INT(i64, -9007199254740991LL);
+
+	CHECK_STATUS(zcrm_json_get_id(ctx, fx.root, "id", &s), ZCRM_PARSE_OK);
+	CHECK_STR(s, "123");
+	CHECK_STATUS(zcrm_json_get_id(ctx, fx.root, "s", &s), ZCRM_PARSE_OK);
+	CHECK_STR(s, "x");
+	CHECK_SHAPE(zcrm_json_get_id(ctx, fx.root, "big", &s), "big",
+				"a numeric id above 2^53-1 cannot be held exactly; it must be sent as a string");
+	CHECK_SHAPE(zcrm_json_get_id(ctx, fx.root, "o", &s), "o",
+				"expected a string or an integer, found an object");
+
+	CHECK_STATUS(zcrm_json_get_object(ctx, fx.root, "o", &item), ZCRM_PARSE_OK);
+	CHECK(item != NULL && cJSON_IsObject(item));
+	CHECK_SHAPE(zcrm_json_get_object(ctx, fx.root, "a", &item), "a",
+				"expected an object, found an array");
+	CHECK(item == NULL);
+	CHECK_STATUS(zcrm_json_get_array(ctx, fx.root, "a", &item, &count),
+				 ZCRM_PARSE_OK);
+	CHECK(item != NULL);
+	CHECK_INT(count, 2);
+	CHECK_STATUS(zcrm_json_get_array(ctx, fx.root, "n", &item, &count),
+				 ZCRM_PARSE_OK);
+	CHECK(item == NULL);
+	CHECK_INT(count, 0);
+	CHECK_SHAPE(zcrm_json_get_array(ctx, fx.root, "s", &item, &count), "s",
+				"expected an array, found a string");
+	json_close(&fx);
+}
+
+/* Exact JSON text: strict refuses what a double cannot hold exactly. */
+static void
+test_json_text(void)
+{
+	JsonFixture fx;
+	const char *s;
+
+	CHECK_STATUS(json_open(&fx, J("{'t':{'v':9007199254740991,'w':[0.1,-0]},"
+								  "'u':[9007199254740993],'n':null}")),
+				 ZCRM_PARSE_OK);
+	CHECK_STATUS(zcrm_json_get_json_text(&fx.ctx, fx.root, "t", true, &s),
+				 ZCRM_PARSE_OK);
+	CHECK_STR(s, J("{'v':9007199254740991,'w':[0.1,-0]}"));
+	CHECK_STATUS(zcrm_json_get_json_text(&fx.ctx, fx.root, "n", true, &s),
+				 ZCRM_PARSE_OK);
+	CHECK(s == NULL);
+	CHECK_SHAPE(zcrm_json_get_json_text(&fx.ctx, fx.root, "u", true, &s), "u",
+				"holds an integer above 2^53-1 that cannot be held exactly");
+	CHECK_STATUS(zcrm_json_get_json_text(&fx.ctx, fx.root, "u", false, &s),
+				 ZCRM_PARSE_OK);
+	CHECK_STR(s, "[9007199254740992]");
+	json_close(&fx);
+}
+
+typedef struct JsonElem
+{
+	const char *x;
+} JsonElem;
+
+static ZcrmParseStatus
+fill_json_elem(ZcrmJsonCtx *ctx, const cJSON *obj, void *elem)
+{
+	return zcrm_json_get_string(ctx, obj, "x", &((JsonElem *) elem)->x);
+}
+
+/* Fill JsonElem structs from the array at fx->root.o.<key>. */
+static ZcrmParseStatus
+fill_json_elems(JsonFixture *fx, const char *key, void **elems, size_t *count)
+{
+	cJSON	   *arr;
+	ZcrmParseStatus rc;
+
+	rc = zcrm_json_get_array(&fx->ctx, cJSON_GetObjectItem(fx->root, "o"), key,
+							 &arr, count);
+	if (rc != ZCRM_PARSE_OK)
+		return rc;
+	return zcrm_json_parse_elements(&fx->ctx, key, arr, *count,
+									sizeof(JsonElem), elems, fill_json_elem);
+}
+
+/* Paths: keys and indexes nest, and pop back to where they were. */
+static void
+test_json_paths(void)
+{
+	JsonFixture fx;
+	size_t		count;
+	void	   *elems;
+	JsonElem   *e;
+	size_t		saved;
+	bool		has;
+	int64_t		v;
+
+	CHECK_STATUS(json_open(&fx, J("{'o':{'a':[{'x':'1'},null,{'x':'3'}],"
+								  "'b':[{'x':'1'},{'x':2}],'c':[{},7]}}")),
+				 ZCRM_PARSE_OK);
+	saved = zcrm_json_path_push_key(&fx.ctx, "o");
+	CHECK_INT(saved, 0);
+	CHECK_STR(fx.ctx.path, "o");
+
+	CHECK_STATUS(fill_json_elems(&fx, "a", &elems, &count), ZCRM_PARSE_OK);
+	e = elems;
+	CHECK_INT(count, 3);
+	CHECK_STR(e[0].x, "1");
+	CHECK(e[1].x == NULL);		/* a null element stays zeroed */
+	CHECK_STR(e[2].x, "3");
+	CHECK_STR(fx.ctx.path, "o");
+
+	CHECK_SHAPE(fill_json_elems(&fx, "b", &elems, &count),
+				"o.b[1].x", "expected a string, found a number");
+	CHECK_STR(fx.ctx.path, "o");
+
+	CHECK_SHAPE(fill_json_elems(&fx, "c", &elems, &count),
+				"o.c[1]", "expected an object, found a number");
+
+	CHECK_SHAPE(zcrm_json_get_integer(&fx.ctx, fx.root, "o", 0, 1, &has, &v),
+				"o.o", "expected an integer, found an object");
+	CHECK_SHAPE(zcrm_json_shape_error(&fx.ctx, NULL, "%s %d", "at", 1),
+				"o", "at 1");
+	zcrm_json_path_pop(&fx.ctx, saved);
+	CHECK_STR(fx.ctx.path, "");
+	CHECK_SHAPE(zcrm_json_shape_error(&fx.ctx, "k", "here"), "k", "here");
+	json_close(&fx);
+}
+
+/* Stages 1 and 2 on their own: the scan takes any value, loading an object. */
+static void
+test_json_scan_and_load(void)
+{
+	static const struct
+	{
+		const char *text;
+		ZcrmParseStatus scan;
+		ZcrmParseStatus load;
+		const char *message;	/* of the load */
+	}			cases[] = {
+		{"{}", ZCRM_PARSE_OK, ZCRM_PARSE_OK, ""},
+		{"'s'", ZCRM_PARSE_OK, ZCRM_PARSE_BAD_SHAPE, "expected an object, found a string"},
+		{"[1]", ZCRM_PARSE_OK, ZCRM_PARSE_BAD_SHAPE, "expected an object, found an array"},
+		{"null", ZCRM_PARSE_OK, ZCRM_PARSE_BAD_SHAPE, "expected an object, found null"},
+		{" \n", ZCRM_PARSE_NOT_JSON, ZCRM_PARSE_NOT_JSON, "the body is empty"},
+		{"{} x", ZCRM_PARSE_NOT_JSON, ZCRM_PARSE_NOT_JSON, "the body has text after the JSON value"},
+		{"{'a':'\\u0000'}", ZCRM_PARSE_NUL_CHAR, ZCRM_PARSE_NUL_CHAR, "a string holds \\u0000, which text cannot store"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		const char *text = J(cases[i].text);
+		char	   *copy = exact_copy(text, strlen(text));
+		ZcrmParseError err;
+		JsonFixture fx;
+
+		CHECK_STATUS(zcrm_json_scan(copy, strlen(text), &err), cases[i].scan);
+		free(copy);
+		CHECK_STATUS(json_open(&fx, text), cases[i].load);
+		CHECK_STR(fx.err.message, cases[i].message);
+		CHECK(cases[i].load == ZCRM_PARSE_OK ? fx.root != NULL : fx.root == NULL);
+		json_close(&fx);
+	}
+}
+
+/* The arena: zeroed blocks, small and large, and copies of strings. */
+static void
+test_json_arena(void)
+{
+	ZcrmArenaBlock *arena = NULL;
+	unsigned char *small;
+	unsigned char *large;
+	char	   *copy;
+	bool		zeroed = true;
+
+	small = zcrm_arena_alloc0(&arena, 40);
+	large = zcrm_arena_alloc0(&arena, 100000);
+	CHECK(small != NULL && large != NULL);
+	if (small == NULL || large == NULL)
+	{
+		zcrm_arena_free(arena);
+		return;
+	}
+	for (size_t i = 0; i < 40; i++)
+		zeroed = zeroed && small[i] == 0;
+	for (size_t i = 0; i < 100000; i++)
+		zeroed = zeroed && large[i] == 0;
+	CHECK(zeroed);
+	CHECK((uintptr_t) small % _Alignof(max_align_t) == 0);
+	copy = zcrm_arena_strdup(&arena, "kept");
+	CHECK_STR(copy, "kept");
+	CHECK(zcrm_arena_alloc0(&arena, SIZE_MAX - 16) == NULL);
+	zcrm_arena_free(arena);
+	zcrm_arena_free(NULL);
+}
+
 static void
 test_scrub_forms(void)
 {
@@ -2293,6 +2587,11 @@ static const TestCase tests[] = {
 	TEST(test_mutations),
 	TEST(test_out_of_memory),
 	TEST(test_parse_limits),
+	TEST(test_json_accessors),
+	TEST(test_json_text),
+	TEST(test_json_paths),
+	TEST(test_json_scan_and_load),
+	TEST(test_json_arena),
 	TEST(test_scrub_forms),
 };
 
