@@ -3,13 +3,13 @@
  * test_csvzip.c
  *	  Unit tests for src/csv.c and src/zip.c, run outside the server.
  *
- * The same TAP-style harness as test_parse.c: "ok N - name" or "not ok N -
- * name", diagnostics as "# " lines, and a final "N passed, N failed" line
- * (the Makefile's check target adds it to test_parse's into one line);
- * exits non-zero on any failure.
+ * The TAP-style harness of harness.h, as test_parse.c: "ok N - name" or
+ * "not ok N - name", diagnostics as "# " lines, and a final "N passed, N
+ * failed" line (the Makefile's check target adds it to test_parse's into
+ * one line); exits non-zero on any failure.
  *
- * The binary is linked with --wrap=malloc/calloc/realloc: the wrappers
- * make the k-th allocation of csv.c or zip.c fail, to test every
+ * The binary is linked with --wrap=malloc/calloc/realloc: harness.c's
+ * wrappers make the k-th allocation of csv.c or zip.c fail, to test every
  * out-of-memory path (minizip's own allocations, made inside the shared
  * library, are not wrapped).  Under ASan, a leak on any path fails the run.
  *
@@ -31,6 +31,7 @@
 #include <zlib.h>
 
 #include "csv.h"
+#include "harness.h"
 #include "zip.h"
 
 
@@ -38,48 +39,6 @@
  * Allocation failure injection
  * ----------------------------------------------------------------
  */
-
-extern void *__real_malloc(size_t size);
-extern void *__real_calloc(size_t nmemb, size_t size);
-extern void *__real_realloc(void *ptr, size_t size);
-extern void *__wrap_malloc(size_t size);
-extern void *__wrap_calloc(size_t nmemb, size_t size);
-extern void *__wrap_realloc(void *ptr, size_t size);
-
-static long alloc_fail_at = -1;	/* index of the allocation to fail; -1 none */
-static long alloc_count;		/* allocations seen since the last reset */
-static bool alloc_failed;		/* did an injected failure happen? */
-
-static bool
-inject_failure(void)
-{
-	long		index = alloc_count++;
-
-	if (alloc_fail_at >= 0 && index == alloc_fail_at)
-	{
-		alloc_failed = true;
-		return true;
-	}
-	return false;
-}
-
-void *
-__wrap_malloc(size_t size)
-{
-	return inject_failure() ? NULL : __real_malloc(size);
-}
-
-void *
-__wrap_calloc(size_t nmemb, size_t size)
-{
-	return inject_failure() ? NULL : __real_calloc(nmemb, size);
-}
-
-void *
-__wrap_realloc(void *ptr, size_t size)
-{
-	return inject_failure() ? NULL : __real_realloc(ptr, size);
-}
 
 /* Fail allocation k from now on (k < 0: none). */
 static void
@@ -92,54 +51,9 @@ fail_allocation(long k)
 
 
 /* ----------------------------------------------------------------
- * Harness
+ * Helpers
  * ----------------------------------------------------------------
  */
-
-typedef struct TestCase
-{
-	const char *name;
-	void		(*fn) (void);
-} TestCase;
-
-static int	test_failures;
-
-static void
-diag(const char *fmt,...)
-{
-	va_list		ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-static void
-check_impl(bool ok, const char *expr, const char *file, int line)
-{
-	if (!ok)
-	{
-		test_failures++;
-		diag("%s:%d: check failed: %s", file, line, expr);
-	}
-}
-
-static void
-check_int_impl(long long got, long long want, const char *expr,
-			   const char *file, int line)
-{
-	if (got != want)
-	{
-		test_failures++;
-		diag("%s:%d: %s is %lld, expected %lld", file, line, expr, got, want);
-	}
-}
-
-#define CHECK(cond) check_impl((cond), #cond, __FILE__, __LINE__)
-#define CHECK_INT(got, want) \
-	check_int_impl((long long) (got), (long long) (want), #got, __FILE__, __LINE__)
 
 /* Does the writer hold exactly these bytes? */
 static bool
@@ -793,6 +707,7 @@ test_zip_writer_limits(void)
 	CHECK_INT(zcrm_zip_one("a", "a", 1, -2, 1000, &zip, &ziplen, &err), ZCRM_ZIP_MISUSE);
 	CHECK_INT(zcrm_zip_one("a", NULL, 1, 6, 1000, &zip, &ziplen, &err), ZCRM_ZIP_MISUSE);
 	CHECK_INT(zcrm_zip_one("a", "a", 1, 6, 0, &zip, &ziplen, &err), ZCRM_ZIP_MISUSE);
+	CHECK_INT(zcrm_zip_one("a", "a", 1, 6, 0, &zip, &ziplen, NULL), ZCRM_ZIP_MISUSE);
 	CHECK_INT(zcrm_zip_one("a", "a", 1, 6, 1000, NULL, &ziplen, NULL), ZCRM_ZIP_MISUSE);
 	CHECK_INT(zcrm_zip_writer_add(NULL, "a", "a", 1, 6, NULL), ZCRM_ZIP_MISUSE);
 	zcrm_zip_writer_free(NULL);
@@ -1069,8 +984,6 @@ test_zip_python(void)
 	free(csv);
 }
 
-#define TEST(f) {#f, f}
-
 static const TestCase tests[] = {
 	TEST(test_csv_quoting),
 	TEST(test_csv_misuse),
@@ -1090,27 +1003,5 @@ static const TestCase tests[] = {
 int
 main(void)
 {
-	int			ntests = (int) (sizeof(tests) / sizeof(tests[0]));
-	int			passed = 0;
-	int			failed = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("1..%d\n", ntests);
-	for (int i = 0; i < ntests; i++)
-	{
-		test_failures = 0;
-		tests[i].fn();
-		if (test_failures == 0)
-		{
-			passed++;
-			printf("ok %d - %s\n", i + 1, tests[i].name);
-		}
-		else
-		{
-			failed++;
-			printf("not ok %d - %s\n", i + 1, tests[i].name);
-		}
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return run_tests(tests, (int) (sizeof(tests) / sizeof(tests[0])), NULL);
 }
