@@ -446,9 +446,12 @@ ZcrmZipStatus
 zcrm_zip_one(const char *name, const void *data, size_t len, int level,
 			 size_t cap, void **out, size_t *outlen, ZcrmZipError *err)
 {
+	ZcrmZipError local;
 	ZcrmZipWriter *w;
 	ZcrmZipStatus st;
 
+	if (err == NULL)
+		err = &local;			/* for the status of a failed create */
 	clear_error(err);
 	if (out == NULL || outlen == NULL)
 		return set_error(err, ZCRM_ZIP_MISUSE, "no place for the zip archive");
@@ -456,7 +459,7 @@ zcrm_zip_one(const char *name, const void *data, size_t len, int level,
 	*outlen = 0;
 	w = zcrm_zip_writer_create(cap, err);
 	if (w == NULL)
-		return err != NULL ? err->status : ZCRM_ZIP_NO_MEMORY;
+		return err->status;
 	st = zcrm_zip_writer_add(w, name, data, len, level, err);
 	if (st == ZCRM_ZIP_OK)
 		st = zcrm_zip_writer_finish(w, out, outlen, err);
@@ -499,65 +502,50 @@ zcrm_unzip_open(const void *data, size_t len, ZcrmZipError *err)
 	}
 	u = calloc(1, sizeof(ZcrmUnzip));
 	if (u == NULL)
-	{
-		set_error(err, ZCRM_ZIP_NO_MEMORY, "out of memory reading a zip archive");
-		return NULL;
-	}
+		goto no_memory;
 	u->ms.rbuf = data != NULL ? data : (const unsigned char *) "";
 	u->ms.len = len;
 	mem_fill_filefunc(&u->ff, &u->ms);
 	u->uf = unzOpen2_64(mem_name, &u->ff);
 	if (u->uf == NULL)
 	{
-		zcrm_unzip_close(u);
 		set_error(err, ZCRM_ZIP_CORRUPT,
 				  "not a zip archive, or a truncated one (%zu bytes)", len);
-		return NULL;
+		goto fail;
 	}
 	if (unzGetGlobalInfo64(u->uf, &gi) != UNZ_OK)
 	{
-		zcrm_unzip_close(u);
 		set_error(err, ZCRM_ZIP_CORRUPT, "unreadable zip central directory");
-		return NULL;
+		goto fail;
 	}
 	if (gi.number_entry > ZCRM_UNZIP_MAX_ENTRIES)
 	{
-		zcrm_unzip_close(u);
 		set_error(err, ZCRM_ZIP_UNSUPPORTED,
 				  "zip archive lists %llu entries, more than %d",
 				  (unsigned long long) gi.number_entry, ZCRM_UNZIP_MAX_ENTRIES);
-		return NULL;
+		goto fail;
 	}
 	if (gi.number_entry > 0)
 	{
 		u->entries = calloc((size_t) gi.number_entry, sizeof(ZcrmZipEntry));
 		u->positions = calloc((size_t) gi.number_entry, sizeof(EntryPos));
 		if (u->entries == NULL || u->positions == NULL)
-		{
-			zcrm_unzip_close(u);
-			set_error(err, ZCRM_ZIP_NO_MEMORY, "out of memory reading a zip archive");
-			return NULL;
-		}
+			goto no_memory;
 	}
 
+	/* Each entry's name, sizes, CRC, method and position */
 	rc = unzGoToFirstFile(u->uf);
-	while (rc == UNZ_OK)
+	while (rc == UNZ_OK && u->n < (size_t) gi.number_entry)
 	{
 		unz_file_info64 fi;
 		ZcrmZipEntry *e;
 		char	   *name;
 
-		if (u->n >= (size_t) gi.number_entry)
-			break;				/* more entries than declared: ignore them */
 		if (unzGetCurrentFileInfo64(u->uf, &fi, NULL, 0, NULL, 0, NULL, 0) != UNZ_OK)
 			break;
 		name = malloc(fi.size_filename + 1);
 		if (name == NULL)
-		{
-			zcrm_unzip_close(u);
-			set_error(err, ZCRM_ZIP_NO_MEMORY, "out of memory reading a zip archive");
-			return NULL;
-		}
+			goto no_memory;
 		if (unzGetCurrentFileInfo64(u->uf, &fi, name, fi.size_filename + 1,
 									NULL, 0, NULL, 0) != UNZ_OK ||
 			unzGetFilePos64(u->uf, &u->positions[u->n].pos) != UNZ_OK)
@@ -577,15 +565,18 @@ zcrm_unzip_open(const void *data, size_t len, ZcrmZipError *err)
 	}
 	if (u->n != (size_t) gi.number_entry)
 	{
-		size_t		got = u->n;
-
-		zcrm_unzip_close(u);
 		set_error(err, ZCRM_ZIP_CORRUPT,
 				  "zip central directory lists %llu entries, %zu readable",
-				  (unsigned long long) gi.number_entry, got);
-		return NULL;
+				  (unsigned long long) gi.number_entry, u->n);
+		goto fail;
 	}
 	return u;
+
+no_memory:
+	set_error(err, ZCRM_ZIP_NO_MEMORY, "out of memory reading a zip archive");
+fail:
+	zcrm_unzip_close(u);
+	return NULL;
 }
 
 size_t
