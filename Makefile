@@ -13,6 +13,8 @@ OBJS = \
 	src/json.o \
 	src/parse.o \
 	src/scrub.o \
+	src/csv.o \
+	src/zip.o \
 	src/errors.o \
 	src/validate.o \
 	src/zoho.o \
@@ -31,10 +33,13 @@ REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_scrub zcrm_faults zc
 	zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe
 REGRESS_OPTS = --inputdir=.
 
+# src/csv.o and src/zip.o (minizip) are used by the 2.1 write functions;
+# src/zip.c includes <minizip/zip.h>, never a bare <zip.h>, which would be
+# src/zip.h itself.
 PKG_CONFIG ?= pkg-config
 PG_CPPFLAGS = -DZCRM_BULK_VERSION='"$(EXTVERSION)"' \
-	$(shell $(PKG_CONFIG) --cflags libcurl libcjson)
-SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl libcjson)
+	$(shell $(PKG_CONFIG) --cflags libcurl libcjson minizip zlib)
+SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl libcjson minizip zlib)
 
 EXTRA_CLEAN = results regression.diffs regression.out test/readme_recipe.sql
 

@@ -31,7 +31,7 @@ zcrm_log() { printf '==> %s\n' "$*" >&2; }
 
 # Install whatever of the build and test dependencies is missing.
 zcrm_install_packages() {
-	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev
+	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev libminizip-dev
 		postgresql-$ZCRM_PG_VERSION postgresql-server-dev-$ZCRM_PG_VERSION
 		postgresql-$ZCRM_PG_VERSION-cron python3 openssl clang libclang-rt-14-dev nginx "$@")
 	local missing=()

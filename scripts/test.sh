@@ -6,7 +6,8 @@
 # debug5 with verbose error fields), the local Zoho API server over HTTP
 # and, with test certificates, over HTTPS, and nginx serving the seed's job
 # over HTTPS with HTTP/2, then runs
-#   1. the C unit tests of the parser under AddressSanitizer + UBSan,
+#   1. the C unit tests of the parser and of the CSV and zip writers under
+#      AddressSanitizer + UBSan,
 #   2. the libFuzzer harness: regression inputs, then ZCRM_FUZZ_SECONDS (60),
 #   3. the local API server's self-test (seed replayed byte for byte),
 #   4. the pg_regress suite (sql/ + expected/),
@@ -117,7 +118,7 @@ zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
-zcrm_log "1/15 parser unit tests (AddressSanitizer, UBSan)"
+zcrm_log "1/15 unit tests: parser, CSV and zip writers (AddressSanitizer, UBSan)"
 run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
 zcrm_log "2/15 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"

@@ -4,16 +4,17 @@
  *	  Unit tests for src/parse.c, the JSON layer under it (src/json*.c) and
  *	  src/scrub.c, run outside the server.
  *
- * A tiny TAP-style harness: each test is a function; the runner prints
- * "ok N - name" or "not ok N - name", diagnostics as "# " lines, and a
- * final "N passed, N failed" line, and exits non-zero on any failure.
+ * The TAP-style harness of harness.h: each test is a function; the runner
+ * prints "ok N - name" or "not ok N - name", diagnostics as "# " lines,
+ * and a final "N passed, N failed" line, and exits non-zero on any
+ * failure.
  *
  * Every body is handed to the parser in a heap buffer of exactly its
  * length, without a NUL terminator, so that ASan and valgrind catch any
  * read past the end.
  *
  * The binary is linked with --wrap=malloc/calloc/realloc: the wrappers
- * below count allocations made by parse.c (and, through cJSON_InitHooks,
+ * in harness.c count allocations made by parse.c (and, through cJSON_InitHooks,
  * by cJSON) and can make the k-th one fail, to test every out-of-memory
  * path.
  *
@@ -35,6 +36,7 @@
 
 #include <cJSON.h>
 
+#include "harness.h"
 #include "json.h"
 #include "parse.h"
 #include "scrub.h"
@@ -45,49 +47,7 @@
  * ----------------------------------------------------------------
  */
 
-extern void *__real_malloc(size_t size);
-extern void *__real_calloc(size_t nmemb, size_t size);
-extern void *__real_realloc(void *ptr, size_t size);
-extern void *__wrap_malloc(size_t size);
-extern void *__wrap_calloc(size_t nmemb, size_t size);
-extern void *__wrap_realloc(void *ptr, size_t size);
-
-static long alloc_fail_at = -1;	/* index of the allocation to fail; -1 none */
-static long alloc_count;		/* allocations seen since the last reset */
-static bool alloc_failed;		/* did an injected failure happen? */
 static long alloc_failures_total;	/* injected failures, for the report */
-
-/* Decide whether the allocation being made now must fail. */
-static bool
-inject_failure(void)
-{
-	long		index = alloc_count++;
-
-	if (alloc_fail_at >= 0 && index == alloc_fail_at)
-	{
-		alloc_failed = true;
-		return true;
-	}
-	return false;
-}
-
-void *
-__wrap_malloc(size_t size)
-{
-	return inject_failure() ? NULL : __real_malloc(size);
-}
-
-void *
-__wrap_calloc(size_t nmemb, size_t size)
-{
-	return inject_failure() ? NULL : __real_calloc(nmemb, size);
-}
-
-void *
-__wrap_realloc(void *ptr, size_t size)
-{
-	return inject_failure() ? NULL : __real_realloc(ptr, size);
-}
 
 /* Allocation for the harness itself, never made to fail. */
 static void *
@@ -115,8 +75,6 @@ hook_malloc(size_t size)
  * Harness
  * ----------------------------------------------------------------
  */
-
-static int	test_failures;		/* failed checks in the current test */
 
 /* Strings made by J() and bodies made by body(), freed after each test. */
 static void *scratch[4096];
@@ -146,57 +104,6 @@ free_scratch(void)
 		free(scratch[--nscratch]);
 }
 
-static void
-diag(const char *fmt,...)
-{
-	va_list		ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-static void
-check_impl(bool ok, const char *expr, const char *file, int line)
-{
-	if (!ok)
-	{
-		test_failures++;
-		diag("%s:%d: check failed: %s", file, line, expr);
-	}
-}
-
-static void
-check_str_impl(const char *got, const char *want, const char *expr,
-			   const char *file, int line)
-{
-	if (got == NULL && want == NULL)
-		return;
-	if (got != NULL && want != NULL && strcmp(got, want) == 0)
-		return;
-	test_failures++;
-	diag("%s:%d: %s is %s%s%s, expected %s%s%s", file, line, expr,
-		 got ? "\"" : "", got ? got : "NULL", got ? "\"" : "",
-		 want ? "\"" : "", want ? want : "NULL", want ? "\"" : "");
-}
-
-static void
-check_int_impl(long long got, long long want, const char *expr,
-			   const char *file, int line)
-{
-	if (got != want)
-	{
-		test_failures++;
-		diag("%s:%d: %s is %lld, expected %lld", file, line, expr, got, want);
-	}
-}
-
-#define CHECK(cond) check_impl((cond), #cond, __FILE__, __LINE__)
-#define CHECK_STR(got, want) check_str_impl((got), (want), #got, __FILE__, __LINE__)
-#define CHECK_INT(got, want) \
-	check_int_impl((long long) (got), (long long) (want), #got, __FILE__, __LINE__)
 
 static const char *
 status_name(ZcrmParseStatus st)
@@ -2117,12 +2024,6 @@ test_out_of_memory(void)
  * ----------------------------------------------------------------
  */
 
-typedef struct TestCase
-{
-	const char *name;
-	void		(*fn) (void);
-} TestCase;
-
 /* "n" tiny resources: {"id":"1","resource":[{},...]}, n + 3 JSON values. */
 static char *
 tiny_resources(int n, size_t *len)
@@ -2543,8 +2444,6 @@ test_scrub_forms(void)
 	CHECK_STR(redacted("no secret here", NULL), "no secret here");
 }
 
-#define TEST(f) {#f, f}
-
 static const TestCase tests[] = {
 	TEST(test_v2_sample),
 	TEST(test_v21_sample),
@@ -2598,29 +2497,5 @@ static const TestCase tests[] = {
 int
 main(void)
 {
-	int			ntests = (int) (sizeof(tests) / sizeof(tests[0]));
-	int			passed = 0;
-	int			failed = 0;
-	int			i;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("1..%d\n", ntests);
-	for (i = 0; i < ntests; i++)
-	{
-		test_failures = 0;
-		tests[i].fn();
-		free_scratch();
-		if (test_failures == 0)
-		{
-			passed++;
-			printf("ok %d - %s\n", i + 1, tests[i].name);
-		}
-		else
-		{
-			failed++;
-			printf("not ok %d - %s\n", i + 1, tests[i].name);
-		}
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed == 0 ? 0 : 1;
+	return run_tests(tests, (int) (sizeof(tests) / sizeof(tests[0])), free_scratch);
 }
