@@ -4,7 +4,7 @@
 --
 -- Jobs 2000000000000000497 (an API error) and ...498 (a text/plain page)
 -- echo the token twice in each form of the local server's secret_forms():
--- as sent, JSON-escaped (\/ and \uXXXX), percent-encoded (lower- and
+-- as sent, JSON-escaped (\/ and \u0041-style), percent-encoded (lower- and
 -- upper-case hex, every byte), and folded across CR LF or LF with
 -- indentation.  The second token (ZCRM_TEST_SLASH_TOKEN, new for every
 -- run) holds / + and =, so that each form differs from the plain one.  No

@@ -6,10 +6,10 @@
  * The text is read as a sequence of units, each one decoded character
  * and the bytes it came from:
  *
- *	- a run of backslashes followed by "/", "\"", "n", "r", "t" or "uXXXX"
- *	  is one JSON escape (escaped once or many times over), decoding to
- *	  that character ("\u0031" is "1"; a \u escape above U+007F decodes
- *	  to something no secret matches);
+ *	- a run of backslashes followed by "/", "\"", "n", "r", "t", or "u" and
+ *	  four hex digits, is one JSON escape (escaped once or many times
+ *	  over), decoding to that character ("\u0031" is "1"; a \u escape
+ *	  above U+007F decodes to something no secret matches);
  *	- "%" and two hex digits (either case) is one percent-encoded byte;
  *	- anything else is one byte as it is.
  *
