@@ -168,6 +168,23 @@ zcrm_valid_base_url(const char *url, const char **detail)
 }
 
 /*
+ * zcrm_without_slash
+ *		See settings.h.  Base URLs (zcrm_bulk.api_domain, a server's
+ *		accounts_server and api_domain, a token reply's api_domain) are
+ *		compared and joined to paths without their trailing slash.
+ */
+char *
+zcrm_without_slash(const char *url)
+{
+	char	   *copy = pstrdup(url ? url : "");
+	size_t		len = strlen(copy);
+
+	if (len > 0 && copy[len - 1] == '/')
+		copy[len - 1] = '\0';
+	return copy;
+}
+
+/*
  * interrupt_pending
  *		parse.c's interrupt check: true when CHECK_FOR_INTERRUPTS() would
  *		act, so that a parse stops, frees what it built and lets its caller

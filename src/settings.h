@@ -45,6 +45,9 @@ extern char *zcrm_default_connection;
 
 extern void zcrm_define_settings(void);
 extern bool zcrm_valid_base_url(const char *url, const char **detail);
+
+/* A palloc'd copy of a base URL without its trailing slash ("" for NULL). */
+extern char *zcrm_without_slash(const char *url);
 extern const char *zcrm_api_version_name(void);
 
 #endif							/* ZCRM_SETTINGS_H */

@@ -65,21 +65,6 @@ remember_secrets(ZcrmCall *call, const char *replaced)
 }
 
 /*
- * without_slash
- *		A palloc'd copy of an API domain without its trailing slash.
- */
-static char *
-without_slash(const char *domain)
-{
-	char	   *base = pstrdup(domain ? domain : "");
-	size_t		len = strlen(base);
-
-	if (len > 0 && base[len - 1] == '/')
-		base[len - 1] = '\0';
-	return base;
-}
-
-/*
  * zcrm_call_open
  *		See zoho.h.  The token argument wins, then the connection argument,
  *		then zcrm_bulk.default_connection; a token goes to
@@ -109,13 +94,13 @@ zcrm_call_open(ZcrmCall *call, const char *token, const char *connection)
 	{
 		zcrm_check_access_token(token);
 		call->token = pstrdup(token);
-		call->base = without_slash(zcrm_api_domain);
+		call->base = zcrm_without_slash(zcrm_api_domain);
 	}
 	else
 	{
 		call->conn = zcrm_connection_lookup(connection);
 		zcrm_oauth_access(call->conn, NULL, &call->token, &call->base);
-		call->base = without_slash(call->base);
+		call->base = zcrm_without_slash(call->base);
 	}
 	remember_secrets(call, NULL);
 }
@@ -144,14 +129,14 @@ static bool
 is_invalid_token(const ZcrmHttpResponse *resp)
 {
 	ZcrmApiError *apierr = NULL;
+	ZcrmParseStatus st;
 	bool		result;
 
-	ZcrmParseStatus st = ZCRM_PARSE_BAD_SHAPE;
-
-	while (resp->status == 401 &&
-		   zcrm_parse_stopped(st = zcrm_parse_api_error(resp->body, resp->body_len,
-														&apierr, NULL)))
-		;
+	if (resp->status != 401)
+		return false;
+	do
+		st = zcrm_parse_api_error(resp->body, resp->body_len, &apierr, NULL);
+	while (zcrm_parse_stopped(st));
 	if (st != ZCRM_PARSE_OK)
 		return false;
 	result = (strcmp(apierr->code, "INVALID_TOKEN") == 0);
@@ -206,7 +191,7 @@ zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
 		MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
 
 		zcrm_oauth_access(call->conn, replaced, &call->token, &base);
-		call->base = without_slash(base);
+		call->base = zcrm_without_slash(base);
 		MemoryContextSwitchTo(oldcxt);
 		remember_secrets(call, replaced);
 		for (int k = 0; k < nagain; k++)
