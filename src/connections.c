@@ -94,28 +94,13 @@ static const ZcrmOption zcrm_options[] = {
 };
 
 /*
- * strip_slash
- *		A palloc'd copy of a URL without its trailing slash.
- */
-static char *
-strip_slash(const char *url)
-{
-	char	   *copy = pstrdup(url);
-	size_t		len = strlen(copy);
-
-	if (len > 0 && copy[len - 1] == '/')
-		copy[len - 1] = '\0';
-	return copy;
-}
-
-/*
  * zcrm_is_zoho_accounts_server
  *		See connections.h.
  */
 bool
 zcrm_is_zoho_accounts_server(const char *url)
 {
-	char	   *u = strip_slash(url);
+	char	   *u = zcrm_without_slash(url);
 
 	for (int i = 0; i < lengthof(zoho_accounts_servers); i++)
 	{
@@ -133,7 +118,7 @@ bool
 zcrm_is_zoho_api_domain(const char *url)
 {
 	static const char *const hosts[] = {"www", "sandbox", "developer"};
-	char	   *u = strip_slash(url);
+	char	   *u = zcrm_without_slash(url);
 
 	for (int h = 0; h < lengthof(hosts); h++)
 	{
@@ -482,8 +467,9 @@ check_usage(Oid serverid, const char *name, Oid userid)
 
 /*
  * resolve
- *		Fill *conn (strings in conn_cxt) for server "name" and user
- *		"userid", raising the errors zcrm_connection_lookup() lists.
+ *		Fill *conn (strings in the caller's memory context) for server
+ *		"name" and user "userid", raising the errors zcrm_connection_lookup()
+ *		lists.
  */
 static void
 resolve(const char *name, Oid userid, ZcrmConnection *conn)
@@ -493,7 +479,10 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 	List	   *umoptions = NIL;
 	char	   *accounts;
 	char	   *api_domain;
-	MemoryContext old;
+	char	   *client_id;
+	char	   *client_secret;
+	char	   *refresh_token;
+	bool		zoho_accounts;
 	StringInfoData buf;
 
 	if (server == NULL)
@@ -529,8 +518,9 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 				 errmsg("server \"%s\" has no option \"accounts_server\"", name),
 				 errhint("Add it with ALTER SERVER %s OPTIONS (ADD accounts_server 'https://accounts.zoho.com').",
 						 quote_identifier(name))));
+	zoho_accounts = zcrm_is_zoho_accounts_server(accounts);
 	if (!superuser_arg(server->owner) &&
-		(!zcrm_is_zoho_accounts_server(accounts) ||
+		(!zoho_accounts ||
 		 (api_domain && !zcrm_is_zoho_api_domain(api_domain))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -538,23 +528,23 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 				 errdetail("Credentials are sent to other hosts only through servers that a superuser owns."),
 				 errhint("Let a superuser own the server, or name the hosts of a Zoho data centre.")));
 
-	old = MemoryContextSwitchTo(conn_cxt);
-	conn->name = pstrdup(name);
-	conn->serverid = server->serverid;
-	conn->client_id = pstrdup(option_value(umoptions, "client_id") ? option_value(umoptions, "client_id") : "");
-	conn->client_secret = pstrdup(option_value(umoptions, "client_secret") ? option_value(umoptions, "client_secret") : "");
-	conn->refresh_token = pstrdup(option_value(umoptions, "refresh_token") ? option_value(umoptions, "refresh_token") : "");
-	conn->accounts_server = strip_slash(accounts);
-	conn->api_domain = api_domain ? strip_slash(api_domain) : NULL;
-	conn->zoho_accounts = zcrm_is_zoho_accounts_server(accounts);
-	MemoryContextSwitchTo(old);
-	if (conn->client_id[0] == '\0' || conn->client_secret[0] == '\0' ||
-		conn->refresh_token[0] == '\0')
+	client_id = option_value(umoptions, "client_id");
+	client_secret = option_value(umoptions, "client_secret");
+	refresh_token = option_value(umoptions, "refresh_token");
+	if (client_id == NULL || client_secret == NULL || refresh_token == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
 				 errmsg("the user mapping for server \"%s\" lacks client_id, client_secret or refresh_token", name),
 				 errhint("Set them with ALTER USER MAPPING ... SERVER %s OPTIONS (...).",
 						 quote_identifier(name))));
+	conn->name = pstrdup(name);
+	conn->serverid = server->serverid;
+	conn->client_id = pstrdup(client_id);
+	conn->client_secret = pstrdup(client_secret);
+	conn->refresh_token = pstrdup(refresh_token);
+	conn->accounts_server = zcrm_without_slash(accounts);
+	conn->api_domain = api_domain ? zcrm_without_slash(api_domain) : NULL;
+	conn->zoho_accounts = zoho_accounts;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s\n%s\n%s\n%s", conn->client_id, conn->client_secret,
@@ -566,6 +556,26 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 	zcrm_sha256_hex(buf.data, buf.len, conn->refresh_key);
 	explicit_bzero(buf.data, buf.maxlen);
 	pfree(buf.data);
+}
+
+/*
+ * copy_connection
+ *		*dst = *src with every string copied into "cxt".  The copies are
+ *		made before anything is assigned, so that an out-of-memory ERROR
+ *		leaves *dst as it was.
+ */
+static void
+copy_connection(ZcrmConnection *dst, const ZcrmConnection *src, MemoryContext cxt)
+{
+	ZcrmConnection c = *src;
+
+	c.name = MemoryContextStrdup(cxt, src->name);
+	c.client_id = MemoryContextStrdup(cxt, src->client_id);
+	c.client_secret = MemoryContextStrdup(cxt, src->client_secret);
+	c.refresh_token = MemoryContextStrdup(cxt, src->refresh_token);
+	c.accounts_server = MemoryContextStrdup(cxt, src->accounts_server);
+	c.api_domain = src->api_domain ? MemoryContextStrdup(cxt, src->api_domain) : NULL;
+	*dst = c;
 }
 
 /*
@@ -594,6 +604,7 @@ zcrm_connection_lookup(const char *name)
 	for (;;)
 	{
 		ZcrmConnection resolved;
+		ZcrmConnection cached;
 
 		entry = hash_search(conn_cache(), &key, HASH_FIND, &found);
 		if (found)
@@ -604,22 +615,17 @@ zcrm_connection_lookup(const char *name)
 		}
 		memset(&resolved, 0, sizeof(resolved));
 		resolve(name, userid, &resolved);
-		/* an invalidation while resolving: conn_cache() frees it, again */
+		/* an invalidation while resolving: resolve again */
 		if (conn_stale)
 			continue;
+		copy_connection(&cached, &resolved, conn_cxt);
 		entry = hash_search(conn_hash, &key, HASH_ENTER, &found);
-		entry->conn = resolved;
+		entry->conn = cached;
 		break;
 	}
 
 	conn = palloc(sizeof(ZcrmConnection));
-	*conn = entry->conn;
-	conn->name = pstrdup(entry->conn.name);
-	conn->client_id = pstrdup(entry->conn.client_id);
-	conn->client_secret = pstrdup(entry->conn.client_secret);
-	conn->refresh_token = pstrdup(entry->conn.refresh_token);
-	conn->accounts_server = pstrdup(entry->conn.accounts_server);
-	conn->api_domain = entry->conn.api_domain ? pstrdup(entry->conn.api_domain) : NULL;
+	copy_connection(conn, &entry->conn, CurrentMemoryContext);
 	return conn;
 }
 

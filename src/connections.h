@@ -26,9 +26,8 @@
 #include "common/sha2.h"
 
 /*
- * What a call through a server uses.  The strings are owned by the
- * connection cache (valid until the next lookup); callers copy what they
- * keep.
+ * What a call through a server uses.  zcrm_connection_lookup() returns a
+ * copy in the caller's memory context; the backend's cache keeps its own.
  */
 typedef struct ZcrmConnection
 {
@@ -57,7 +56,7 @@ typedef struct ZcrmConnection
  *		that shows the CREATE USER MAPPING statement).  A server owned by a
  *		non-superuser must name only Zoho's own hosts (42501).  Resolved
  *		connections are cached per backend and dropped on any change of a
- *		server or user mapping.
+ *		server, a user mapping or a role.
  */
 extern ZcrmConnection *zcrm_connection_lookup(const char *name);
 
