@@ -173,16 +173,18 @@ static void
 remember(Oid umid, const TokenCache *c)
 {
 	MemToken   *m = mem_token(umid);
+	TokenCache	kept = *c;
 
+	/* copies first: an out-of-memory ERROR leaves the entry as it was */
+	kept.token = MemoryContextStrdup(mem_cxt, c->token);
+	kept.api_domain = MemoryContextStrdup(mem_cxt, c->api_domain);
 	if (m->c.token)
 	{
 		explicit_bzero(m->c.token, strlen(m->c.token));
 		pfree(m->c.token);
 		pfree(m->c.api_domain);
 	}
-	m->c = *c;
-	m->c.token = MemoryContextStrdup(mem_cxt, c->token);
-	m->c.api_domain = MemoryContextStrdup(mem_cxt, c->api_domain);
+	m->c = kept;
 }
 
 /*
@@ -465,6 +467,13 @@ token_is_fresh(const TokenCache *c, const char *fingerprint)
 		GetCurrentTimestamp() < c->expires_at - margin_s * USECS_PER_SEC;
 }
 
+/* True when "c" holds the token the API just rejected. */
+static bool
+is_rejected(const TokenCache *c, const char *rejected)
+{
+	return rejected != NULL && strcmp(c->token, rejected) == 0;
+}
+
 /*
  * token_is_valid
  *		True when "c" holds a token for these credentials that has not
@@ -475,16 +484,14 @@ static bool
 token_is_valid(const TokenCache *c, const char *fingerprint, const char *rejected)
 {
 	return c->present && strcmp(c->fingerprint, fingerprint) == 0 &&
-		GetCurrentTimestamp() < c->expires_at &&
-		!(rejected && strcmp(c->token, rejected) == 0);
+		GetCurrentTimestamp() < c->expires_at && !is_rejected(c, rejected);
 }
 
 /* A fresh token that is not the one the API just rejected. */
 static bool
 token_is_usable(const TokenCache *c, const char *fingerprint, const char *rejected)
 {
-	return token_is_fresh(c, fingerprint) &&
-		!(rejected && strcmp(c->token, rejected) == 0);
+	return token_is_fresh(c, fingerprint) && !is_rejected(c, rejected);
 }
 
 /*
@@ -689,10 +696,16 @@ refresh_locked(const ZcrmConnection *conn, int fd, const char *bpath,
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(cxt);
 		explicit_bzero(o.resp.body, o.resp.body_len);
-		if (!token_is_valid(&old, conn->fingerprint, rejected))
+		/* a query cancel raised while reading the reply is never swallowed */
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			!token_is_valid(&old, conn->fingerprint, rejected))
 			PG_RE_THROW();
+		FreeErrorData(edata);
 		/* a refresh ahead of expiry failed: the old token is still good */
 		FlushErrorState();
 		*c = old;
