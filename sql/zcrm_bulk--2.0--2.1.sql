@@ -135,3 +135,660 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_run_run_id_se
 -----------------------------------------------------------------------
 -- 5. Submit, write and the poller (zcrm_write_submit, zcrm_write)
 -----------------------------------------------------------------------
+
+-- What a send step of a run ended with: ok, or Zoho's definite refusal
+-- (recorded in the run's tables by the step, raised by the caller once
+-- that record is committed).  A transport failure is raised by the step
+-- itself and leaves the part in the state committed before the request.
+CREATE TYPE @extschema@.zcrm_write_step_outcome AS (
+	ok pg_catalog.bool,
+	sqlstate pg_catalog.text,
+	message pg_catalog.text,
+	detail pg_catalog.text,
+	hint pg_catalog.text
+);
+
+-- The steps of a run, in C (src/write_run.c).  Each works on the run's
+-- rows as the calling role (row-level security applies) and commits
+-- nothing: zcrm_write_submit() commits between them, zcrm_write() runs
+-- them in its own transaction.
+CREATE FUNCTION @extschema@.zcrm_write_step_prepare(run_id pg_catalog.int8, query pg_catalog.text,
+													mappings pg_catalog.jsonb)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'zcrm_write_step_prepare'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.zcrm_write_step_upload(run_id pg_catalog.int8, part pg_catalog.int4,
+												   token pg_catalog.text, connection pg_catalog.text)
+RETURNS @extschema@.zcrm_write_step_outcome
+AS 'MODULE_PATHNAME', 'zcrm_write_step_upload'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.zcrm_write_step_create(run_id pg_catalog.int8, part pg_catalog.int4,
+												   token pg_catalog.text, connection pg_catalog.text,
+												   track pg_catalog.bool)
+RETURNS @extschema@.zcrm_write_step_outcome
+AS 'MODULE_PATHNAME', 'zcrm_write_step_create'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.zcrm_write_step_collect(run_id pg_catalog.int8, part pg_catalog.int4,
+													token pg_catalog.text, connection pg_catalog.text)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'zcrm_write_step_collect'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write_step_prepare(pg_catalog.int8, pg_catalog.text, pg_catalog.jsonb),
+	@extschema@.zcrm_write_step_upload(pg_catalog.int8, pg_catalog.int4, pg_catalog.text, pg_catalog.text),
+	@extschema@.zcrm_write_step_create(pg_catalog.int8, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.bool),
+	@extschema@.zcrm_write_step_collect(pg_catalog.int8, pg_catalog.int4, pg_catalog.text, pg_catalog.text)
+	FROM PUBLIC;
+
+-- Raise a recorded error again: its SQLSTATE, message, detail and hint.
+CREATE FUNCTION @extschema@.zcrm_write_raise(sqlstate pg_catalog.text, message pg_catalog.text,
+											 detail pg_catalog.text, hint pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF detail IS NOT NULL AND hint IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, DETAIL = detail, HINT = hint;
+	ELSIF detail IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, DETAIL = detail;
+	ELSIF hint IS NOT NULL THEN
+		RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, HINT = hint;
+	ELSE
+		RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message;
+	END IF;
+END
+$$;
+
+-- A new run, as the calling role, after the checks that need no rows:
+-- the connection (a server the caller has USAGE on), the operation.
+CREATE FUNCTION @extschema@.zcrm_write_new_run(module pg_catalog.text, query pg_catalog.text,
+											   operation pg_catalog.text, find_by pg_catalog.text,
+											   key_column pg_catalog.text, connection pg_catalog.text,
+											   ignore_empty pg_catalog.bool, needs_connection pg_catalog.bool)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	id pg_catalog.int8;
+BEGIN
+	IF module IS NULL OR query IS NULL OR operation IS NULL THEN
+		RAISE EXCEPTION '% must not be null',
+			CASE WHEN module IS NULL THEN 'module' WHEN query IS NULL THEN 'query' ELSE 'operation' END
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Pass a module, a query and an operation.';
+	END IF;
+	IF needs_connection AND connection IS NULL THEN
+		RAISE EXCEPTION 'no connection to submit with'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'zcrm_write_submit() runs unattended, so it takes a connection, never a token, and zcrm_bulk.default_connection is not set.',
+				  HINT = 'Pass connection => ''<server name>'', or set zcrm_bulk.default_connection.';
+	END IF;
+	-- (a server that does not exist raises 42704 here)
+	IF connection IS NOT NULL AND NOT pg_catalog.has_server_privilege(connection, 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied for foreign server %', connection
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = pg_catalog.format('Ask the server''s owner to run GRANT USAGE ON FOREIGN SERVER %I TO %I.',
+										   connection, CURRENT_USER);
+	END IF;
+	INSERT INTO @extschema@.zcrm_write_run AS r
+		(submitted_by, connection, module, operation, find_by, key_column, ignore_empty)
+	VALUES (pg_catalog.quote_ident(CURRENT_USER)::pg_catalog.regrole, connection, module,
+			pg_catalog.lower(operation), find_by, key_column, coalesce(ignore_empty, true))
+	RETURNING r.run_id INTO id;
+	RETURN id;
+EXCEPTION WHEN check_violation THEN
+	RAISE EXCEPTION 'invalid operation "%"', operation
+		USING ERRCODE = 'invalid_parameter_value',
+			  HINT = 'Pass insert, update or upsert.';
+END
+$$;
+
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write_raise(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text),
+	@extschema@.zcrm_write_new_run(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+								   pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool)
+	FROM PUBLIC;
+
+-- Load a query's rows into Zoho CRM, unattended: prepare every part (the
+-- query runs once, as the caller; a failure records the run as failed and
+-- raises the query's own error, with nothing uploaded), then for each part
+-- upload it and create its job, committing each state before the request
+-- that makes the next one real, and track the job (the poller collects its
+-- result).  With the run_id of an existing run, resume it from its stored
+-- parts: prepared, uploading and uploaded parts are redone, created ones
+-- never again; a part found in "creating" may exist in Zoho and becomes
+-- "uncertain" (WARNING, left alone) unless retry_uncertain says to upload
+-- and create it again.  Call it with CALL, outside a transaction block.
+-- search_path is pinned at the start and after every COMMIT (a procedure
+-- that commits cannot have a SET clause).
+CREATE PROCEDURE @extschema@.zcrm_write_submit(module pg_catalog.text, query pg_catalog.text,
+											   operation pg_catalog.text DEFAULT 'insert',
+											   find_by pg_catalog.text DEFAULT NULL,
+											   key_column pg_catalog.text DEFAULT NULL,
+											   mappings pg_catalog.jsonb DEFAULT NULL,
+											   connection pg_catalog.text DEFAULT NULL,
+											   ignore_empty pg_catalog.bool DEFAULT true,
+											   INOUT run_id pg_catalog.int8 DEFAULT NULL,
+											   retry_uncertain pg_catalog.bool DEFAULT false)
+LANGUAGE plpgsql
+AS $$
+#variable_conflict use_variable
+DECLARE
+	r @extschema@.zcrm_write_run;
+	p record;
+	o @extschema@.zcrm_write_step_outcome;
+	n pg_catalog.int8;
+	st pg_catalog.text;
+	msg pg_catalog.text;
+	det pg_catalog.text;
+	hnt pg_catalog.text;
+	failed pg_catalog.bool := false;
+	left_over pg_catalog.int4;
+BEGIN
+	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	IF run_id IS NULL THEN
+		run_id := @extschema@.zcrm_write_new_run(module, query, operation, find_by, key_column,
+			coalesce(connection, pg_catalog.nullif(pg_catalog.current_setting('zcrm_bulk.default_connection', true), '')),
+			ignore_empty, true);
+		COMMIT;
+		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+		BEGIN
+			n := @extschema@.zcrm_write_step_prepare(run_id, query, mappings);
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+			failed := true;
+		END;
+		IF failed THEN
+			UPDATE @extschema@.zcrm_write_run AS w
+			SET state = 'failed', last_error = msg, finished_at = pg_catalog.clock_timestamp()
+			WHERE w.run_id OPERATOR(pg_catalog.=) zcrm_write_submit.run_id;
+			COMMIT;
+			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+			PERFORM @extschema@.zcrm_write_raise(st, msg, pg_catalog.nullif(det, ''), pg_catalog.nullif(hnt, ''));
+		END IF;
+		COMMIT;
+		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+		IF n OPERATOR(pg_catalog.=) 0 THEN
+			RAISE NOTICE 'the query returned no rows: no bulk write job was created'
+				USING DETAIL = pg_catalog.format('Run %s is recorded as completed with no parts.', run_id);
+			RETURN;
+		END IF;
+	END IF;
+
+	SELECT w.* INTO r FROM @extschema@.zcrm_write_run AS w
+	WHERE w.run_id OPERATOR(pg_catalog.=) zcrm_write_submit.run_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'bulk write run % does not exist', run_id
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Look the run up in zcrm_write_run, as the role that submitted it.';
+	END IF;
+	IF r.state OPERATOR(pg_catalog.=) 'preparing' THEN
+		-- the backend that prepared it is gone (a run in preparation is
+		-- committed as prepared or failed by the call that prepares it)
+		UPDATE @extschema@.zcrm_write_run AS w
+		SET state = 'failed', last_error = 'preparation was interrupted',
+			finished_at = pg_catalog.clock_timestamp()
+		WHERE w.run_id OPERATOR(pg_catalog.=) r.run_id
+		  AND w.state OPERATOR(pg_catalog.=) 'preparing';
+		COMMIT;
+		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+		r.state := 'failed';
+	END IF;
+	IF r.state OPERATOR(pg_catalog.=) 'failed' AND r.parts IS NULL THEN
+		RAISE EXCEPTION 'bulk write run % failed before its parts were stored', r.run_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = pg_catalog.format('It failed with: %s', coalesce(r.last_error, 'no error recorded')),
+				  HINT = 'Submit the query again as a new run.';
+	END IF;
+
+	UPDATE @extschema@.zcrm_write_run AS w SET state = 'sending', last_error = NULL
+	WHERE w.run_id OPERATOR(pg_catalog.=) r.run_id
+	  AND w.state OPERATOR(pg_catalog.<>) 'completed';
+	COMMIT;
+	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+
+	FOR p IN SELECT j.part, j.state, j.file_id FROM @extschema@.zcrm_write_run_job AS j
+			 WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id ORDER BY j.part
+	LOOP
+		IF p.state OPERATOR(pg_catalog.=) 'creating' THEN
+			UPDATE @extschema@.zcrm_write_run_job AS j
+			SET state = 'uncertain', updated_at = pg_catalog.clock_timestamp(),
+				last_error = 'the create call was interrupted: the job may or may not exist in Zoho'
+			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id AND j.part OPERATOR(pg_catalog.=) p.part
+			  AND j.state OPERATOR(pg_catalog.=) 'creating';
+			COMMIT;
+			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+			RAISE WARNING 'part % of bulk write run % may or may not have a job in Zoho', p.part, r.run_id
+				USING DETAIL = pg_catalog.format('Its create call was interrupted; it was uploaded as file %s.', p.file_id),
+					  HINT = 'Look for a bulk write job of that file in Zoho CRM (Setup, Data Administration, Import History); if there is none, resume with retry_uncertain => true.';
+			CONTINUE;
+		END IF;
+		IF p.state OPERATOR(pg_catalog.=) 'uncertain' THEN
+			IF NOT retry_uncertain THEN
+				RAISE WARNING 'part % of bulk write run % is uncertain and left alone', p.part, r.run_id
+					USING DETAIL = pg_catalog.format('It was uploaded as file %s; its create call may or may not have made a job.', p.file_id),
+						  HINT = 'If Zoho CRM has no job for it, resume with retry_uncertain => true.';
+				CONTINUE;
+			END IF;
+			UPDATE @extschema@.zcrm_write_run_job AS j
+			SET state = 'prepared', file_id = NULL, last_error = NULL,
+				updated_at = pg_catalog.clock_timestamp()
+			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id AND j.part OPERATOR(pg_catalog.=) p.part
+			  AND j.state OPERATOR(pg_catalog.=) 'uncertain';
+			p.state := 'prepared';
+		END IF;
+		IF p.state OPERATOR(pg_catalog.=) ANY ('{prepared,uploading,failed}'::pg_catalog.text[]) THEN
+			UPDATE @extschema@.zcrm_write_run_job AS j
+			SET state = 'uploading', last_error = NULL, updated_at = pg_catalog.clock_timestamp()
+			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id AND j.part OPERATOR(pg_catalog.=) p.part
+			  AND j.state OPERATOR(pg_catalog.=) p.state;
+			COMMIT;
+			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+			o := @extschema@.zcrm_write_step_upload(r.run_id, p.part, NULL, r.connection);
+			COMMIT;
+			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+			IF NOT o.ok THEN
+				PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
+			END IF;
+			p.state := 'uploaded';
+		END IF;
+		IF p.state OPERATOR(pg_catalog.=) 'uploaded' THEN
+			UPDATE @extschema@.zcrm_write_run_job AS j
+			SET state = 'creating', updated_at = pg_catalog.clock_timestamp()
+			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id AND j.part OPERATOR(pg_catalog.=) p.part
+			  AND j.state OPERATOR(pg_catalog.=) 'uploaded';
+			GET DIAGNOSTICS n = ROW_COUNT;
+			COMMIT;
+			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+			CONTINUE WHEN n OPERATOR(pg_catalog.=) 0;	-- another call took it
+			o := @extschema@.zcrm_write_step_create(r.run_id, p.part, NULL, r.connection, true);
+			COMMIT;
+			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+			IF NOT o.ok THEN
+				PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
+			END IF;
+		END IF;
+	END LOOP;
+
+	SELECT pg_catalog.count(*) INTO left_over FROM @extschema@.zcrm_write_run_job AS j
+	WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id
+	  AND j.state OPERATOR(pg_catalog.<>) ALL ('{created,completed}'::pg_catalog.text[]);
+	IF left_over OPERATOR(pg_catalog.=) 0 THEN
+		-- (the poller may have collected every part already)
+		UPDATE @extschema@.zcrm_write_run AS w
+		SET state = CASE WHEN EXISTS (SELECT FROM @extschema@.zcrm_write_run_job AS j
+									  WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id
+										AND j.state OPERATOR(pg_catalog.<>) 'completed')
+						 THEN 'submitted' ELSE 'completed' END
+		WHERE w.run_id OPERATOR(pg_catalog.=) r.run_id
+		  AND w.state OPERATOR(pg_catalog.=) 'sending';
+	END IF;
+	COMMIT;
+END
+$$;
+
+REVOKE ALL ON PROCEDURE @extschema@.zcrm_write_submit(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+	pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.bool,
+	pg_catalog.int8, pg_catalog.bool) FROM PUBLIC;
+
+-- Submit, wait and return every row's result, in one call and in the
+-- caller's transaction (for interactive use).  The jobs it creates exist in
+-- Zoho whatever happens to that transaction: if it rolls back (an error, a
+-- cancel, a timeout), the records of the run are gone but Zoho has, or
+-- will have, loaded the rows of every job created so far.  Use
+-- zcrm_write_submit() when that matters.  With a token, nothing is
+-- tracked and no token is stored.  Jobs are polled together, every 0.5 s
+-- at first and then less often (up to 10 s), with a NOTICE of each job's
+-- progress, until all are done or the timeout is reached (55000).
+CREATE FUNCTION @extschema@.zcrm_write(module pg_catalog.text, query pg_catalog.text,
+									   operation pg_catalog.text DEFAULT 'insert',
+									   find_by pg_catalog.text DEFAULT NULL,
+									   key_column pg_catalog.text DEFAULT NULL,
+									   mappings pg_catalog.jsonb DEFAULT NULL,
+									   token pg_catalog.text DEFAULT NULL,
+									   connection pg_catalog.text DEFAULT NULL,
+									   ignore_empty pg_catalog.bool DEFAULT true,
+									   timeout pg_catalog.interval DEFAULT '1 hour')
+RETURNS TABLE (run_id pg_catalog.int8, job_id pg_catalog.text, row_number pg_catalog.int8,
+			   source_key pg_catalog.text, status pg_catalog.text, record_id pg_catalog.text,
+			   errors pg_catalog.jsonb)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_variable
+DECLARE
+	run pg_catalog.int8;
+	conn pg_catalog.text := connection;
+	n pg_catalog.int8;
+	p record;
+	o @extschema@.zcrm_write_step_outcome;
+	deadline pg_catalog.timestamptz;
+	pause pg_catalog.float8 := 0.5;
+	waiting pg_catalog.text[];
+	w @extschema@.zcrm_write_jobs_row;
+BEGIN
+	IF timeout IS NULL OR timeout OPERATOR(pg_catalog.<) '0'::pg_catalog.interval THEN
+		RAISE EXCEPTION 'timeout must not be null or negative'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass an interval such as ''1 hour''.';
+	END IF;
+	deadline := pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+) timeout;
+	IF token IS NOT NULL AND conn IS NOT NULL THEN
+		RAISE EXCEPTION 'token and connection cannot both be given'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Pass either a token or a connection.';
+	END IF;
+	IF token IS NULL THEN
+		conn := coalesce(conn, pg_catalog.nullif(pg_catalog.current_setting('zcrm_bulk.default_connection', true), ''));
+	END IF;
+	run := @extschema@.zcrm_write_new_run(module, query, operation, find_by, key_column, conn,
+										  ignore_empty, token IS NULL);
+	n := @extschema@.zcrm_write_step_prepare(run, query, mappings);
+	IF n OPERATOR(pg_catalog.=) 0 THEN
+		RAISE NOTICE 'the query returned no rows: no bulk write job was created';
+		RETURN;
+	END IF;
+	UPDATE @extschema@.zcrm_write_run AS x SET state = 'sending'
+	WHERE x.run_id OPERATOR(pg_catalog.=) run;
+	FOR p IN SELECT j.part FROM @extschema@.zcrm_write_run_job AS j
+			 WHERE j.run_id OPERATOR(pg_catalog.=) run ORDER BY j.part
+	LOOP
+		UPDATE @extschema@.zcrm_write_run_job AS j SET state = 'uploading'
+		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) p.part;
+		o := @extschema@.zcrm_write_step_upload(run, p.part, token, conn);
+		IF NOT o.ok THEN
+			PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
+		END IF;
+		UPDATE @extschema@.zcrm_write_run_job AS j SET state = 'creating'
+		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) p.part;
+		o := @extschema@.zcrm_write_step_create(run, p.part, token, conn, false);
+		IF NOT o.ok THEN
+			PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
+		END IF;
+	END LOOP;
+	UPDATE @extschema@.zcrm_write_run AS x SET state = 'submitted'
+	WHERE x.run_id OPERATOR(pg_catalog.=) run;
+
+	-- wait for every job, all polled together
+	LOOP
+		waiting := ARRAY(SELECT j.job_id FROM @extschema@.zcrm_write_run_job AS j
+						 WHERE j.run_id OPERATOR(pg_catalog.=) run
+						   AND j.state OPERATOR(pg_catalog.=) 'created' ORDER BY j.part);
+		EXIT WHEN pg_catalog.cardinality(waiting) OPERATOR(pg_catalog.=) 0;
+		FOR w IN SELECT x.* FROM @extschema@.zcrm_write_jobs(waiting, token, conn) AS x
+				 ORDER BY x.job_id, x.resource_index
+		LOOP
+			IF w.error_sqlstate IS NOT NULL THEN
+				PERFORM @extschema@.zcrm_write_raise(w.error_sqlstate, w.error_message,
+					pg_catalog.format('Bulk write job %s of run %s could not be fetched.', w.job_id, run), NULL);
+			END IF;
+			IF w.status OPERATOR(pg_catalog.=) ANY ('{COMPLETED,FAILED}'::pg_catalog.text[]) THEN
+				SELECT j.part INTO n FROM @extschema@.zcrm_write_run_job AS j
+				WHERE j.job_id OPERATOR(pg_catalog.=) w.job_id;
+				PERFORM @extschema@.zcrm_write_step_collect(run, n::pg_catalog.int4, token, conn);
+				PERFORM pg_catalog.pg_notify('zcrm_bulk_write_job',
+					pg_catalog.jsonb_build_object('job_id', w.job_id, 'new_status', w.status,
+												  'run_id', run, 'part', n)::pg_catalog.text);
+			ELSE
+				RAISE NOTICE 'bulk write job %: % (%: % of % records processed)', w.job_id, w.status,
+					coalesce(w.resource_module, 'resource'),
+					coalesce(w.added_count, 0) OPERATOR(pg_catalog.+) coalesce(w.updated_count, 0)
+						OPERATOR(pg_catalog.+) coalesce(w.skipped_count, 0),
+					coalesce(w.total_count::pg_catalog.text, 'an unknown number');
+			END IF;
+		END LOOP;
+		CONTINUE WHEN NOT EXISTS (SELECT FROM @extschema@.zcrm_write_run_job AS j
+								  WHERE j.run_id OPERATOR(pg_catalog.=) run
+									AND j.state OPERATOR(pg_catalog.=) 'created');
+		IF pg_catalog.clock_timestamp() OPERATOR(pg_catalog.+)
+		   pg_catalog.make_interval(secs => pause) OPERATOR(pg_catalog.>) deadline THEN
+			RAISE EXCEPTION 'bulk write run % did not finish within the timeout', run
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+					  DETAIL = pg_catalog.format('Jobs still running: %s.', pg_catalog.array_to_string(waiting, ', ')),
+					  HINT = 'Pass a longer timeout, or use zcrm_write_submit(), which does not wait.';
+		END IF;
+		PERFORM pg_catalog.pg_sleep(pause);
+		pause := LEAST(pause OPERATOR(pg_catalog.*) 2, 10);
+	END LOOP;
+
+	RETURN QUERY
+		SELECT x.run_id, x.job_id, x.row_number, x.source_key, x.status, x.record_id, x.errors
+		FROM @extschema@.zcrm_write_result AS x
+		WHERE x.run_id OPERATOR(pg_catalog.=) run
+		ORDER BY x.row_number NULLS LAST, x.part, x.result_row;
+END
+$$;
+
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write(pg_catalog.text, pg_catalog.text, pg_catalog.text,
+	pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.text, pg_catalog.text,
+	pg_catalog.bool, pg_catalog.interval) FROM PUBLIC;
+
+-- Poll every tracked job not yet COMPLETED or FAILED, once: record what
+-- changed, NOTIFY zcrm_bulk_write_job on each status change, record the
+-- error of a job that fails without stopping the others.  Due jobs are
+-- taken in batches of up to 100 (oldest check first) and fetched with one
+-- zcrm_write_jobs() call per tracking role and connection, as that role
+-- (SET ROLE for the call only), so that each job is fetched with the rights
+-- of the role that tracked it; jobs of a role the poller (current and
+-- session user) is not a member of are left alone.  Each batch is committed
+-- on its own.  A job another run is polling (row locked) is skipped, and so
+-- is one polled less than min_interval before this run started or polled
+-- by this run, so that no run polls a job twice and overlapping runs never
+-- poll the same job twice.  The NOTIFY payload is compacted when the full
+-- one would not fit (8000 bytes).  (2.1) When a job of a run created by
+-- zcrm_write_submit() is finished, its result file is collected into
+-- zcrm_write_result, as the tracking role, before the NOTIFY, whose payload
+-- then names the run and the part; a failed collection is recorded like a
+-- failed fetch and retried on the next poll.  Call it with CALL, outside an explicit
+-- transaction block.
+--
+-- The caller's search_path is never used: it is pinned at the start and
+-- after every COMMIT (a procedure that commits cannot have a SET clause),
+-- and every function, operator and type is schema-qualified anyway (IS
+-- DISTINCT FROM, IN, NULLIF and simple CASE look "=" up in search_path, so
+-- none of them appears below).  OPERATOR() binds tighter than comparisons
+-- and as tight as any other operator: mixed expressions are parenthesised.
+CREATE OR REPLACE PROCEDURE @extschema@.zcrm_poll_tracked_jobs(min_interval pg_catalog.interval DEFAULT '30 seconds',
+															   INOUT polled pg_catalog.int4 DEFAULT NULL,
+															   INOUT changed pg_catalog.int4 DEFAULT NULL,
+															   INOUT failed pg_catalog.int4 DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	run_start pg_catalog.timestamptz;
+	min_age pg_catalog.interval;
+	caller_role pg_catalog.text;
+	max_payload pg_catalog.int4;
+	batch pg_catalog.text[];
+	tracker pg_catalog.oid;
+	tracker_name pg_catalog.name;
+	conn pg_catalog.text;
+	ids pg_catalog.text[];
+	job_rows @extschema@.zcrm_write_jobs_row[];
+	j @extschema@.zcrm_tracked_job;
+	mine @extschema@.zcrm_write_jobs_row[];
+	new_status pg_catalog.text;
+	status_changed pg_catalog.bool;
+	res_changed pg_catalog.bool;
+	res pg_catalog.jsonb;
+	old_res pg_catalog.jsonb;
+	payload pg_catalog.text;
+	wr_run pg_catalog.int8;
+	wr_part pg_catalog.int4;
+BEGIN
+	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	run_start := pg_catalog.clock_timestamp();
+	IF min_interval OPERATOR(pg_catalog.<) '0'::pg_catalog.interval THEN
+		RAISE EXCEPTION 'min_interval must not be negative'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = pg_catalog.format('min_interval was %s.', min_interval),
+				  HINT = 'Pass 0 to poll every unfinished job, or a positive interval to skip the jobs polled less than that long ago.';
+	END IF;
+	min_age := coalesce(min_interval, '0'::pg_catalog.interval);	-- NULL: 0
+	-- the role to return to after each fetch: the session's SET ROLE, if any
+	caller_role := pg_catalog.current_setting('role');
+	-- pg_notify() refuses a payload of BLCKSZ - NAMEDATALEN - 128 bytes or more
+	max_payload := (pg_catalog.current_setting('block_size')::pg_catalog.int4
+					OPERATOR(pg_catalog.-) pg_catalog.current_setting('max_identifier_length')::pg_catalog.int4)
+		OPERATOR(pg_catalog.-) 129;
+	polled := 0;
+	changed := 0;
+	failed := 0;
+	LOOP
+		-- Every job polled by this run gets a last_checked of run_start or
+		-- later, so it is never due again in this run, whatever min_interval
+		-- or the clock says.
+		batch := ARRAY(
+			SELECT t.job_id FROM @extschema@.zcrm_tracked_job AS t
+			WHERE t.finished_at IS NULL
+			  AND (t.last_checked IS NULL
+				   OR (t.last_checked OPERATOR(pg_catalog.<) run_start
+					   AND t.last_checked OPERATOR(pg_catalog.<)
+						   (run_start OPERATOR(pg_catalog.-) min_age)))
+			  AND pg_catalog.pg_has_role(t.tracked_by::pg_catalog.oid, 'MEMBER')
+			  AND pg_catalog.pg_has_role(SESSION_USER, t.tracked_by::pg_catalog.oid, 'MEMBER')
+			ORDER BY t.last_checked NULLS FIRST, t.job_id
+			LIMIT 100
+			FOR UPDATE SKIP LOCKED);
+		EXIT WHEN pg_catalog.cardinality(batch) OPERATOR(pg_catalog.=) 0;
+		polled := polled OPERATOR(pg_catalog.+) pg_catalog.cardinality(batch);
+
+		FOR tracker, conn IN
+			SELECT t.tracked_by::pg_catalog.oid, t.connection
+			FROM @extschema@.zcrm_tracked_job AS t
+			WHERE t.job_id OPERATOR(pg_catalog.=) ANY (batch)
+			GROUP BY 1, 2
+			ORDER BY 1, 2
+		LOOP
+			ids := ARRAY(SELECT t.job_id FROM @extschema@.zcrm_tracked_job AS t
+						 WHERE t.job_id OPERATOR(pg_catalog.=) ANY (batch)
+						   AND t.tracked_by::pg_catalog.oid OPERATOR(pg_catalog.=) tracker
+						   AND (t.connection OPERATOR(pg_catalog.=) conn
+								OR (t.connection IS NULL AND conn IS NULL))
+						 ORDER BY t.job_id);
+			tracker_name := (SELECT r.rolname FROM pg_catalog.pg_roles AS r
+							 WHERE r.oid OPERATOR(pg_catalog.=) tracker);
+			BEGIN
+				IF tracker_name IS NULL THEN
+					RAISE EXCEPTION 'role with OID % does not exist', tracker
+						USING ERRCODE = 'undefined_object',
+							  DETAIL = 'The role that tracked these bulk write jobs was dropped.',
+							  HINT = 'Track the jobs again as an existing role, or delete them from zcrm_tracked_job.';
+				END IF;
+				-- fetch as the tracking role: its connection grants, its EXECUTE
+				PERFORM pg_catalog.set_config('role', tracker_name, true);
+				-- a NULL connection means zcrm_bulk.default_connection
+				job_rows := ARRAY(SELECT w FROM @extschema@.zcrm_write_jobs(ids, connection => conn) AS w);
+				PERFORM pg_catalog.set_config('role', caller_role, true);
+			EXCEPTION WHEN OTHERS THEN
+				-- the connection itself failed (a revoked refresh token, a
+				-- connection the tracking role may not use, say); the
+				-- subtransaction's rollback has already restored the role
+				PERFORM pg_catalog.set_config('role', caller_role, true);
+				UPDATE @extschema@.zcrm_tracked_job AS t
+				SET last_checked = GREATEST(pg_catalog.clock_timestamp(), run_start),
+					last_error = SQLERRM, last_sqlstate = SQLSTATE
+				WHERE t.job_id OPERATOR(pg_catalog.=) ANY (ids);
+				failed := failed OPERATOR(pg_catalog.+) pg_catalog.cardinality(ids);
+				CONTINUE;
+			END;
+
+			FOR j IN SELECT t.* FROM @extschema@.zcrm_tracked_job AS t
+					 WHERE t.job_id OPERATOR(pg_catalog.=) ANY (ids) ORDER BY t.job_id
+			LOOP
+				mine := ARRAY(SELECT r FROM pg_catalog.unnest(job_rows) AS r
+							  WHERE r.job_id OPERATOR(pg_catalog.=) j.job_id
+							  ORDER BY r.resource_index);
+				BEGIN
+					IF pg_catalog.cardinality(mine) OPERATOR(pg_catalog.=) 0 THEN
+						RAISE EXCEPTION 'zcrm_write_jobs() returned no row for bulk write job %', j.job_id
+							USING ERRCODE = 'no_data_found';
+					ELSIF mine[1].error_sqlstate IS NOT NULL THEN
+						RAISE EXCEPTION USING ERRCODE = mine[1].error_sqlstate,
+											  MESSAGE = mine[1].error_message;
+					END IF;
+					new_status := mine[1].status;
+					SELECT coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+								'module', r.resource_module, 'status', r.resource_status,
+								'added', r.added_count, 'updated', r.updated_count,
+								'skipped', r.skipped_count, 'total', r.total_count)
+								ORDER BY r.resource_index)
+							FILTER (WHERE r.resource_index IS NOT NULL), '[]'::pg_catalog.jsonb)
+					INTO res FROM pg_catalog.unnest(mine) AS r;
+					SELECT h.resources INTO old_res FROM @extschema@.zcrm_job_history AS h
+					WHERE h.job_id OPERATOR(pg_catalog.=) j.job_id ORDER BY h.id DESC LIMIT 1;
+					status_changed := CASE WHEN new_status IS NULL THEN j.last_status IS NOT NULL
+										   WHEN j.last_status IS NULL THEN true
+										   ELSE new_status OPERATOR(pg_catalog.<>) j.last_status END;
+					-- (res is never NULL)
+					res_changed := CASE WHEN old_res IS NULL THEN true
+										ELSE old_res OPERATOR(pg_catalog.<>) res END;
+					IF status_changed OR res_changed THEN
+						INSERT INTO @extschema@.zcrm_job_history (job_id, status, resources)
+						VALUES (j.job_id, new_status, res);
+						changed := changed OPERATOR(pg_catalog.+) 1;
+					END IF;
+					-- a finished job of a run: collect its result (as the tracking role)
+					wr_run := NULL;
+					wr_part := NULL;
+					IF new_status OPERATOR(pg_catalog.=) ANY ('{COMPLETED,FAILED}'::pg_catalog.text[]) THEN
+						PERFORM pg_catalog.set_config('role', tracker_name, true);
+						SELECT rj.run_id, rj.part INTO wr_run, wr_part
+						FROM @extschema@.zcrm_write_run_job AS rj
+						WHERE rj.job_id OPERATOR(pg_catalog.=) j.job_id;
+						IF wr_run IS NOT NULL THEN
+							PERFORM @extschema@.zcrm_write_step_collect(wr_run, wr_part, NULL, conn);
+						END IF;
+						PERFORM pg_catalog.set_config('role', caller_role, true);
+					END IF;
+					IF status_changed THEN
+						payload := (pg_catalog.jsonb_build_object(
+							'job_id', j.job_id, 'old_status', j.last_status,
+							'new_status', new_status, 'resources', res)
+							OPERATOR(pg_catalog.||) CASE WHEN wr_run IS NULL THEN '{}'::pg_catalog.jsonb
+							ELSE pg_catalog.jsonb_build_object('run_id', wr_run, 'part', wr_part) END)::pg_catalog.text;
+						IF pg_catalog.octet_length(payload) OPERATOR(pg_catalog.>=) max_payload THEN
+							-- too many resources (or huge statuses): the counts
+							-- are in zcrm_job_history
+							payload := (pg_catalog.jsonb_build_object(
+								'job_id', j.job_id,
+								'old_status', pg_catalog.left(j.last_status, 100),
+								'new_status', pg_catalog.left(new_status, 100),
+								'resource_count', pg_catalog.jsonb_array_length(res),
+								'truncated', true)
+								OPERATOR(pg_catalog.||) CASE WHEN wr_run IS NULL THEN '{}'::pg_catalog.jsonb
+								ELSE pg_catalog.jsonb_build_object('run_id', wr_run, 'part', wr_part) END)::pg_catalog.text;
+						END IF;
+						PERFORM pg_catalog.pg_notify('zcrm_bulk_write_job', payload);
+					END IF;
+					UPDATE @extschema@.zcrm_tracked_job AS t
+					SET last_status = new_status,
+						last_checked = GREATEST(pg_catalog.clock_timestamp(), run_start),
+						last_error = NULL, last_sqlstate = NULL,
+						finished_at = CASE WHEN new_status OPERATOR(pg_catalog.=)
+													ANY ('{COMPLETED,FAILED}'::pg_catalog.text[])
+										   THEN pg_catalog.clock_timestamp() END
+					WHERE t.job_id OPERATOR(pg_catalog.=) j.job_id;
+				EXCEPTION WHEN OTHERS THEN
+					-- a deleted job or a revoked token must not stop the others
+					UPDATE @extschema@.zcrm_tracked_job AS t
+					SET last_checked = GREATEST(pg_catalog.clock_timestamp(), run_start),
+						last_error = SQLERRM, last_sqlstate = SQLSTATE
+					WHERE t.job_id OPERATOR(pg_catalog.=) j.job_id;
+					failed := failed OPERATOR(pg_catalog.+) 1;
+				END;
+			END LOOP;
+		END LOOP;
+		COMMIT;
+		-- COMMIT ended the SET LOCAL: pin search_path again before anything else
+		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+	END LOOP;
+END
+$$;
+

@@ -1,0 +1,567 @@
+/*-------------------------------------------------------------------------
+ *
+ * run_store.c
+ *	  The tables of bulk write runs, read and written through SPI.
+ *
+ * See run_store.h.  Arrays go to the server whole (one INSERT ... SELECT
+ * FROM unnest() per part), so that storing a part of 25,000 rows is one
+ * statement, not 25,000.  Values from Zoho (UTF-8) and from prepare.c's
+ * CSV (UTF-8) are stored in the database encoding.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/run_store.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type_d.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "match.h"
+#include "run_store.h"
+
+/*
+ * spi_exec
+ *		Run sql with nargs parameters (NULL where nulls[i] == 'n') through
+ *		SPI, which must be connected, and check the result code; returns
+ *		SPI_processed.
+ */
+static uint64
+spi_exec(const char *sql, int nargs, Oid *types, Datum *values,
+		 const char *nulls, bool read_only)
+{
+	int			rc;
+
+	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * spi_text
+ *		Column col of row 0 of SPI_tuptable as text, copied to the context
+ *		current at SPI_connect() (so it outlives SPI_finish()); NULL for
+ *		NULL.
+ */
+static char *
+spi_text(int col)
+{
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+	char	   *copy;
+
+	if (s == NULL)
+		return NULL;
+	copy = SPI_palloc(strlen(s) + 1);
+	strcpy(copy, s);
+	return copy;
+}
+
+/* Column col of row 0 of SPI_tuptable as a datum; *isnull set. */
+static Datum
+spi_datum(int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/*
+ * text_array
+ *		A 1-D text[] of the n C strings vals[] (NULL elements where vals[i]
+ *		is NULL).
+ */
+static Datum
+text_array(char **vals, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	bool	   *nulls = palloc(sizeof(bool) * (n > 0 ? n : 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = (vals[i] == NULL);
+		elems[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(vals[i]);
+	}
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(TEXTOID));
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* A 1-D int8[] of the n values vals[], NULL where vals[i] < 0. */
+static Datum
+int8_array(const int64 *vals, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	bool	   *nulls = palloc(sizeof(bool) * (n > 0 ? n : 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(INT8OID));
+	for (int i = 0; i < n; i++)
+	{
+		nulls[i] = (vals[i] < 0);
+		elems[i] = Int64GetDatum(vals[i]);
+	}
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * to_server
+ *		A value of a result file (UTF-8) in the database encoding, or NULL.
+ */
+static char *
+to_server(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	return pg_any_to_server(s, strlen(s), PG_UTF8);
+}
+
+/*
+ * echo_columns
+ *		The names of the columns Zoho echoes in a result file, in order:
+ *		the first three of the run's field mappings by index.  Returns how
+ *		many (0 to 3) and fills names[].
+ */
+static int
+echo_columns(const char *schema, int64 run_id, char **names)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(run_id)};
+	uint64		n;
+
+	SPI_connect();
+	n = spi_exec(psprintf("SELECT e OPERATOR(pg_catalog.->>) 'api_name' "
+						  "FROM %s.zcrm_write_run AS r, "
+						  "pg_catalog.jsonb_array_elements(r.field_mappings) AS e "
+						  "WHERE r.run_id OPERATOR(pg_catalog.=) $1 "
+						  "AND e OPERATOR(pg_catalog.?) 'index' "
+						  "ORDER BY (e OPERATOR(pg_catalog.->>) 'index')::pg_catalog.int4 LIMIT 3",
+						  schema), 1, types, values, NULL, true);
+	for (uint64 i = 0; i < n; i++)
+	{
+		char	   *s = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		names[i] = SPI_palloc(strlen(s) + 1);
+		strcpy(names[i], s);
+	}
+	SPI_finish();
+	return (int) n;
+}
+
+/* See run_store.h. */
+void
+zcrm_run_read_spec(const char *schema, int64 run_id, ZcrmWriteSpec *spec,
+				   char **state)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(run_id)};
+	bool		isnull;
+
+	SPI_connect();
+	if (spi_exec(psprintf("SELECT r.state, r.module, r.operation, r.find_by, r.key_column, r.ignore_empty "
+						  "FROM %s.zcrm_write_run AS r WHERE r.run_id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+						  schema), 1, types, values, NULL, false) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("bulk write run " INT64_FORMAT " does not exist", run_id),
+				 errhint("Look the run up in zcrm_write_run, as the role that submitted it.")));
+	*state = spi_text(1);
+	spec->module = spi_text(2);
+	spec->operation = spi_text(3);
+	spec->find_by = spi_text(4);
+	spec->key_column = spi_text(5);
+	spec->ignore_empty = DatumGetBool(spi_datum(6, &isnull));
+	SPI_finish();
+}
+
+/* See run_store.h. */
+void
+zcrm_run_finish_prepare(const char *schema, int64 run_id,
+						const ZcrmPrepareResult *result)
+{
+	Oid			types[4] = {INT8OID, INT8OID, INT4OID, JSONBOID};
+	Datum		values[4];
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = Int64GetDatum(result->rows);
+	values[2] = Int32GetDatum(result->parts);
+	values[3] = JsonbPGetDatum(result->field_mappings);
+	SPI_connect();
+	spi_exec(psprintf("UPDATE %s.zcrm_write_run AS r SET rows = $2, parts = $3, field_mappings = $4, "
+					  "state = CASE WHEN $3 OPERATOR(pg_catalog.=) 0 THEN 'completed' ELSE 'prepared' END, "
+					  "finished_at = CASE WHEN $3 OPERATOR(pg_catalog.=) 0 THEN pg_catalog.clock_timestamp() END "
+					  "WHERE r.run_id OPERATOR(pg_catalog.=) $1", schema),
+			 4, types, values, NULL, false);
+	SPI_finish();
+}
+
+/* See run_store.h. */
+void
+zcrm_run_track(const char *schema, const char *job_id, const char *connection)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', connection ? ' ' : 'n'};
+
+	values[0] = CStringGetTextDatum(job_id);
+	values[1] = connection ? CStringGetTextDatum(connection) : (Datum) 0;
+	SPI_connect();
+	spi_exec(psprintf("SELECT %s.zcrm_track_job($1, $2)", schema),
+			 2, types, values, nulls, false);
+	SPI_finish();
+}
+
+/* See run_store.h. */
+int64
+zcrm_run_count_results(const char *schema, const ZcrmRunPart *rp)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(rp->run_id), Int32GetDatum(rp->part)};
+	bool		isnull;
+	int64		n;
+
+	SPI_connect();
+	spi_exec(psprintf("SELECT pg_catalog.count(*) FROM %s.zcrm_write_result AS w "
+					  "WHERE w.run_id OPERATOR(pg_catalog.=) $1 AND w.part OPERATOR(pg_catalog.=) $2",
+					  schema), 2, types, values, NULL, true);
+	n = DatumGetInt64(spi_datum(1, &isnull));
+	SPI_finish();
+	return n;
+}
+
+/* See run_store.h. */
+void
+zcrm_run_mark_collected(const char *schema, const ZcrmRunPart *rp, const char *note)
+{
+	Oid			types[3] = {INT8OID, INT4OID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', note ? ' ' : 'n'};
+
+	values[0] = Int64GetDatum(rp->run_id);
+	values[1] = Int32GetDatum(rp->part);
+	values[2] = note ? CStringGetTextDatum(note) : (Datum) 0;
+	SPI_connect();
+	spi_exec(psprintf("UPDATE %s.zcrm_write_run_job AS j SET state = 'completed', last_error = $3, "
+					  "updated_at = pg_catalog.clock_timestamp() "
+					  "WHERE j.run_id OPERATOR(pg_catalog.=) $1 AND j.part OPERATOR(pg_catalog.=) $2",
+					  schema), 3, types, values, nulls, false);
+	spi_exec(psprintf("UPDATE %s.zcrm_write_run AS r SET state = 'completed', "
+					  "finished_at = pg_catalog.clock_timestamp() "
+					  "WHERE r.run_id OPERATOR(pg_catalog.=) $1 "
+					  "AND r.state OPERATOR(pg_catalog.=) ANY ('{sending,submitted}'::pg_catalog.text[]) "
+					  "AND NOT EXISTS (SELECT FROM %s.zcrm_write_run_job AS j "
+					  "WHERE j.run_id OPERATOR(pg_catalog.=) $1 "
+					  "AND j.state OPERATOR(pg_catalog.<>) 'completed')",
+					  schema, schema), 1, types, values, NULL, false);
+	SPI_finish();
+}
+
+/* See run_store.h. */
+bool
+zcrm_run_store_part(const ZcrmWritePart *p, void *arg)
+{
+	ZcrmRunStore *st = (ZcrmRunStore *) arg;
+	Oid			types[8] = {INT8OID, INT4OID, INT8OID, INT8OID, INT8OID, BYTEAOID,
+	TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[8];
+	bytea	   *zip;
+	char	  **echo[ZCRM_MAX_ECHO];
+	int			n = (int) p->rows;
+	Datum		e[ZCRM_MAX_ECHO];
+
+	zip = palloc(p->zip_len + VARHDRSZ);
+	SET_VARSIZE(zip, p->zip_len + VARHDRSZ);
+	memcpy(VARDATA(zip), p->zip, p->zip_len);
+	values[0] = Int64GetDatum(st->run_id);
+	values[1] = Int32GetDatum(p->part);
+	values[2] = Int64GetDatum(p->first_row);
+	values[3] = Int64GetDatum(p->last_row);
+	values[4] = Int64GetDatum((int64) p->csv_len);
+	values[5] = PointerGetDatum(zip);
+	spi_exec(psprintf("INSERT INTO %s.zcrm_write_run_job AS j "
+					  "(run_id, part, first_row, last_row, csv_bytes, zip_bytes, zip) "
+					  "VALUES ($1, $2, $3, $4, $5, pg_catalog.length($6), $6)", st->schema),
+			 6, types, values, NULL, false);
+	pfree(zip);
+
+	for (int j = 0; j < ZCRM_MAX_ECHO; j++)
+	{
+		echo[j] = palloc(sizeof(char *) * (n > 0 ? n : 1));
+		for (int i = 0; i < n; i++)
+			echo[j][i] = j < p->necho ? to_server(p->echo[(size_t) i * p->necho + j]) : NULL;
+		e[j] = text_array(echo[j], j < p->necho ? n : 0);
+		CHECK_FOR_INTERRUPTS();
+	}
+	values[4] = text_array(p->source_keys, n);
+	values[5] = e[0];
+	values[6] = e[1];
+	values[7] = e[2];
+	types[4] = TEXTARRAYOID;
+	types[5] = TEXTARRAYOID;
+	spi_exec(psprintf("INSERT INTO %s.zcrm_write_source AS s "
+					  "(run_id, part, row_number, source_key, echo) "
+					  "SELECT $1, $2, $3 OPERATOR(pg_catalog.+) u.o OPERATOR(pg_catalog.-) 1, u.k, "
+					  "(ARRAY[u.e1, u.e2, u.e3])[1:%d] "
+					  "FROM pg_catalog.unnest($5, $6, $7, $8) WITH ORDINALITY AS u(k, e1, e2, e3, o)",
+					  st->schema, p->necho),
+			 8, types, values, NULL, false);
+	return true;
+}
+
+/* See run_store.h. */
+void
+zcrm_run_read_part(const char *schema, int64 run_id, int32 part, bool want_zip, ZcrmRunPart *rp)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(run_id), Int32GetDatum(part)};
+	char	   *sql;
+	bool		isnull;
+	Datum		d;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->run_id = run_id;
+	rp->part = part;
+	sql = psprintf("SELECT j.state, j.first_row, j.last_row, j.file_id, j.job_id, %s, "
+				   "r.module, r.operation, r.find_by, r.ignore_empty, r.field_mappings, r.connection "
+				   "FROM %s.zcrm_write_run_job AS j JOIN %s.zcrm_write_run AS r "
+				   "ON r.run_id OPERATOR(pg_catalog.=) j.run_id "
+				   "WHERE j.run_id OPERATOR(pg_catalog.=) $1 AND j.part OPERATOR(pg_catalog.=) $2",
+				   want_zip ? "j.zip" : "NULL::pg_catalog.bytea", schema, schema);
+	SPI_connect();
+	if (spi_exec(sql, 2, types, values, NULL, true) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("part %d of bulk write run " INT64_FORMAT " does not exist", part, run_id),
+				 errhint("Look the run up in zcrm_write_run_job, as the role that submitted it.")));
+	rp->state = spi_text(1);
+	rp->first_row = DatumGetInt64(spi_datum(2, &isnull));
+	rp->last_row = DatumGetInt64(spi_datum(3, &isnull));
+	rp->file_id = spi_text(4);
+	rp->job_id = spi_text(5);
+	d = spi_datum(6, &isnull);
+	if (!isnull)
+	{
+		bytea	   *zip = DatumGetByteaPP(d);
+		Size		len = VARSIZE_ANY_EXHDR(zip);
+
+		rp->zip = SPI_palloc(len + VARHDRSZ);
+		SET_VARSIZE(rp->zip, len + VARHDRSZ);
+		memcpy(VARDATA(rp->zip), VARDATA_ANY(zip), len);
+	}
+	rp->module = spi_text(7);
+	rp->operation = spi_text(8);
+	rp->find_by = spi_text(9);
+	rp->ignore_empty = DatumGetBool(spi_datum(10, &isnull));
+	rp->field_mappings = spi_text(11);
+	rp->connection = spi_text(12);
+	SPI_finish();
+}
+
+/* See run_store.h. */
+bool
+zcrm_run_set_part(const char *schema, const ZcrmRunPart *rp, const char *from, const char *state,
+		 const char *column, const char *value, bool drop_zip)
+{
+	Oid			types[3] = {INT8OID, INT4OID, TEXTOID};
+	Datum		values[3];
+	uint64		n;
+
+	values[0] = Int64GetDatum(rp->run_id);
+	values[1] = Int32GetDatum(rp->part);
+	values[2] = value ? CStringGetTextDatum(value) : (Datum) 0;
+	SPI_connect();
+	n = spi_exec(psprintf("UPDATE %s.zcrm_write_run_job AS j SET state = %s%s%s, "
+						  "updated_at = pg_catalog.clock_timestamp() "
+						  "WHERE j.run_id OPERATOR(pg_catalog.=) $1 AND j.part OPERATOR(pg_catalog.=) $2 "
+						  "AND j.state OPERATOR(pg_catalog.=) ANY (%s::pg_catalog.text[])",
+						  schema, quote_literal_cstr(state),
+						  column ? psprintf(", %s = $3", column) : "",
+						  drop_zip ? ", zip = NULL" : "",
+						  quote_literal_cstr(from)),
+				 column ? 3 : 2, types, values, NULL, false);
+	SPI_finish();
+	return n == 1;
+}
+
+/* See run_store.h. */
+void
+zcrm_run_record_refusal(const char *schema, const ZcrmRunPart *rp, const char *error)
+{
+	Oid			types[3] = {INT8OID, INT4OID, TEXTOID};
+	Datum		values[3];
+
+	values[0] = Int64GetDatum(rp->run_id);
+	values[1] = Int32GetDatum(rp->part);
+	values[2] = CStringGetTextDatum(error);
+	SPI_connect();
+	spi_exec(psprintf("UPDATE %s.zcrm_write_run_job AS j SET state = 'failed', last_error = $3, "
+					  "updated_at = pg_catalog.clock_timestamp() "
+					  "WHERE j.run_id OPERATOR(pg_catalog.=) $1 AND j.part OPERATOR(pg_catalog.=) $2",
+					  schema), 3, types, values, NULL, false);
+	spi_exec(psprintf("UPDATE %s.zcrm_write_run AS r SET state = 'failed', "
+					  "last_error = pg_catalog.format('part %%s: %%s', $2, $3) "
+					  "WHERE r.run_id OPERATOR(pg_catalog.=) $1",
+					  schema), 3, types, values, NULL, false);
+	SPI_finish();
+}
+
+/* See run_store.h. */
+int64
+zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResultFile *f,
+			  size_t *unmatched)
+{
+	char	   *names[3];
+	int			k = echo_columns(schema, rp->run_id, names);
+	long		cols[3];
+	size_t		nres = zcrm_result_nrows(f);
+	size_t		nsrc;
+	const char **src;
+	const char **res;
+	int64	   *src_rows;
+	char	  **src_keys;
+	long	   *source_of;
+	ZcrmMatchOutcome mo;
+	Oid			types[8] = {INT8OID, INT4OID, TEXTOID, INT8ARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		values[8];
+	int64	   *row_numbers;
+	char	  **keys;
+	char	  **statuses;
+	char	  **record_ids;
+	char	  **errors;
+
+	/* the echoed columns present in the file; a missing one cannot match */
+	for (int j = 0; j < k; j++)
+	{
+		cols[j] = zcrm_result_find_column(f, names[j]);
+		if (cols[j] < 0)
+			k = j;
+	}
+
+	/* the part's source rows, in order */
+	{
+		Oid			t[2] = {INT8OID, INT4OID};
+		Datum		v[2] = {Int64GetDatum(rp->run_id), Int32GetDatum(rp->part)};
+
+		SPI_connect();
+		nsrc = spi_exec(psprintf("SELECT s.row_number, s.source_key, s.echo "
+								 "FROM %s.zcrm_write_source AS s "
+								 "WHERE s.run_id OPERATOR(pg_catalog.=) $1 "
+								 "AND s.part OPERATOR(pg_catalog.=) $2 ORDER BY s.row_number",
+								 schema), 2, t, v, NULL, true);
+		src = SPI_palloc(sizeof(char *) * (nsrc * k + 1));
+		src_rows = SPI_palloc(sizeof(int64) * (nsrc + 1));
+		src_keys = SPI_palloc(sizeof(char *) * (nsrc + 1));
+		for (size_t i = 0; i < nsrc; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			bool		isnull;
+			Datum		*elems;
+			bool	   *enulls;
+			int			nelems;
+			char	   *key;
+
+			CHECK_FOR_INTERRUPTS();
+			src_rows[i] = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+			key = SPI_getvalue(tup, td, 2);
+			src_keys[i] = NULL;
+			if (key)
+			{
+				src_keys[i] = SPI_palloc(strlen(key) + 1);
+				strcpy(src_keys[i], key);
+			}
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 3, &isnull)),
+							  TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &nelems);
+			for (int j = 0; j < k; j++)
+			{
+				char	   *e = (j < nelems && !enulls[j]) ? TextDatumGetCString(elems[j]) : "";
+				char	   *copy = SPI_palloc(strlen(e) + 1);
+
+				strcpy(copy, e);
+				src[i * k + j] = copy;
+			}
+		}
+		SPI_finish();
+	}
+
+	/* the result rows' echoed values, in the database encoding */
+	res = palloc(sizeof(char *) * (nres * k + 1));
+	for (size_t r = 0; r < nres; r++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < k; j++)
+		{
+			const char *v = zcrm_result_value(f, r, (size_t) cols[j]);
+
+			res[r * k + j] = v ? to_server(v) : "";
+		}
+	}
+	source_of = palloc(sizeof(long) * (nres + 1));
+	if (!zcrm_match_rows(nsrc, nres, k, src, res, source_of, &mo))
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while matching a result file to its source rows")));
+
+	row_numbers = palloc(sizeof(int64) * (nres + 1));
+	keys = palloc(sizeof(char *) * (nres + 1));
+	statuses = palloc(sizeof(char *) * (nres + 1));
+	record_ids = palloc(sizeof(char *) * (nres + 1));
+	errors = palloc(sizeof(char *) * (nres + 1));
+	for (size_t r = 0; r < nres; r++)
+	{
+		const char *status = zcrm_result_status(f, r);
+		const char *rid = zcrm_result_record_id(f, r);
+		const char *etext = zcrm_result_errors(f, r);
+		char	   *json = NULL;
+
+		CHECK_FOR_INTERRUPTS();
+		row_numbers[r] = source_of[r] >= 0 ? src_rows[source_of[r]] : -1;
+		keys[r] = source_of[r] >= 0 ? src_keys[source_of[r]] : NULL;
+		statuses[r] = to_server(status ? status : "");
+		record_ids[r] = (rid && *rid) ? to_server(rid) : NULL;
+		errors[r] = NULL;
+		if (etext && *etext)
+		{
+			if (zcrm_result_errors_json(etext, &json) != ZCRM_RESULT_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("out of memory while reading the errors of a result row")));
+			if (json)
+			{
+				errors[r] = to_server(json);
+				free(json);
+			}
+		}
+	}
+
+	values[0] = Int64GetDatum(rp->run_id);
+	values[1] = Int32GetDatum(rp->part);
+	values[2] = CStringGetTextDatum(rp->job_id);
+	values[3] = int8_array(row_numbers, (int) nres);
+	values[4] = text_array(keys, (int) nres);
+	values[5] = text_array(statuses, (int) nres);
+	values[6] = text_array(record_ids, (int) nres);
+	values[7] = text_array(errors, (int) nres);
+	SPI_connect();
+	spi_exec(psprintf("INSERT INTO %s.zcrm_write_result AS w "
+					  "(run_id, part, job_id, row_number, source_key, status, record_id, errors, result_row) "
+					  "SELECT $1, $2, $3, u.rn, u.sk, u.st, u.rid, u.err::pg_catalog.jsonb, u.o "
+					  "FROM pg_catalog.unnest($4, $5, $6, $7, $8) WITH ORDINALITY AS u(rn, sk, st, rid, err, o)",
+					  schema), 8, types, values, NULL, false);
+	SPI_finish();
+	*unmatched = mo.unmatched;
+	return (int64) nres;
+}

@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""Bulk write runs end to end through the local Zoho API server.
+
+  1. 60,000 rows of a local table -> zcrm_write_submit() -> 3 parts, 3
+     uploads, 3 jobs, tracked; the poller collects every result file into
+     zcrm_write_result and sends NOTIFY with the run id; every result row is
+     matched to its source row, joined back by source_key, and its status
+     and error codes are the ones the data calls for (added, skipped with
+     MANDATORY_NOT_FOUND, INVALID_DATA and DUPLICATE_DATA);
+  2. the same rows with shuffled result files: the same results;
+  3. echoed values that are not unique, shuffled: those rows are left
+     unmatched (NULL row_number and source_key, never a wrong one) and a
+     WARNING gives the count;
+  4. upsert (updated with the stored record id, added) and a job that
+     fails midway (unprocessed rows, the part completed with a note);
+  5. zcrm_write() with a token: submit, wait, results as rows;
+  6. errors: a module Zoho does not have and unmapped mandatory fields
+     (22023, the part and its rows in the DETAIL, the run and part failed);
+     a query that fails at a row (its own error, the run failed, nothing
+     uploaded); an empty query (a NOTICE, no job); no connection (22023);
+  7. interruptions and resumes, with the server's counts proving that no
+     part was created twice and nothing was lost: a cancel mid-prepare, a
+     cancel mid-upload, a part left between upload and create, a backend
+     terminated during the create call (the part becomes uncertain, with a
+     WARNING naming its file id, and is left alone; retry_uncertain
+     uploads and creates it again), parts already created (never created
+     again).
+Prints "N passed, N failed" last.
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from backend_test import (Session, check, create_server, mock_admin, psql,  # noqa: E402
+                          run_suite)
+
+SERVER = "zoho_w"
+MOCK = "http://127.0.0.1:%s" % os.environ.get("ZCRM_MOCK_PORT", "18089")
+
+
+def lifecycle(changes=None):
+    """GET (or, with changes, POST) /__admin/lifecycle."""
+    if changes is None:
+        return mock_admin("/__admin/lifecycle")
+    req = urllib.request.Request(MOCK + "/__admin/lifecycle", method="POST",
+                                 data=json.dumps(changes).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+
+
+def reset():
+    mock_admin("/__admin/reset", method="POST")
+
+
+def counts():
+    s = lifecycle()
+    return s["uploads"], s["creates"]
+
+
+def run(sql, appname="zcrm_write_run"):
+    """Run a script in a new session (verbose errors); return its output."""
+    return Session(sql, appname).finish(120)
+
+
+def poll_until_done(run_id, rounds=10):
+    """CALL the poller until run_id is completed; return its state."""
+    state = None
+    for _ in range(rounds):
+        psql("CALL zcrm_poll_tracked_jobs('0')")
+        state = psql("SELECT state FROM zcrm_write_run WHERE run_id = %d" % run_id)
+        if state == "completed":
+            break
+    return state
+
+
+# The source table: row i gets an email u<i>@example.org and a last name;
+# every 97th row has no last name (MANDATORY_NOT_FOUND), every 89th an
+# email that is not one (INVALID_DATA), every 83rd the email of the row
+# before it (DUPLICATE_DATA).  The expected outcome follows the local
+# server's rules in that order.
+SOURCE_SQL = """
+CREATE TABLE %(t)s (id integer PRIMARY KEY, last_name text, email text, company text);
+INSERT INTO %(t)s
+SELECT i,
+       CASE WHEN i %% 97 = 0 THEN NULL ELSE 'Last ' || i END,
+       CASE WHEN i %% 89 = 0 THEN 'not-an-email-' || i
+            WHEN i %% 83 = 0 THEN '%(p)s' || (i - 1) || '@example.org'
+            ELSE '%(p)s' || i || '@example.org' END,
+       'Company ' || (i %% 50)
+FROM generate_series(1, %(n)d) AS i;
+CREATE VIEW %(t)s_expected AS
+SELECT id,
+       CASE WHEN last_name IS NULL OR email NOT LIKE '%%@%%' THEN 'skipped'
+            WHEN id %% 83 = 0 AND (id - 1) %% 97 <> 0 AND (id - 1) %% 89 <> 0 THEN 'skipped'
+            ELSE 'added' END AS status,
+       CASE WHEN last_name IS NULL THEN 'MANDATORY_NOT_FOUND'
+            WHEN email NOT LIKE '%%@%%' THEN 'INVALID_DATA'
+            WHEN id %% 83 = 0 AND (id - 1) %% 97 <> 0 AND (id - 1) %% 89 <> 0 THEN 'DUPLICATE_DATA'
+       END AS code
+FROM %(t)s;
+"""
+
+
+def source_table(name, n, prefix):
+    psql(SOURCE_SQL % {"t": name, "n": n, "p": prefix})
+
+
+def query_of(table):
+    return ("SELECT id, email AS \"Email\", last_name AS \"Last_Name\", company AS \"Company\" "
+            "FROM %s ORDER BY id" % table)
+
+
+def submit(query, extra="", appname="zcrm_write_submit"):
+    """CALL zcrm_write_submit for Leads through SERVER; return (run_id, output)."""
+    out = run("CALL zcrm_write_submit('Leads', %s, key_column => 'id', connection => '%s'%s);\n"
+              % (psql_literal(query), SERVER, extra), appname)
+    m = re.search(r"^(\d+)$", out, re.M)
+    return (int(m.group(1)) if m else None), out
+
+
+def psql_literal(s):
+    return "'" + s.replace("'", "''") + "'"
+
+
+def results_agree(table, run_id):
+    """How many source rows have a result row with the expected status and
+    code, and how many result rows are there."""
+    agree = psql("""SELECT count(*) FROM %s_expected AS e
+                    JOIN zcrm_write_result AS r ON r.run_id = %d AND r.source_key = e.id::text
+                    WHERE r.status = e.status
+                      AND (e.code IS NULL AND r.errors IS NULL
+                           OR r.errors -> 0 ->> 'code' = e.code)
+                      AND (r.status <> 'added' OR r.record_id ~ '^[0-9]{19}$')
+                      AND r.row_number = (SELECT count(*) FROM %s AS s WHERE s.id <= e.id)"""
+                 % (table, run_id, table))
+    total = psql("SELECT count(*) FROM zcrm_write_result WHERE run_id = %d" % run_id)
+    return int(agree), int(total)
+
+
+def end_to_end_test():
+    reset()
+    source_table("leads_a", 60000, "a")
+    listener = Session("LISTEN zcrm_bulk_write_job;\nSELECT 'listening';\n", "zcrm_listener",
+                       keep_open=True)
+    listener.wait_line("listening", 10)
+    run_id, out = submit(query_of("leads_a"))
+    check("submit: a run id", run_id is not None, out[-500:])
+    parts = psql("SELECT string_agg(part || ':' || state || ':' || (last_row - first_row + 1), ',' "
+                 "ORDER BY part) FROM zcrm_write_run_job WHERE run_id = %d" % run_id)
+    check("submit: 3 parts of 25,000, 25,000 and 10,000 rows, created",
+          parts == "1:created:25000,2:created:25000,3:created:10000", parts)
+    check("submit: the run is submitted",
+          psql("SELECT state || ' ' || rows || ' ' || parts FROM zcrm_write_run WHERE run_id = %d"
+               % run_id) == "submitted 60000 3")
+    check("submit: 3 uploads and 3 creates reached the server", counts() == (3, 3), str(counts()))
+    check("submit: each job is tracked",
+          psql("SELECT count(*) FROM zcrm_tracked_job t JOIN zcrm_write_run_job j USING (job_id) "
+               "WHERE j.run_id = %d AND t.connection = '%s'" % (run_id, SERVER)) == "3")
+    check("submit: the zips are dropped once their jobs exist",
+          psql("SELECT count(*) FROM zcrm_write_run_job WHERE run_id = %d AND zip IS NULL"
+               % run_id) == "3")
+    state = poll_until_done(run_id)
+    check("poller: the run is completed", state == "completed", str(state))
+    agree, total = results_agree("leads_a", run_id)
+    check("results: 60,000 result rows, each matched to its source row with the expected "
+          "status, error code, record id and row_number", (agree, total) == (60000, 60000),
+          "%d agree of %d" % (agree, total))
+    statuses = psql("SELECT string_agg(DISTINCT coalesce(errors -> 0 ->> 'code', status), ',') "
+                    "FROM zcrm_write_result WHERE run_id = %d" % run_id)
+    check("results: every outcome is present",
+          statuses == "DUPLICATE_DATA,INVALID_DATA,MANDATORY_NOT_FOUND,added", statuses)
+    check("results: MANDATORY_NOT_FOUND names its field",
+          psql("SELECT DISTINCT errors::text FROM zcrm_write_result WHERE run_id = %d "
+               "AND errors -> 0 ->> 'code' = 'MANDATORY_NOT_FOUND'" % run_id)
+          == '[{"code": "MANDATORY_NOT_FOUND", "fields": ["Last_Name"]}]')
+    time.sleep(0.3)
+    listener.close()
+    out = listener.finish(10)
+    payloads = [json.loads(p.replace('\\"', '"')) for p in
+                re.findall(r'Asynchronous notification "zcrm_bulk_write_job" with payload "(.*)" received', out)]
+    done = [p for p in payloads if p.get("new_status") == "COMPLETED" and p.get("run_id") == run_id]
+    check("NOTIFY: one COMPLETED payload per part, naming the run and the part",
+          sorted(p["part"] for p in done) == [1, 2, 3], str(payloads)[:300])
+    check("nothing created twice: still 3 uploads and 3 creates", counts() == (3, 3))
+
+
+def shuffle_test():
+    reset()
+    lifecycle({"shuffle": True})
+    source_table("leads_s", 30000, "s")
+    run_id, out = submit(query_of("leads_s"))
+    state = poll_until_done(run_id)
+    agree, total = results_agree("leads_s", run_id)
+    check("shuffled result files: every row matched by its echoed values",
+          state == "completed" and (agree, total) == (30000, 30000),
+          "%s %d of %d" % (state, agree, total))
+    positions = psql("SELECT count(*) FROM zcrm_write_result WHERE run_id = %d "
+                     "AND row_number <> (part - 1) * 25000 + result_row" % run_id)
+    check("shuffled result files: the file order was not the source order", int(positions) > 1000,
+          positions)
+    lifecycle({"shuffle": False})
+
+
+def unmatched_test():
+    reset()
+    lifecycle({"shuffle": True})
+    psql("CREATE TABLE dups (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO dups SELECT i, 'Same', 'd' || (i % 10) || '@example.org', 'Same' "
+         "FROM generate_series(1, 40) AS i;"
+         "INSERT INTO dups SELECT i, 'Last ' || i, 'u' || i || '@example.org', 'C' "
+         "FROM generate_series(41, 100) AS i")
+    run_id, out = submit(query_of("dups"))
+    out = run("CALL zcrm_poll_tracked_jobs('0');\nCALL zcrm_poll_tracked_jobs('0');\n")
+    m = re.search(r"WARNING:  \S*\s*(\d+) of 100 result rows of bulk write job \d+ could not be matched", out)
+    check("repeated echoed values: a WARNING counts the unmatched rows", m is not None, out[-400:])
+    wrong = psql("SELECT count(*) FROM zcrm_write_result r JOIN dups d ON d.id::text = r.source_key "
+                 "WHERE r.run_id = %d AND (r.row_number <> d.id)" % run_id)
+    unmatched = psql("SELECT count(*) FROM zcrm_write_result WHERE run_id = %d "
+                     "AND row_number IS NULL AND source_key IS NULL" % run_id)
+    check("repeated echoed values: no wrong match, the 40 ambiguous rows unmatched, the 60 others matched",
+          wrong == "0" and unmatched == "40" and (m is None or m.group(1) == "40"),
+          "wrong %s unmatched %s" % (wrong, unmatched))
+    lifecycle({"shuffle": False})
+
+
+def upsert_and_failure_test():
+    reset()
+    psql("CREATE TABLE ups (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO ups SELECT i, 'Last ' || i, 'p' || i || '@example.org', 'C' "
+         "FROM generate_series(1, 20) AS i")
+    first, out = submit(query_of("ups") + " LIMIT 10")
+    poll_until_done(first)
+    second, out = submit(query_of("ups"), ", operation => 'upsert', find_by => 'Email'")
+    state = poll_until_done(second)
+    got = psql("SELECT string_agg(r.status, ',' ORDER BY r.row_number) FROM zcrm_write_result r "
+               "WHERE r.run_id = %d" % second)
+    same_ids = psql("SELECT count(*) FROM zcrm_write_result a JOIN zcrm_write_result b "
+                    "ON a.source_key = b.source_key AND a.record_id = b.record_id "
+                    "WHERE a.run_id = %d AND b.run_id = %d AND b.status = 'updated'" % (first, second))
+    check("upsert: the 10 stored rows updated with their record ids, the 10 others added",
+          state == "completed" and got == ",".join(["updated"] * 10 + ["added"] * 10)
+          and same_ids == "10", "%s %s %s" % (state, got, same_ids))
+
+    reset()
+    lifecycle({"fail_after": 5})
+    run_id, out = submit(query_of("ups"))
+    state = poll_until_done(run_id)
+    got = psql("SELECT string_agg(status, ',' ORDER BY row_number) FROM zcrm_write_result "
+               "WHERE run_id = %d" % run_id)
+    note = psql("SELECT state || ': ' || last_error FROM zcrm_write_run_job WHERE run_id = %d" % run_id)
+    check("a job that fails midway: 5 added, 15 unprocessed, the part completed with a note",
+          state == "completed" and got == ",".join(["added"] * 5 + ["unprocessed"] * 15)
+          and note == "completed: the job ended FAILED", "%s %s %s" % (state, got, note))
+    lifecycle({"fail_after": None})
+
+
+def interactive_test():
+    reset()
+    source_table("leads_i", 1000, "i")
+    out = run("SELECT count(*) AS n, count(*) FILTER (WHERE status = 'added') AS added, "
+              "count(DISTINCT run_id) AS runs, count(*) FILTER (WHERE row_number::text = source_key) AS joined "
+              "FROM zcrm_write('Leads', %s, key_column => 'id', token => :'token');\n"
+              % psql_literal(query_of("leads_i")))
+    agree = psql("SELECT count(*) FROM leads_i_expected")
+    m = re.search(r"^(\d+)\|(\d+)\|(\d+)\|(\d+)$", out, re.M)
+    check("zcrm_write with a token: 1,000 result rows of one run, each joined to its source row",
+          m is not None and m.group(1) == "1000" and m.group(3) == "1" and m.group(4) == "1000",
+          out[-400:])
+    check("zcrm_write: a progress NOTICE while the job runs",
+          re.search(r"NOTICE:  \S*\s*bulk write job \d+: INPROGRESS", out) is not None, out[-400:])
+    check("zcrm_write with a token: nothing tracked, no token stored",
+          psql("SELECT count(*) FROM zcrm_tracked_job t JOIN zcrm_write_run_job j USING (job_id)") ==
+          psql("SELECT count(*) FROM zcrm_write_run_job j JOIN zcrm_write_run r USING (run_id) "
+               "WHERE r.connection IS NOT NULL") and agree == "1000")
+
+
+def errors_test():
+    reset()
+    psql("CREATE TABLE few (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO few SELECT i, 'L' || i, 'f' || i || '@example.org', 'C' "
+         "FROM generate_series(1, 30) AS i")
+    out = run("CALL zcrm_write_submit('Nope', 'SELECT id, last_name AS \"Last_Name\" FROM few', "
+              "key_column => 'id', connection => '%s');\n" % SERVER)
+    check("module Zoho does not have: 22023 MODULE_NOT_AVAILABLE with the part and rows",
+          "ERROR:  22023" in out and "Part 1 of bulk write run" in out and "rows 1 to 30" in out,
+          out[-500:])
+    check("module Zoho does not have: the run and its part are failed",
+          psql("SELECT r.state || ' ' || j.state FROM zcrm_write_run r JOIN zcrm_write_run_job j "
+               "USING (run_id) WHERE r.module = 'Nope'") == "failed failed")
+    out = run("CALL zcrm_write_submit('Leads', 'SELECT id, email AS \"Email\" FROM few', "
+              "key_column => 'id', connection => '%s');\n" % SERVER)
+    check("mandatory fields not mapped: 22023", "ERROR:  22023" in out and "mandatory" in out.lower(),
+          out[-500:])
+    before = counts()
+    out = run("CALL zcrm_write_submit('Leads', 'SELECT id, last_name AS \"Last_Name\", "
+              "10 / (20 - id) AS \"Rating\" FROM few ORDER BY id', key_column => 'id', "
+              "connection => '%s');\n" % SERVER)
+    check("a query that fails at row 20: its own error (22012), nothing uploaded",
+          "ERROR:  22012" in out and counts() == before, out[-300:])
+    check("a query that fails: the run is recorded as failed with the error",
+          psql("SELECT state || ': ' || last_error FROM zcrm_write_run ORDER BY run_id DESC LIMIT 1")
+          == "failed: division by zero")
+    out = run("CALL zcrm_write_submit('Leads', 'SELECT id, last_name AS \"Last_Name\" FROM few "
+              "WHERE false', key_column => 'id', connection => '%s');\n" % SERVER)
+    check("an empty query: a NOTICE, no job, the run completed with no parts",
+          "no bulk write job was created" in out and counts() == before
+          and psql("SELECT state || ' ' || parts FROM zcrm_write_run ORDER BY run_id DESC LIMIT 1")
+          == "completed 0", out[-300:])
+    out = run("CALL zcrm_write_submit('Leads', 'SELECT 1 AS \"Last_Name\"');\n")
+    check("no connection and no default: 22023 before anything",
+          "ERROR:  22023" in out and "no connection" in out, out[-300:])
+
+
+def wait_for(sql, want, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if psql(sql) == want:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def backend_of(appname):
+    return psql("SELECT pid FROM pg_stat_activity WHERE application_name = '%s' "
+                "AND state = 'active'" % appname)
+
+
+def last_run():
+    return int(psql("SELECT max(run_id) FROM zcrm_write_run"))
+
+
+def part_states(run_id):
+    return psql("SELECT string_agg(state, ',' ORDER BY part) FROM zcrm_write_run_job "
+                "WHERE run_id = %d" % run_id)
+
+
+def resume(run_id, extra=""):
+    return run("CALL zcrm_write_submit(NULL, NULL, run_id => %d%s);\n" % (run_id, extra),
+               "zcrm_write_resume")
+
+
+SMALL_PARTS = "SET zcrm_bulk.max_part_rows = 10;\n"
+
+
+def interrupt_prepare_test():
+    reset()
+    psql("CREATE TABLE slow (id integer PRIMARY KEY, last_name text);"
+         "INSERT INTO slow SELECT i, 'L' || i FROM generate_series(1, 3000) AS i")
+    s = Session("CALL zcrm_write_submit('Leads', 'SELECT id, last_name AS \"Last_Name\", "
+                "pg_sleep(0.005)::text AS \"Description\" FROM slow ORDER BY id', key_column => 'id', "
+                "connection => '%s');\n" % SERVER, "zcrm_w_prep")
+    ok = wait_for("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'zcrm_w_prep' "
+                  "AND wait_event = 'PgSleep'", "1")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_prep'")
+    out = s.finish(30)
+    took = time.monotonic() - t0
+    run_id = last_run()
+    check("cancel mid-prepare: 57014 at once, the run left preparing, nothing stored or uploaded",
+          ok and "57014" in out and took < 2.0 and part_states(run_id) == ""
+          and psql("SELECT state FROM zcrm_write_run WHERE run_id = %d" % run_id) == "preparing"
+          and counts() == (0, 0), "%s %.2f s %s" % (ok, took, out[-300:]))
+    out = resume(run_id)
+    check("resume after a cancel mid-prepare: 55000, the run recorded as failed, nothing uploaded",
+          "55000" in out and psql("SELECT state FROM zcrm_write_run WHERE run_id = %d" % run_id)
+          == "failed" and counts() == (0, 0), out[-300:])
+
+
+def interrupt_upload_test():
+    reset()
+    psql("CREATE TABLE thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
+         "FROM generate_series(1, 30) AS i")
+    lifecycle({"upload_delay_ms": 5000})
+    s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+                "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_up")
+    run_id = None
+    ok = wait_for("SELECT count(*) FROM zcrm_write_run_job j JOIN zcrm_write_run r USING (run_id) "
+                  "WHERE r.state = 'sending' AND j.part = 1 AND j.state = 'uploading'", "1")
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_up'")
+    out = s.finish(30)
+    took = time.monotonic() - t0
+    lifecycle({"upload_delay_ms": 0})
+    run_id = last_run()
+    check("cancel mid-upload: 57014 at once, part 1 left uploading, the others prepared, no job",
+          ok and "57014" in out and took < 2.0
+          and part_states(run_id) == "uploading,prepared,prepared" and counts()[1] == 0,
+          "%s %.2f %s %s" % (ok, took, part_states(run_id), out[-300:]))
+    out = resume(run_id)
+    check("resume after a cancel mid-upload: every part uploaded and created once",
+          part_states(run_id) == "created,created,created" and counts()[1] == 3
+          and psql("SELECT count(DISTINCT job_id) FROM zcrm_write_run_job WHERE run_id = %d" % run_id)
+          == "3", "%s %s %s" % (part_states(run_id), counts(), out[-300:]))
+    out = resume(run_id)
+    check("resume of a run whose parts are all created: no request at all",
+          counts()[1] == 3 and part_states(run_id) == "created,created,created", out[-300:])
+    state = poll_until_done(run_id)
+    check("the resumed run's results: 30 rows, each matched once",
+          state == "completed" and psql("SELECT count(DISTINCT row_number) FROM zcrm_write_result "
+                                        "WHERE run_id = %d" % run_id) == "30")
+
+
+def between_upload_and_create_test():
+    """A part whose upload was committed and whose create was never started
+    (a crash between the two): set up by uploading part 1's stored zip by
+    hand and committing 'uploaded' with its file id, as the upload step
+    does.  Resuming creates it from the stored file id without uploading it
+    again."""
+    reset()
+    lifecycle({"upload_delay_ms": 5000})
+    s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+                "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_up2")
+    wait_for("SELECT count(*) FROM zcrm_write_run_job j JOIN zcrm_write_run r USING (run_id) "
+             "WHERE r.run_id = (SELECT max(run_id) FROM zcrm_write_run) AND j.part = 1 "
+             "AND j.state = 'uploading'", "1")
+    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_up2'")
+    s.finish(30)
+    lifecycle({"upload_delay_ms": 0})
+    run_id = last_run()
+    reset()
+    psql("UPDATE zcrm_write_run_job SET state = 'uploaded', "
+         "file_id = zcrm_upload_file(zip, connection => '%s') WHERE run_id = %d AND part = 1"
+         % (SERVER, run_id))
+    check("a part left uploaded (the server has its file)", counts() == (1, 0), str(counts()))
+    out = resume(run_id)
+    check("resume from uploaded: part 1 created from its file id, not uploaded again; "
+          "the other two uploaded and created",
+          counts() == (3, 3) and part_states(run_id) == "created,created,created",
+          "%s %s %s" % (counts(), part_states(run_id), out[-300:]))
+
+
+def interrupt_create_test():
+    reset()
+    lifecycle({"create_delay_ms": 5000})
+    s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+                "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_cr")
+    ok = wait_for("SELECT count(*) FROM zcrm_write_run_job j "
+                  "WHERE j.run_id = (SELECT max(run_id) FROM zcrm_write_run) AND j.part = 1 "
+                  "AND j.state = 'creating'", "1")
+    time.sleep(0.3)
+    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_cr'")
+    s.finish(30)
+    time.sleep(5.2)     # the server creates the job, then its reply finds no one
+    lifecycle({"create_delay_ms": 0})
+    run_id = last_run()
+    file_id = psql("SELECT file_id FROM zcrm_write_run_job WHERE run_id = %d AND part = 1" % run_id)
+    check("backend terminated during the create call: part 1 left creating (the server did create it)",
+          ok and part_states(run_id) == "creating,prepared,prepared" and counts()[1] == 1,
+          "%s %s %s" % (ok, part_states(run_id), counts()))
+    out = resume(run_id)
+    check("resume: part 1 uncertain with a WARNING naming its file id, left alone; the others created",
+          part_states(run_id) == "uncertain,created,created" and counts()[1] == 3
+          and re.search(r"WARNING:  .*part 1 of bulk write run %d may or may not have a job" % run_id, out)
+          is not None and file_id in out, "%s %s %s" % (part_states(run_id), counts(), out[-500:]))
+    out = resume(run_id)
+    check("resume again: the uncertain part is still left alone (no create)",
+          part_states(run_id) == "uncertain,created,created" and counts()[1] == 3
+          and "is uncertain and left alone" in out, out[-300:])
+    out = resume(run_id, ", retry_uncertain => true")
+    check("resume with retry_uncertain: part 1 uploaded and created again, on purpose",
+          part_states(run_id) == "created,created,created" and counts()[1] == 4, str(counts()))
+
+
+def main():
+    create = lambda: create_server(SERVER, "'1000.rt.write.' || :'rt'", "zcrm_write_setup")  # noqa: E731
+    return run_suite([create, end_to_end_test, shuffle_test, unmatched_test,
+                      upsert_and_failure_test, interactive_test, errors_test,
+                      interrupt_prepare_test, interrupt_upload_test,
+                      between_upload_and_create_test, interrupt_create_test])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
