@@ -424,11 +424,9 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 {
 	char	   *names[3];
 	int			k = echo_columns(schema, rp->run_id, names);
-	long		cols[3];
 	size_t		nres = zcrm_result_nrows(f);
 	size_t		nsrc;
 	const char **src;
-	const char **res;
 	int64	   *src_rows;
 	char	  **src_keys;
 	long	   *source_of;
@@ -441,14 +439,6 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 	char	  **statuses;
 	char	  **record_ids;
 	char	  **errors;
-
-	/* the echoed columns present in the file; a missing one cannot match */
-	for (int j = 0; j < k; j++)
-	{
-		cols[j] = zcrm_result_find_column(f, names[j]);
-		if (cols[j] < 0)
-			k = j;
-	}
 
 	/* the part's source rows, in order */
 	{
@@ -488,7 +478,10 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 			for (int j = 0; j < k; j++)
 			{
 				char	   *e = (j < nelems && !enulls[j]) ? TextDatumGetCString(elems[j]) : "";
-				char	   *copy = SPI_palloc(strlen(e) + 1);
+				char	   *copy;
+
+				e = pg_server_to_any(e, strlen(e), PG_UTF8);
+				copy = SPI_palloc(strlen(e) + 1);
 
 				strcpy(copy, e);
 				src[i * k + j] = copy;
@@ -497,20 +490,8 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 		SPI_finish();
 	}
 
-	/* the result rows' echoed values, in the database encoding */
-	res = palloc(sizeof(char *) * (nres * k + 1));
-	for (size_t r = 0; r < nres; r++)
-	{
-		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < k; j++)
-		{
-			const char *v = zcrm_result_value(f, r, (size_t) cols[j]);
-
-			res[r * k + j] = v ? to_server(v) : "";
-		}
-	}
 	source_of = palloc(sizeof(long) * (nres + 1));
-	if (!zcrm_match_rows(nsrc, nres, k, src, res, source_of, &mo))
+	if (!zcrm_result_match(f, k, (const char *const *) names, nsrc, src, source_of, &mo))
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while matching a result file to its source rows")));

@@ -224,8 +224,8 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 						part, run_id)));
 	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
 	name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip", run_id, part);
-	if (!zcrm_upload_zip(&call, VARDATA(rp.zip), VARSIZE(rp.zip) - VARHDRSZ, name,
-						 &file_id, &err))
+	if (!zcrm_write_upload(&call, VARDATA(rp.zip), VARSIZE(rp.zip) - VARHDRSZ, name,
+						   &file_id, &err))
 	{
 		zcrm_run_record_refusal(schema, &rp, refusal_text(&err));
 		PG_RETURN_DATUM(outcome(fcinfo, &err, part_context(&rp)));
@@ -258,7 +258,7 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 	ZcrmRunPart		rp;
 	ZcrmCall	call;
 	ZcrmError	err;
-	ZcrmCreateSpec spec;
+	ZcrmWriteJobSpec spec;
 	char	   *job_id = NULL;
 	char	   *connection = opt_text(fcinfo, 3);
 	bool		track = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
@@ -279,7 +279,7 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 	spec.field_mappings = rp.field_mappings;
 	spec.ignore_empty = rp.ignore_empty;
 	spec.file_id = rp.file_id;
-	if (!zcrm_create_job(&call, &spec, &job_id, &err))
+	if (!zcrm_write_create(&call, &spec, &job_id, &err))
 	{
 		zcrm_run_record_refusal(schema, &rp, refusal_text(&err));
 		PG_RETURN_DATUM(outcome(fcinfo, &err, part_context(&rp)));
@@ -333,13 +333,13 @@ zcrm_write_step_collect(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		results = zcrm_fetch_job_results(&call, rp.job_id);
-		job_status = pstrdup(zcrm_job_results_status(results));
-		if (zcrm_job_results_count(results) < 1)
+		job_status = pstrdup(results->status);
+		if (results->nparts < 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("the result file of bulk write job %s holds no CSV file", rp.job_id),
 					 errdetail("%s", part_context(&rp))));
-		nrows = zcrm_run_store_results(schema, &rp, zcrm_job_results_file(results, 0),
+		nrows = zcrm_run_store_results(schema, &rp, results->parts[0].file,
 									   &unmatched);
 	}
 	PG_FINALLY();
