@@ -8,6 +8,7 @@ OBJS = \
 	src/zcrm_bulk.o \
 	src/settings.o \
 	src/transport.o \
+	src/transport_policy.o \
 	src/json_scan.o \
 	src/json_arena.o \
 	src/json.o \

@@ -95,20 +95,4 @@ extern void zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs,
  */
 extern void zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp);
 
-/*
- * zcrm_form_encode
- *		"name=value&..." from npairs (name, value) pairs, the values
- *		percent-encoded; palloc'd.  Names are used as they are.
- */
-extern char *zcrm_form_encode(const char *const *pairs, int npairs);
-
-/*
- * zcrm_sleep
- *		Sleep "ms" milliseconds on the process latch, so that query cancel,
- *		statement_timeout and termination end the wait at once (through
- *		CHECK_FOR_INTERRUPTS) and postmaster death ends the backend.  Used
- *		for backoff between retries and between polls of a job.
- */
-extern void zcrm_sleep(long ms);
-
 #endif							/* ZCRM_TRANSPORT_H */
