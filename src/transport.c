@@ -84,6 +84,14 @@ static char zcrm_easy_ca[MAXPGPATH] = "";
 /* One error buffer per slot of a batch; libcurl writes into it. */
 static char zcrm_errbufs[ZCRM_MAX_CONCURRENCY][CURL_ERROR_SIZE];
 
+/* An upload being sent from the request's buffer. */
+typedef struct ZcrmUploadCursor
+{
+	const char *data;
+	size_t		len;
+	size_t		pos;
+} ZcrmUploadCursor;
+
 /* An easy handle and what one attempt on it owns. */
 typedef struct ZcrmSlot
 {
@@ -91,6 +99,8 @@ typedef struct ZcrmSlot
 	bool		attached;		/* added to zcrm_multi */
 	int			req;			/* the request it carries, or -1 */
 	struct curl_slist *headers;
+	curl_mime  *mime;			/* an upload's form, or NULL */
+	ZcrmUploadCursor upload;	/* how far the upload has been read */
 	ZcrmBody	body;
 	char	   *errbuf;
 } ZcrmSlot;
@@ -165,45 +175,106 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 }
 
 /*
- * build_headers
- *		The request headers, or NULL when libcurl runs out of memory: the
- *		Authorization header when there is a token, the Content-Type of a
- *		form when there is a form body.  The temporary string holding the
- *		token is made before the list (so a palloc failure leaks nothing)
- *		and wiped before it is freed.
+ * append_header
+ *		curl_slist_append() that frees the whole list when it fails.
  */
 static struct curl_slist *
-build_headers(const char *token, bool form)
+append_header(struct curl_slist *list, const char *line)
+{
+	struct curl_slist *next;
+
+	if (list == NULL)
+		return NULL;
+	next = curl_slist_append(list, line);
+	if (next == NULL)
+		curl_slist_free_all(list);
+	return next;
+}
+
+/*
+ * build_headers
+ *		The request's headers, or NULL when libcurl runs out of memory: the
+ *		Authorization header when there is a token, the Content-Type of a
+ *		form or JSON body, an empty Expect for every POST, and the
+ *		request's own lines.  The temporary string holding the token is
+ *		made before the list (so a palloc failure leaks nothing) and wiped
+ *		before it is freed.
+ */
+static struct curl_slist *
+build_headers(const ZcrmRequest *req)
 {
 	struct curl_slist *list;
-	struct curl_slist *next;
-	char	   *auth = token ? psprintf("Authorization: Zoho-oauthtoken %s", token) : NULL;
+	char	   *auth = req->token ?
+		psprintf("Authorization: Zoho-oauthtoken %s", req->token) : NULL;
 
 	list = curl_slist_append(NULL, "Accept: application/json");
-	if (list != NULL && form)
-	{
-		next = curl_slist_append(list, "Content-Type: application/x-www-form-urlencoded");
-		if (next == NULL)
-		{
-			curl_slist_free_all(list);
-			list = NULL;
-		}
-	}
-	if (list != NULL && auth)
-	{
-		next = curl_slist_append(list, auth);
-		if (next == NULL)
-		{
-			curl_slist_free_all(list);
-			list = NULL;
-		}
-	}
+	if (req->form)
+		list = append_header(list, "Content-Type: application/x-www-form-urlencoded");
+	else if (req->json)
+		list = append_header(list, "Content-Type: application/json");
+	if (req->form || req->json || req->upload)
+		list = append_header(list, "Expect:");
+	for (int i = 0; req->headers && req->headers[i]; i++)
+		list = append_header(list, req->headers[i]);
 	if (auth)
 	{
+		list = append_header(list, auth);
 		explicit_bzero(auth, strlen(auth));
 		pfree(auth);
 	}
 	return list;
+}
+
+/*
+ * read_upload / seek_upload
+ *		The mime part's data callbacks: copy the next bytes of the upload
+ *		out of the request's buffer, and rewind it when libcurl sends the
+ *		body again.  Never raise.
+ */
+static size_t
+read_upload(char *buf, size_t size, size_t nitems, void *arg)
+{
+	ZcrmUploadCursor *u = (ZcrmUploadCursor *) arg;
+	size_t		n = Min(size * nitems, u->len - u->pos);
+
+	memcpy(buf, u->data + u->pos, n);
+	u->pos += n;
+	return n;
+}
+
+static int
+seek_upload(void *arg, curl_off_t offset, int origin)
+{
+	ZcrmUploadCursor *u = (ZcrmUploadCursor *) arg;
+
+	if (origin != SEEK_SET || offset < 0 || (size_t) offset > u->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	u->pos = (size_t) offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/*
+ * attach_upload
+ *		Give the slot's request its multipart/form-data body: one part
+ *		named "file" with the upload's file name, read by read_upload().
+ */
+static CURLcode
+attach_upload(ZcrmSlot *slot, const ZcrmRequest *req)
+{
+	curl_mimepart *part;
+
+	slot->upload.data = req->upload;
+	slot->upload.len = req->upload_len;
+	slot->upload.pos = 0;
+	slot->mime = curl_mime_init(slot->easy);
+	if (slot->mime == NULL || (part = curl_mime_addpart(slot->mime)) == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_mime_name(part, "file") != CURLE_OK ||
+		curl_mime_filename(part, req->upload_name ? req->upload_name : "upload.zip") != CURLE_OK ||
+		curl_mime_data_cb(part, (curl_off_t) req->upload_len, read_upload,
+						  seek_upload, NULL, &slot->upload) != CURLE_OK)
+		return CURLE_OUT_OF_MEMORY;
+	return curl_easy_setopt(slot->easy, CURLOPT_MIMEPOST, slot->mime);
 }
 
 /*
@@ -267,6 +338,17 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 		ZCRM_SETOPT(CURLOPT_POST, 1L);
 		ZCRM_SETOPT(CURLOPT_POSTFIELDSIZE, (long) strlen(req->form));
 		ZCRM_SETOPT(CURLOPT_POSTFIELDS, req->form);
+	}
+	else if (req->json)
+	{
+		ZCRM_SETOPT(CURLOPT_POST, 1L);
+		ZCRM_SETOPT(CURLOPT_POSTFIELDSIZE, (long) strlen(req->json));
+		ZCRM_SETOPT(CURLOPT_POSTFIELDS, req->json);
+	}
+	else if (req->upload)
+	{
+		if (rc == CURLE_OK)
+			rc = attach_upload(slot, req);
 	}
 	else
 		ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
@@ -385,6 +467,13 @@ release_slot(ZcrmSlot *slot)
 	slot->attached = false;
 	curl_slist_free_all(slot->headers);
 	slot->headers = NULL;
+	if (slot->mime)
+	{
+		/* the handle keeps a copy of the form until told otherwise */
+		(void) curl_easy_setopt(slot->easy, CURLOPT_MIMEPOST, NULL);
+		curl_mime_free(slot->mime);
+		slot->mime = NULL;
+	}
 	free(slot->body.data);
 	memset(&slot->body, 0, sizeof(slot->body));
 	slot->req = -1;
@@ -428,7 +517,6 @@ finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
 	ZcrmTrack  *t = &b->q.track[i];
 	bool		retry;
 	long		status = 0;
-	long		delay;
 
 	if (rc == CURLE_OK)
 	{
@@ -449,49 +537,21 @@ finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
 		o->limit = (long) slot->body.limit;
 	}
 
-	if (retry && zcrm_retry_after(req->once, o->attempts, t->deadline, &delay))
+	if (retry && zcrm_queue_backoff(&b->q, i, req, o->attempts,
+									rc == CURLE_OK ? NULL : o->reason, status))
 	{
-		if (rc == CURLE_OK)
-			ereport(DEBUG1,
-					(errmsg_internal("zcrm_bulk: %s: HTTP status %ld, retry %d of %d in %ld ms",
-									 req->what, status, o->attempts, zcrm_retries, delay)));
-		else
-			ereport(DEBUG1,
-					(errmsg_internal("zcrm_bulk: %s: %s, retry %d of %d in %ld ms",
-									 req->what, o->reason, o->attempts, zcrm_retries, delay)));
 		release_slot(slot);
 		b->running--;
-		t->state = ZCRM_REQ_BACKOFF;
-		t->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
-		b->q.nbackoff++;
 		return;
 	}
 
 	if (rc == CURLE_OK)
 	{
 		char	   *content_type = NULL;
-		ZcrmHttpResponse *resp = &o->resp;
 
-		resp->status = status;
-		resp->content_type = NULL;
-		if (curl_easy_getinfo(slot->easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-			content_type != NULL)
-			resp->content_type = pstrdup(content_type);
-		resp->body_len = slot->body.len;
-		resp->body = palloc_extended(slot->body.len + 1, MCXT_ALLOC_NO_OOM);
-		if (resp->body != NULL)
-		{
-			if (slot->body.len > 0)
-				memcpy(resp->body, slot->body.data, slot->body.len);
-			resp->body[slot->body.len] = '\0';
-			o->complete = true;
-		}
-		else
-		{
-			o->kind = ZCRM_FAIL_NO_MEMORY;
-			o->reason = pstrdup("out of memory");
-			o->limit = 0;
-		}
+		if (curl_easy_getinfo(slot->easy, CURLINFO_CONTENT_TYPE, &content_type) != CURLE_OK)
+			content_type = NULL;
+		zcrm_outcome_set_response(o, &slot->body, status, content_type);
 	}
 
 	release_slot(slot);
@@ -564,7 +624,7 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 	}
 	if (setup == CURLE_OK)
 	{
-		slot->headers = build_headers(req->token, req->form != NULL);
+		slot->headers = build_headers(req);
 		if (slot->headers == NULL)
 			setup = CURLE_OUT_OF_MEMORY;
 	}

@@ -46,7 +46,13 @@ typedef struct ZcrmHttpResponse
 	char	   *content_type;	/* NULL when the server sent none */
 } ZcrmHttpResponse;
 
-/* One HTTP request. */
+/*
+ * One HTTP request: a GET, or a POST of a form, a JSON body or an upload
+ * (at most one of form, json and upload).  Every POST is sent with an
+ * empty "Expect:", so libcurl never waits for a 100 Continue.  The upload
+ * is read from the caller's buffer as it is sent (never copied), which
+ * must live until the request is done.
+ */
 typedef struct ZcrmRequest
 {
 	const char *url;
@@ -55,6 +61,11 @@ typedef struct ZcrmRequest
 	const char *what;			/* names the request in errors and logs */
 	bool		once;			/* never retried, whatever zcrm_bulk.retries */
 	long		timeout_ms;		/* when > 0: a limit below zcrm_bulk.timeout */
+	const char *json;			/* POST this JSON body instead (or NULL) */
+	const char *upload;			/* POST these upload_len bytes as the */
+	size_t		upload_len;		/* multipart/form-data part "file", named */
+	const char *upload_name;	/* upload_name, without a part Content-Type */
+	const char *const *headers; /* more header lines, NULL-terminated */
 } ZcrmRequest;
 
 /* How one request of a batch ended. */

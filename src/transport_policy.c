@@ -110,16 +110,46 @@ backoff_delay_ms(int retry)
 }
 
 /*
- * zcrm_retry_after
- *		See transport_policy.h.
+ * retry_after
+ *		Whether a request that failed in a way a retry may cure gets another
+ *		attempt: not when it is "once", not after zcrm_bulk.retries retries
+ *		("attempts" were made), and not when the backoff would outlast its
+ *		deadline.  When it does, *delay_ms is the jittered backoff to wait.
  */
-bool
-zcrm_retry_after(bool once, int attempts, TimestampTz deadline, long *delay_ms)
+static bool
+retry_after(bool once, int attempts, TimestampTz deadline, long *delay_ms)
 {
 	if (once || attempts > zcrm_retries)
 		return false;
 	*delay_ms = backoff_delay_ms(attempts - 1);
 	return *delay_ms < TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+}
+
+/*
+ * zcrm_queue_backoff
+ *		See transport_policy.h.
+ */
+bool
+zcrm_queue_backoff(ZcrmQueue *q, int i, const ZcrmRequest *req, int attempts,
+				   const char *reason, long status)
+{
+	ZcrmTrack  *t = &q->track[i];
+	long		delay;
+
+	if (!retry_after(req->once, attempts, t->deadline, &delay))
+		return false;
+	if (reason == NULL)
+		ereport(DEBUG1,
+				(errmsg_internal("zcrm_bulk: %s: HTTP status %ld, retry %d of %d in %ld ms",
+								 req->what, status, attempts, zcrm_retries, delay)));
+	else
+		ereport(DEBUG1,
+				(errmsg_internal("zcrm_bulk: %s: %s, retry %d of %d in %ld ms",
+								 req->what, reason, attempts, zcrm_retries, delay)));
+	t->state = ZCRM_REQ_BACKOFF;
+	t->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), delay);
+	q->nbackoff++;
+	return true;
 }
 
 /*
@@ -157,6 +187,35 @@ zcrm_body_append(ZcrmBody *body, const char *ptr, size_t n)
 	body->len += n;
 	body->data[body->len] = '\0';
 	return true;
+}
+
+/*
+ * zcrm_outcome_set_response
+ *		See transport_policy.h.
+ */
+void
+zcrm_outcome_set_response(ZcrmOutcome *o, const ZcrmBody *body, long status,
+						  const char *content_type)
+{
+	ZcrmHttpResponse *resp = &o->resp;
+
+	resp->status = status;
+	resp->content_type = content_type ? pstrdup(content_type) : NULL;
+	resp->body_len = body->len;
+	resp->body = palloc_extended(body->len + 1, MCXT_ALLOC_NO_OOM);
+	if (resp->body != NULL)
+	{
+		if (body->len > 0)
+			memcpy(resp->body, body->data, body->len);
+		resp->body[body->len] = '\0';
+		o->complete = true;
+	}
+	else
+	{
+		o->kind = ZCRM_FAIL_NO_MEMORY;
+		o->reason = pstrdup("out of memory");
+		o->limit = 0;
+	}
 }
 
 /*

@@ -22,6 +22,8 @@
 
 #include "datatype/timestamp.h"
 
+#include "transport.h"
+
 /* Where one request of a batch stands. */
 typedef enum ZcrmReqState
 {
@@ -64,20 +66,23 @@ extern int	zcrm_queue_next(ZcrmQueue *q, TimestampTz now);
 extern long zcrm_queue_wait_ms(const ZcrmQueue *q, long max_ms);
 
 /*
+ * zcrm_queue_backoff
+ *		Request i (req), after "attempts" attempts, failed in a way a retry
+ *		may cure: with libcurl's "reason", or (reason NULL) with HTTP
+ *		"status".  When a retry is
+ *		left (not "once", at most zcrm_bulk.retries, and the backoff
+ *		ends before the request's deadline), put it into
+ *		ZCRM_REQ_BACKOFF until its backoff is over, log that at DEBUG1 and
+ *		return true; otherwise change nothing and return false.
+ */
+extern bool zcrm_queue_backoff(ZcrmQueue *q, int i, const ZcrmRequest *req,
+							   int attempts, const char *reason, long status);
+
+/*
  * zcrm_status_is_retryable
  *		True for the HTTP statuses a retry may cure: 429 and 5xx.
  */
 extern bool zcrm_status_is_retryable(long status);
-
-/*
- * zcrm_retry_after
- *		Whether a request that failed in a way a retry may cure gets another
- *		attempt: not when it is "once", not after zcrm_bulk.retries retries
- *		("attempts" were made), and not when the backoff would outlast its
- *		deadline.  When it does, *delay_ms is the jittered backoff to wait.
- */
-extern bool zcrm_retry_after(bool once, int attempts, TimestampTz deadline,
-							 long *delay_ms);
 
 /* The response body as it streams in; malloc'd, owned by one request. */
 typedef struct ZcrmBody
@@ -98,6 +103,15 @@ typedef struct ZcrmBody
  *		runs inside libcurl's write callback.
  */
 extern bool zcrm_body_append(ZcrmBody *body, const char *ptr, size_t n);
+
+/*
+ * zcrm_outcome_set_response
+ *		Make *o a complete response with "status", a palloc'd copy of the
+ *		body and of content_type (may be NULL); if the copy cannot be had,
+ *		o is instead the failure ZCRM_FAIL_NO_MEMORY.
+ */
+extern void zcrm_outcome_set_response(ZcrmOutcome *o, const ZcrmBody *body,
+									  long status, const char *content_type);
 
 /*
  * zcrm_form_encode
