@@ -13,6 +13,7 @@ OBJS = \
 	src/json_arena.o \
 	src/json.o \
 	src/parse.o \
+	src/upload_host.o \
 	src/scrub.o \
 	src/csv.o \
 	src/zip.o \
