@@ -390,6 +390,17 @@ void
 zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 						  ZcrmError *err)
 {
+	zcrm_describe_reply_parse_error(perr, psprintf("bulk write job %s", job_id), err);
+}
+
+/*
+ * zcrm_describe_reply_parse_error
+ *		See errors.h.
+ */
+void
+zcrm_describe_reply_parse_error(const ZcrmParseError *perr, const char *what,
+								ZcrmError *err)
+{
 	const char *where = perr->path[0] ? perr->path : "the top level";
 
 	memset(err, 0, sizeof(*err));
@@ -397,13 +408,13 @@ zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 	{
 		case ZCRM_PARSE_NOT_JSON:
 			set_error(err, ERRCODE_INVALID_JSON_TEXT,
-					  psprintf("Zoho CRM API response for bulk write job %s is not valid JSON", job_id),
+					  psprintf("Zoho CRM API response for %s is not valid JSON", what),
 					  psprintf("The parser reported: %s.", perr->message),
 					  "A proxy or gateway between PostgreSQL and Zoho may have answered instead of the API; check zcrm_bulk.api_domain.");
 			break;
 		case ZCRM_PARSE_NUL_CHAR:
 			set_error(err, ERRCODE_UNTRANSLATABLE_CHARACTER,
-					  psprintf("Zoho CRM API response for bulk write job %s contains a \\u0000 escape", job_id),
+					  psprintf("Zoho CRM API response for %s contains a \\u0000 escape", what),
 					  perr->path[0] ?
 					  psprintf("The string at %s contains a NUL character, which text cannot hold.", perr->path) :
 					  pstrdup("A string in the response contains a NUL character, which text cannot hold."),
@@ -411,19 +422,19 @@ zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 			break;
 		case ZCRM_PARSE_TOO_MANY_VALUES:
 			set_error(err, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-					  psprintf("Zoho CRM API response for bulk write job %s holds too many JSON values", job_id),
+					  psprintf("Zoho CRM API response for %s holds too many JSON values", what),
 					  psprintf("The document holds more than zcrm_bulk.max_json_values (%d) values; it was not parsed.",
 							   zcrm_max_json_values),
 					  "A superuser can raise zcrm_bulk.max_json_values; a call may then take up to about 1 kB of memory per value.");
 			break;
 		case ZCRM_PARSE_NO_MEMORY:
 			set_error(err, ERRCODE_OUT_OF_MEMORY,
-					  psprintf("out of memory while parsing the Zoho CRM API response for bulk write job %s", job_id),
+					  psprintf("out of memory while parsing the Zoho CRM API response for %s", what),
 					  NULL, NULL);
 			break;
 		default:
 			set_error(err, ERRCODE_DATA_EXCEPTION,
-					  psprintf("unexpected Zoho CRM API response for bulk write job %s", job_id),
+					  psprintf("unexpected Zoho CRM API response for %s", what),
 					  psprintf("At %s: %s.", where, perr->message),
 					  "Use zcrm_write_job_json() to see the whole document.");
 			break;

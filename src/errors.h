@@ -89,6 +89,13 @@ extern void zcrm_describe_parse_error(const ZcrmParseError *perr,
 									  const char *job_id, ZcrmError *err);
 
 /*
+ * zcrm_describe_reply_parse_error
+ *		The same for the reply to any request, named by "what".
+ */
+extern void zcrm_describe_reply_parse_error(const ZcrmParseError *perr,
+											const char *what, ZcrmError *err);
+
+/*
  * zcrm_parse_stopped
  *		True when parse.c stopped for a pending interrupt (status
  *		ZCRM_PARSE_INTERRUPTED), after servicing it with
