@@ -353,6 +353,13 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 	else
 		ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
 	ZCRM_SETOPT(CURLOPT_HTTPHEADER, slot->headers);
+
+	/*
+	 * libcurl itself sends a request again, on a new connection, when a
+	 * reused keep-alive connection dies before any answer arrives; a
+	 * request that must never be sent twice gets a connection of its own.
+	 */
+	ZCRM_SETOPT(CURLOPT_FRESH_CONNECT, (long) req->once);
 	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
 	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, Min((long) zcrm_connect_timeout_ms, timeout_ms));
 	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) slot->body.limit);

@@ -59,7 +59,8 @@ typedef struct ZcrmRequest
 	const char *token;			/* Authorization: Zoho-oauthtoken, or NULL */
 	const char *form;			/* POST this urlencoded form, or GET if NULL */
 	const char *what;			/* names the request in errors and logs */
-	bool		once;			/* never retried, whatever zcrm_bulk.retries */
+	bool		once;			/* never sent twice: no retry, and a new
+								 * connection (see configure_request) */
 	long		timeout_ms;		/* when > 0: a limit below zcrm_bulk.timeout */
 	const char *json;			/* POST this JSON body instead (or NULL) */
 	const char *upload;			/* POST these upload_len bytes as the */

@@ -23,7 +23,7 @@ Zoho's behaviour is unverified the server can be told to behave either way
 - uploads are read slowly: "upload_read_bytes_per_s": N, or null (a client
   that goes away mid-upload ends the request: nothing is routed or logged).
 
-Every upload's headers (Expect, feature, X-CRM-ORG, the file part's name and
+Every upload's headers (Host, Expect, feature, X-CRM-ORG, the file part's name and
 whether it has a Content-Type) and every create body are recorded in
 GET /__admin/lifecycle ("upload_requests", "create_requests").
 
@@ -480,6 +480,7 @@ def upload(h, lc, m):
     part = multipart_part(h.headers.get("Content-Type"), h.request_body or b"")
     with lc.lock:
         lc.upload_requests.append({
+            "host": h.headers.get("Host"),
             "expect": h.headers.get("Expect"), "feature": feature, "x_crm_org": org_header,
             "content_type": (h.headers.get("Content-Type") or "").split(";")[0],
             "file_name": part.get_filename() if part is not None else None,

@@ -2282,6 +2282,7 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(doc["code"], "FILE_UPLOAD_SUCCESS")
         self.assertGreater(took, 0.35)
         rec = SERVER.admin("GET", "lifecycle")["upload_requests"][-1]
+        self.assertEqual(rec["host"], "127.0.0.1")
         self.assertEqual((rec["expect"], rec["feature"], rec["x_crm_org"], rec["file_name"],
                           rec["part_content_type"], rec["content_type"]),
                          ("nothing-really", "bulk-write", "808232144", "part.zip", None,
