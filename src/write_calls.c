@@ -102,7 +102,9 @@ zcrm_upload_file(PG_FUNCTION_ARGS)
 	zcrm_call_open(&call, optional_text(fcinfo, 1), optional_text(fcinfo, 2));
 	if (!zcrm_write_upload(&call, VARDATA_ANY(zip), VARSIZE_ANY_EXHDR(zip),
 						   "zcrm_bulk.zip", &file_id, &err))
-		zcrm_raise_error(&err);
+		zcrm_raise_error_context(&err,
+								 psprintf("The zip file had %zu bytes.",
+										  (size_t) VARSIZE_ANY_EXHDR(zip)));
 	PG_RETURN_TEXT_P(cstring_to_text(file_id));
 }
 
@@ -189,6 +191,8 @@ zcrm_create_write_job(PG_FUNCTION_ARGS)
 
 	zcrm_call_open(&call, optional_text(fcinfo, 6), optional_text(fcinfo, 7));
 	if (!zcrm_write_create(&call, &spec, &job_id, &err))
-		zcrm_raise_error(&err);
+		zcrm_raise_error_context(&err,
+								 psprintf("The job was for module %s, file id %s, operation %s.",
+										  spec.module, spec.file_id, spec.operation));
 	PG_RETURN_TEXT_P(cstring_to_text(job_id));
 }

@@ -139,6 +139,8 @@ def upload_error_test():
     check("an upload error with HTTP 200 raises 22023 with the API's code and message",
           len(err200) == 1 and "22023" in err200[0] and "INVALID_FILE_FORMAT" in err200[0]
           and "only zip format is supported" in err200[0] and hint200, results)
+    check("the error's detail has the caller's context on a line of its own",
+          "The zip file had 22 bytes." in out.splitlines(), out)
     check("the same upload error with HTTP 400 raises the same SQL error",
           err4xx == err200 and hint4xx == hint200 and n200 == n4xx == 1, results)
     reset()
@@ -259,8 +261,8 @@ def create_errors_test():
         errors = lines_with(out, "ERROR:")
         check("create error %s raises %s with the API's message and a hint" % (code, state),
               len(errors) == 1 and ("%s: Zoho CRM API error %s:" % (state, code)) in errors[0]
-              and lines_with(out, "HINT:") and lines_with(out, "The API answered HTTP status 400"),
-              out)
+              and lines_with(out, "HINT:") and lines_with(out, "The API answered HTTP status 400")
+              and lines_with(out, "The job was for module "), out)
 
 
 def create_once_test():
