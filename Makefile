@@ -8,17 +8,21 @@ OBJS = \
 	src/zcrm_bulk.o \
 	src/settings.o \
 	src/transport.o \
+	src/transport_policy.o \
 	src/json_scan.o \
 	src/json_arena.o \
 	src/json.o \
 	src/parse.o \
+	src/upload_host.o \
 	src/scrub.o \
 	src/csv.o \
 	src/zip.o \
 	src/errors.o \
 	src/validate.o \
 	src/zoho.o \
+	src/zoho_write.o \
 	src/functions.o \
+	src/write_calls.o \
 	src/wait.o \
 	src/connections.o \
 	src/oauth.o
@@ -30,7 +34,8 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 
 REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_scrub zcrm_faults zcrm_input \
 	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking \
-	zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe
+	zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe \
+	zcrm_write_calls
 REGRESS_OPTS = --inputdir=.
 
 # src/csv.o and src/zip.o (minizip) are used by the 2.1 write functions;

@@ -132,6 +132,37 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_run_run_id_se
 -- 4. Upload and create, one call each (zcrm_upload_file, zcrm_create_write_job)
 -----------------------------------------------------------------------
 
+-- Low-level building blocks: a zip made elsewhere is uploaded (its file id
+-- returned) and a job created for it (its job id returned).  C functions
+-- that run no SQL, so no search_path can change what they do; not PUBLIC's.
+CREATE FUNCTION @extschema@.zcrm_upload_file(zip pg_catalog.bytea,
+											 token pg_catalog.text DEFAULT NULL,
+											 connection pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'zcrm_upload_file'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.zcrm_upload_file(pg_catalog.bytea, pg_catalog.text, pg_catalog.text) IS
+'upload a zip file for Zoho CRM Bulk Write; returns its file id';
+
+CREATE FUNCTION @extschema@.zcrm_create_write_job(module pg_catalog.text,
+												  file_id pg_catalog.text,
+												  operation pg_catalog.text DEFAULT 'insert',
+												  find_by pg_catalog.text DEFAULT NULL,
+												  field_mappings pg_catalog.jsonb DEFAULT NULL,
+												  ignore_empty pg_catalog.bool DEFAULT true,
+												  token pg_catalog.text DEFAULT NULL,
+												  connection pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'zcrm_create_write_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION @extschema@.zcrm_create_write_job(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.bool, pg_catalog.text, pg_catalog.text) IS
+'create a Zoho CRM bulk write job for an uploaded file; returns its job id';
+
+REVOKE ALL ON FUNCTION @extschema@.zcrm_upload_file(pg_catalog.bytea, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.zcrm_create_write_job(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
 -----------------------------------------------------------------------
 -- 5. Submit, write and the poller (zcrm_write_submit, zcrm_write)
 -----------------------------------------------------------------------

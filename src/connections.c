@@ -9,7 +9,7 @@
  * tokens come from and where calls go; a user mapping carries the OAuth
  * client and the refresh token:
  *
- *	- server options: accounts_server (required), api_domain;
+ *	- server options: accounts_server (required), api_domain, upload_domain;
  *	- user mapping options: client_id, client_secret, refresh_token (all
  *	  required).
  *
@@ -88,6 +88,7 @@ typedef struct ZcrmOption
 static const ZcrmOption zcrm_options[] = {
 	{"accounts_server", ForeignServerRelationId, true, false},
 	{"api_domain", ForeignServerRelationId, false, false},
+	{"upload_domain", ForeignServerRelationId, false, false},
 	{"client_id", UserMappingRelationId, true, false},
 	{"client_secret", UserMappingRelationId, true, true},
 	{"refresh_token", UserMappingRelationId, true, true},
@@ -110,6 +111,9 @@ zcrm_is_zoho_accounts_server(const char *url)
 	return false;
 }
 
+static bool is_zohoapis_host(const char *url, const char *const *hosts,
+							 int nhosts);
+
 /*
  * zcrm_is_zoho_api_domain
  *		See connections.h.
@@ -118,9 +122,32 @@ bool
 zcrm_is_zoho_api_domain(const char *url)
 {
 	static const char *const hosts[] = {"www", "sandbox", "developer"};
+
+	return is_zohoapis_host(url, hosts, lengthof(hosts));
+}
+
+/*
+ * zcrm_is_zoho_upload_domain
+ *		See connections.h.
+ */
+bool
+zcrm_is_zoho_upload_domain(const char *url)
+{
+	static const char *const hosts[] = {"content", "www", "sandbox", "developer"};
+
+	return is_zohoapis_host(url, hosts, lengthof(hosts));
+}
+
+/*
+ * is_zohoapis_host
+ *		True when "url" is https://<one of hosts>.zohoapis.<a Zoho TLD>.
+ */
+static bool
+is_zohoapis_host(const char *url, const char *const *hosts, int nhosts)
+{
 	char	   *u = zcrm_without_slash(url);
 
-	for (int h = 0; h < lengthof(hosts); h++)
+	for (int h = 0; h < nhosts; h++)
 	{
 		for (int t = 0; t < lengthof(zoho_api_tlds); t++)
 		{
@@ -287,6 +314,8 @@ zcrm_bulk_fdw_validator(PG_FUNCTION_ARGS)
 			check_url(opt->name, value, zcrm_is_zoho_accounts_server);
 		else if (strcmp(opt->name, "api_domain") == 0)
 			check_url(opt->name, value, zcrm_is_zoho_api_domain);
+		else if (strcmp(opt->name, "upload_domain") == 0)
+			check_url(opt->name, value, zcrm_is_zoho_upload_domain);
 		else
 			check_credential(value, opt->name);
 	}
@@ -320,7 +349,8 @@ typedef struct ConnEntry
 static HTAB *conn_hash = NULL;
 static MemoryContext conn_cxt = NULL;
 static bool conn_stale = false;
-static ZcrmConnectionsChanged changed_callback = NULL;
+static ZcrmConnectionsChanged changed_callbacks[4];
+static int	nchanged_callbacks = 0;
 
 /*
  * connections_changed
@@ -332,8 +362,8 @@ static void
 connections_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
 	conn_stale = true;
-	if (changed_callback)
-		changed_callback();
+	for (int i = 0; i < nchanged_callbacks; i++)
+		changed_callbacks[i] ();
 }
 
 /*
@@ -343,7 +373,14 @@ connections_changed(Datum arg, int cacheid, uint32 hashvalue)
 void
 zcrm_on_connections_changed(ZcrmConnectionsChanged fn)
 {
-	changed_callback = fn;
+	for (int i = 0; i < nchanged_callbacks; i++)
+	{
+		if (changed_callbacks[i] == fn)
+			return;
+	}
+	if (nchanged_callbacks >= lengthof(changed_callbacks))
+		elog(ERROR, "too many zcrm_bulk connection callbacks");
+	changed_callbacks[nchanged_callbacks++] = fn;
 }
 
 /*
@@ -479,6 +516,7 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 	List	   *umoptions = NIL;
 	char	   *accounts;
 	char	   *api_domain;
+	char	   *upload_domain;
 	char	   *client_id;
 	char	   *client_secret;
 	char	   *refresh_token;
@@ -512,6 +550,7 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 
 	accounts = option_value(server->options, "accounts_server");
 	api_domain = option_value(server->options, "api_domain");
+	upload_domain = option_value(server->options, "upload_domain");
 	if (accounts == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_OPTION_NAME_NOT_FOUND),
@@ -521,7 +560,8 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 	zoho_accounts = zcrm_is_zoho_accounts_server(accounts);
 	if (!superuser_arg(server->owner) &&
 		(!zoho_accounts ||
-		 (api_domain && !zcrm_is_zoho_api_domain(api_domain))))
+		 (api_domain && !zcrm_is_zoho_api_domain(api_domain)) ||
+		 (upload_domain && !zcrm_is_zoho_upload_domain(upload_domain))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("server \"%s\" names a host that is not Zoho's and is not owned by a superuser", name),
@@ -544,6 +584,7 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 	conn->refresh_token = pstrdup(refresh_token);
 	conn->accounts_server = zcrm_without_slash(accounts);
 	conn->api_domain = api_domain ? zcrm_without_slash(api_domain) : NULL;
+	conn->upload_domain = upload_domain ? zcrm_without_slash(upload_domain) : NULL;
 	conn->zoho_accounts = zoho_accounts;
 
 	initStringInfo(&buf);
@@ -575,6 +616,7 @@ copy_connection(ZcrmConnection *dst, const ZcrmConnection *src, MemoryContext cx
 	c.refresh_token = MemoryContextStrdup(cxt, src->refresh_token);
 	c.accounts_server = MemoryContextStrdup(cxt, src->accounts_server);
 	c.api_domain = src->api_domain ? MemoryContextStrdup(cxt, src->api_domain) : NULL;
+	c.upload_domain = src->upload_domain ? MemoryContextStrdup(cxt, src->upload_domain) : NULL;
 	*dst = c;
 }
 

@@ -5,7 +5,7 @@
  *	  mappings.
  *
  * A connection is a foreign server of FOREIGN DATA WRAPPER zcrm_bulk
- * (options accounts_server and api_domain) together with the user mapping
+ * (options accounts_server, api_domain and upload_domain) together with the user mapping
  * that applies to the current user: the user's own, else PUBLIC's (options
  * client_id, client_secret, refresh_token).  PostgreSQL keeps them: it
  * records owners and role dependencies, checks USAGE, hides mapping options
@@ -45,6 +45,7 @@ typedef struct ZcrmConnection
 	char		fingerprint[PG_SHA256_DIGEST_STRING_LENGTH];
 	/* SHA-256 (hex) of the refresh token with its client and server */
 	char		refresh_key[PG_SHA256_DIGEST_STRING_LENGTH];
+	char	   *upload_domain;	/* override of the upload host, or NULL */
 } ZcrmConnection;
 
 /*
@@ -67,6 +68,13 @@ extern bool zcrm_is_zoho_accounts_server(const char *url);
 extern bool zcrm_is_zoho_api_domain(const char *url);
 
 /*
+ * True when "url" is one of Zoho's upload hosts (content.zohoapis.X) or API
+ * domains: what a server that a non-superuser owns may name as its
+ * upload_domain.
+ */
+extern bool zcrm_is_zoho_upload_domain(const char *url);
+
+/*
  * zcrm_sha256_hex
  *		Hex SHA-256 of "len" bytes into out (PG_SHA256_DIGEST_STRING_LENGTH).
  */
@@ -85,7 +93,8 @@ typedef void (*ZcrmConnectionsChanged) (void);
  * zcrm_on_connections_changed
  *		Call "fn" whenever a server or user mapping changes (from the
  *		syscache invalidation callbacks), so that oauth.c can drop the
- *		access tokens it keeps in memory.
+ *		access tokens and zoho_write.c the organisation ids it keeps in
+ *		memory.  Up to four callbacks; registering one twice is harmless.
  */
 extern void zcrm_on_connections_changed(ZcrmConnectionsChanged fn);
 

@@ -64,6 +64,25 @@ static const ZcrmApiCode api_codes[] = {
 	"Wait before calling again, and poll less often or with fewer concurrent sessions."},
 	{"INTERNAL_ERROR", ERRCODE_SYSTEM_ERROR,
 	"This is a fault on Zoho's side: retry later."},
+	/* 2.1: the upload and create calls */
+	{"INVALID_FILE_FORMAT", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Upload a zip archive that holds the CSV file, with a header row of field API names."},
+	{"MISSING_REQUIRED_KEY", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Pass the key the message names: find_by for update and upsert, an api_name and an index in every field mapping."},
+	{"COLUMN_INDEX_NOT_FOUND", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Give every field mapping without a default_value the 0-based index of a column of the CSV."},
+	{"INVALID_FIELD", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Name the field by its API name, exactly as the CSV header row names it."},
+	{"MODULE_NOT_AVAILABLE", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Name the module by its API name (Leads, Contacts, ...), one that the token's user can access."},
+	{"MANDATORY_FIELDS_NOT_MAPPED", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Add a column, or a mapping with a default_value, for every mandatory field the details name."},
+	{"INVALID_FILE_ID", ERRCODE_INVALID_PARAMETER_VALUE,
+	"Create the job with the file id the upload returned, in the organisation it was uploaded to; upload the file again if it has expired."},
+	{"FILE_TOO_LARGE", ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+	"Split the rows into smaller parts: Zoho takes at most 25 MB of zip per upload."},
+	{"HEADER_LIMIT_EXCEEDED", ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+	"Send at most 200 columns per job: leave out the columns that are not needed."},
 };
 
 /*
@@ -260,6 +279,20 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 						 const char *content_type, const char *job_id,
 						 const char *const *secrets, ZcrmError *err)
 {
+	zcrm_describe_api_reply(http_status, body, body_len, content_type,
+							psprintf("bulk write job %s", job_id), secrets, err);
+}
+
+/*
+ * zcrm_describe_api_reply
+ *		See errors.h: zcrm_describe_http_error() for any request, named by
+ *		"what".
+ */
+void
+zcrm_describe_api_reply(long http_status, const char *body, size_t body_len,
+						const char *content_type, const char *what,
+						const char *const *secrets, ZcrmError *err)
+{
 	ZcrmApiError *apierr = NULL;
 	ZcrmParseError perr;
 	ZcrmParseStatus st;
@@ -276,7 +309,7 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 	if (http_status == 204)
 	{
 		set_error(err, ERRCODE_NO_DATA_FOUND,
-				  psprintf("Zoho CRM API returned no content for bulk write job %s", job_id),
+				  psprintf("Zoho CRM API returned no content for %s", what),
 				  pstrdup("The API answered HTTP status 204 with an empty body."),
 				  "Check the job id, and that zcrm_bulk.api_domain is the data centre of the organisation the token belongs to.");
 		return;
@@ -304,8 +337,8 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 				  message ?
 				  psprintf("Zoho CRM API error %s: %s", code, message) :
 				  psprintf("Zoho CRM API error %s", code),
-				  psprintf("The API answered HTTP status %ld for bulk write job %s with details %s.",
-						   http_status, job_id, details ? details : "null"),
+				  psprintf("The API answered HTTP status %ld for %s with details %s.",
+						   http_status, what, details ? details : "null"),
 				  hint);
 		err->api_code = code;
 		return;
@@ -318,19 +351,20 @@ zcrm_describe_http_error(long http_status, const char *body, size_t body_len,
 		set_error(err, sqlstate,
 				  psprintf("Zoho CRM API redirected the request (HTTP status %ld), and redirects are not followed",
 						   http_status),
-				  psprintf("The request for bulk write job %s was answered with a redirect instead of the job.",
-						   job_id),
+				  psprintf("The request for %s was answered with a redirect instead of %s.",
+						   what, strncmp(what, "bulk write job ", 15) == 0 ?
+						   "the job" : "the API's answer"),
 				  hint);
 	else if (snippet)
 		set_error(err, sqlstate,
 				  psprintf("Zoho CRM API request failed with HTTP status %ld", http_status),
-				  psprintf("The response for bulk write job %s is not a Zoho error object (Content-Type %s, %zu bytes): \"%s\".",
-						   job_id, ctype, body_len, snippet),
+				  psprintf("The response for %s is not a Zoho error object (Content-Type %s, %zu bytes): \"%s\".",
+						   what, ctype, body_len, snippet),
 				  hint);
 	else
 		set_error(err, sqlstate,
 				  psprintf("Zoho CRM API request failed with HTTP status %ld", http_status),
-				  psprintf("The response for bulk write job %s has an empty body.", job_id),
+				  psprintf("The response for %s has an empty body.", what),
 				  hint);
 }
 
@@ -356,6 +390,17 @@ void
 zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 						  ZcrmError *err)
 {
+	zcrm_describe_reply_parse_error(perr, psprintf("bulk write job %s", job_id), err);
+}
+
+/*
+ * zcrm_describe_reply_parse_error
+ *		See errors.h.
+ */
+void
+zcrm_describe_reply_parse_error(const ZcrmParseError *perr, const char *what,
+								ZcrmError *err)
+{
 	const char *where = perr->path[0] ? perr->path : "the top level";
 
 	memset(err, 0, sizeof(*err));
@@ -363,13 +408,13 @@ zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 	{
 		case ZCRM_PARSE_NOT_JSON:
 			set_error(err, ERRCODE_INVALID_JSON_TEXT,
-					  psprintf("Zoho CRM API response for bulk write job %s is not valid JSON", job_id),
+					  psprintf("Zoho CRM API response for %s is not valid JSON", what),
 					  psprintf("The parser reported: %s.", perr->message),
 					  "A proxy or gateway between PostgreSQL and Zoho may have answered instead of the API; check zcrm_bulk.api_domain.");
 			break;
 		case ZCRM_PARSE_NUL_CHAR:
 			set_error(err, ERRCODE_UNTRANSLATABLE_CHARACTER,
-					  psprintf("Zoho CRM API response for bulk write job %s contains a \\u0000 escape", job_id),
+					  psprintf("Zoho CRM API response for %s contains a \\u0000 escape", what),
 					  perr->path[0] ?
 					  psprintf("The string at %s contains a NUL character, which text cannot hold.", perr->path) :
 					  pstrdup("A string in the response contains a NUL character, which text cannot hold."),
@@ -377,19 +422,19 @@ zcrm_describe_parse_error(const ZcrmParseError *perr, const char *job_id,
 			break;
 		case ZCRM_PARSE_TOO_MANY_VALUES:
 			set_error(err, ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-					  psprintf("Zoho CRM API response for bulk write job %s holds too many JSON values", job_id),
+					  psprintf("Zoho CRM API response for %s holds too many JSON values", what),
 					  psprintf("The document holds more than zcrm_bulk.max_json_values (%d) values; it was not parsed.",
 							   zcrm_max_json_values),
 					  "A superuser can raise zcrm_bulk.max_json_values; a call may then take up to about 1 kB of memory per value.");
 			break;
 		case ZCRM_PARSE_NO_MEMORY:
 			set_error(err, ERRCODE_OUT_OF_MEMORY,
-					  psprintf("out of memory while parsing the Zoho CRM API response for bulk write job %s", job_id),
+					  psprintf("out of memory while parsing the Zoho CRM API response for %s", what),
 					  NULL, NULL);
 			break;
 		default:
 			set_error(err, ERRCODE_DATA_EXCEPTION,
-					  psprintf("unexpected Zoho CRM API response for bulk write job %s", job_id),
+					  psprintf("unexpected Zoho CRM API response for %s", what),
 					  psprintf("At %s: %s.", where, perr->message),
 					  "Use zcrm_write_job_json() to see the whole document.");
 			break;
@@ -478,6 +523,32 @@ zcrm_raise_error(const ZcrmError *err)
 			 err->detail ? errdetail_internal("%s", err->detail) : 0,
 			 err->hint ? errhint("%s", err->hint) : 0));
 	pg_unreachable();
+}
+
+/*
+ * zcrm_error_add_context
+ *		See errors.h.
+ */
+void
+zcrm_error_add_context(ZcrmError *err, const char *sentence)
+{
+	if (sentence == NULL || sentence[0] == '\0')
+		return;
+	err->detail = err->detail ? psprintf("%s\n%s", err->detail, sentence) :
+		pstrdup(sentence);
+}
+
+/*
+ * zcrm_raise_error_context
+ *		See errors.h.
+ */
+void
+zcrm_raise_error_context(const ZcrmError *err, const char *sentence)
+{
+	ZcrmError	copy = *err;
+
+	zcrm_error_add_context(&copy, sentence);
+	zcrm_raise_error(&copy);
 }
 
 /*

@@ -71,11 +71,29 @@ extern void zcrm_describe_http_error(long http_status, const char *body,
 									 ZcrmError *err);
 
 /*
+ * zcrm_describe_api_reply
+ *		zcrm_describe_http_error() for a request that is not a job fetch:
+ *		"what" names it in the detail ("the upload of a zip file").
+ */
+extern void zcrm_describe_api_reply(long http_status, const char *body,
+									size_t body_len, const char *content_type,
+									const char *what,
+									const char *const *secrets,
+									ZcrmError *err);
+
+/*
  * zcrm_describe_parse_error
  *		Describe a 2xx body that parse.c rejected.
  */
 extern void zcrm_describe_parse_error(const ZcrmParseError *perr,
 									  const char *job_id, ZcrmError *err);
+
+/*
+ * zcrm_describe_reply_parse_error
+ *		The same for the reply to any request, named by "what".
+ */
+extern void zcrm_describe_reply_parse_error(const ZcrmParseError *perr,
+											const char *what, ZcrmError *err);
 
 /*
  * zcrm_parse_stopped
@@ -92,6 +110,23 @@ extern bool zcrm_parse_stopped(ZcrmParseStatus st);
  *		Raise a described failure as an ERROR.
  */
 extern void zcrm_raise_error(const ZcrmError *err) pg_attribute_noreturn();
+
+/*
+ * zcrm_error_add_context
+ *		Append "sentence" (a full sentence, e.g. "The request was for part
+ *		2, rows 25001 to 50000.") to err->detail on a line of its own, so
+ *		that the error can be recorded and raised with it.  NULL or empty:
+ *		nothing changes.
+ */
+extern void zcrm_error_add_context(ZcrmError *err, const char *sentence);
+
+/*
+ * zcrm_raise_error_context
+ *		Raise a described failure with "sentence" added to its detail as
+ *		zcrm_error_add_context() adds it; *err is not changed.
+ */
+extern void zcrm_raise_error_context(const ZcrmError *err,
+									 const char *sentence) pg_attribute_noreturn();
 
 /*
  * zcrm_raise_transport_error / zcrm_raise_http_error / zcrm_raise_parse_error

@@ -437,6 +437,83 @@ zcrm_json_get_id(ZcrmJsonCtx *ctx, const cJSON *obj, const char *key,
 }
 
 /*
+ * number_ordinal
+ *	  Count into *count the number nodes before "target" in a pre-order walk
+ *	  of node (cJSON keeps members and elements in source order, so this
+ *	  is the target's place among the body's number tokens); true once it
+ *	  is found.
+ */
+static bool
+number_ordinal(const cJSON *node, const cJSON *target, size_t *count)
+{
+	if (node == target)
+		return true;
+	if (cJSON_IsNumber(node))
+		(*count)++;
+	for (const cJSON *child = node->child; child != NULL; child = child->next)
+	{
+		if (number_ordinal(child, target, count))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * zcrm_json_number_text
+ *	  See json.h.
+ */
+const char *
+zcrm_json_number_text(ZcrmJsonCtx *ctx, const cJSON *item)
+{
+	size_t		n = 0;
+	size_t		start;
+	size_t		end;
+	char	   *text;
+
+	if (ctx->body == NULL || ctx->root == NULL ||
+		!number_ordinal(ctx->root, item, &n) ||
+		!zcrm_json_nth_number(ctx->body, ctx->len, n, &start, &end))
+		return NULL;
+	text = zcrm_arena_alloc0(&ctx->arena, end - start + 1);
+	if (text != NULL)
+		memcpy(text, ctx->body + start, end - start);
+	return text;
+}
+
+/*
+ * zcrm_json_get_exact_id
+ *	  See json.h.
+ */
+ZcrmParseStatus
+zcrm_json_get_exact_id(ZcrmJsonCtx *ctx, const cJSON *obj, const char *key,
+					   const char **out)
+{
+	cJSON	   *item = zcrm_json_get_member(obj, key);
+	const char *text;
+
+	*out = NULL;
+	if (item == NULL)
+		return ZCRM_PARSE_OK;
+	if (cJSON_IsString(item) && item->valuestring != NULL)
+	{
+		if (item->valuestring[0] == '\0')
+			return zcrm_json_shape_error(ctx, key, "expected an id, found an empty string");
+		return zcrm_json_get_string(ctx, obj, key, out);
+	}
+	if (!cJSON_IsNumber(item))
+		return zcrm_json_shape_error(ctx, key,
+									 "expected a string or an integer, found %s",
+									 zcrm_json_type_name(item));
+	if ((text = zcrm_json_number_text(ctx, item)) == NULL)
+		return zcrm_json_oom_error(ctx);
+	if (strspn(text, "0123456789") != strlen(text))
+		return zcrm_json_shape_error(ctx, key,
+									 "expected an integer id written with digits only, found another number");
+	*out = text;
+	return ZCRM_PARSE_OK;
+}
+
+/*
  * zcrm_json_get_object
  *	  Set *out to object member "key", or NULL when it is missing or null.
  *	  Any other type is an error.

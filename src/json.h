@@ -93,6 +93,15 @@ extern size_t zcrm_json_skip_space(const unsigned char *s, size_t len,
 extern bool zcrm_json_interrupt_requested(void);
 
 /*
+ * zcrm_json_nth_number
+ *	  In a body that zcrm_json_scan() accepted, find the n-th (from 0)
+ *	  number token in source order and set body[*start..*end) to it.
+ *	  False when there are not that many numbers.
+ */
+extern bool zcrm_json_nth_number(const char *body, size_t len, size_t n,
+								 size_t *start, size_t *end);
+
+/*
  * zcrm_json_poll_interrupt
  *	  Every ZCRM_INTERRUPT_EVERY-th "n", ask the caller's interrupt check
  *	  (zcrm_parse_set_limits); true means stop.
@@ -120,6 +129,9 @@ typedef struct ZcrmJsonCtx
 	ZcrmParseError *err;
 	char		path[ZCRM_PATH_BUFSIZE];
 	size_t		pathlen;
+	const char *body;			/* the source text, for zcrm_json_number_text */
+	size_t		len;
+	const cJSON *root;			/* the tree built from it */
 } ZcrmJsonCtx;
 
 extern ZcrmParseStatus zcrm_json_set_error(ZcrmParseError *err,
@@ -168,6 +180,26 @@ extern ZcrmParseStatus zcrm_json_get_count(ZcrmJsonCtx *ctx,
 										   bool *has, int64_t *out);
 extern ZcrmParseStatus zcrm_json_get_id(ZcrmJsonCtx *ctx, const cJSON *obj,
 										const char *key, const char **out);
+/*
+ * zcrm_json_number_text
+ *	  The source text of number node "item" of ctx->root (cJSON keeps only
+ *	  a double), copied into ctx->arena; NULL when it cannot be found or
+ *	  memory runs out.  Only before zcrm_json_get_json_text() has turned
+ *	  numbers of the tree into raw nodes.
+ */
+extern const char *zcrm_json_number_text(ZcrmJsonCtx *ctx, const cJSON *item);
+
+/*
+ * zcrm_json_get_exact_id
+ *	  Read id member "key" without loss: a non-empty string is copied as
+ *	  it is; a number must be a non-negative integer written with digits
+ *	  only (no sign, fraction or exponent), and its digits are copied from
+ *	  the source text, however many there are.
+ */
+extern ZcrmParseStatus zcrm_json_get_exact_id(ZcrmJsonCtx *ctx,
+											  const cJSON *obj,
+											  const char *key,
+											  const char **out);
 extern ZcrmParseStatus zcrm_json_get_object(ZcrmJsonCtx *ctx,
 											const cJSON *obj,
 											const char *key, cJSON **out);

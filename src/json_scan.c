@@ -463,3 +463,50 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 bad:
 	return zcrm_json_set_error(err, ZCRM_PARSE_NOT_JSON, NULL, why);
 }
+
+/*
+ * zcrm_json_nth_number
+ *	  See json.h.  Outside strings, a token that starts with '-' or a digit
+ *	  is a number (the literals hold no digits), so skipping strings is all
+ *	  the grammar needed in a body the scan has accepted.
+ */
+bool
+zcrm_json_nth_number(const char *body, size_t len, size_t n, size_t *start,
+					 size_t *end)
+{
+	const unsigned char *s = (const unsigned char *) body;
+	size_t		seen = 0;
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		if (s[i] == '"')
+		{
+			for (i++; i < len && s[i] != '"'; i++)
+			{
+				if (s[i] == '\\')
+					i++;
+			}
+			i++;
+		}
+		else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9'))
+		{
+			size_t		j = i;
+
+			while (j < len && (s[j] == '-' || s[j] == '+' || s[j] == '.' ||
+							   s[j] == 'e' || s[j] == 'E' ||
+							   (s[j] >= '0' && s[j] <= '9')))
+				j++;
+			if (seen++ == n)
+			{
+				*start = i;
+				*end = j;
+				return true;
+			}
+			i = j;
+		}
+		else
+			i++;
+	}
+	return false;
+}

@@ -69,6 +69,7 @@
 #include "parse.h"
 #include "settings.h"
 #include "transport.h"
+#include "transport_policy.h"
 #include "validate.h"
 
 /* Lifetime assumed when a token reply has no expires_in. */

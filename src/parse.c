@@ -5,8 +5,9 @@
  *
  * The Zoho documents of parse.h, built on the strict JSON layer of json.h:
  * a job-details document (job, resources, field mappings), a Zoho error
- * object, a Zoho Accounts token reply, and the check of a body that
- * zcrm_write_job_json stores.  What is Zoho's lives here: the keys, the
+ * object, a Zoho Accounts token reply, the check of a body that
+ * zcrm_write_job_json stores, and the replies of the org, upload and
+ * create calls (whose ids keep their source digits).  What is Zoho's lives here: the keys, the
  * "IN PROGRESS" spelling, the created_time format, what makes a body an
  * error object.  What is JSON's (the pre-scan, the arenas, typed access
  * with error paths) lives in json.h's files.
@@ -435,6 +436,9 @@ parse_document(const char *body, size_t len, const DocumentKind *kind,
 	{
 		memset(&ctx, 0, sizeof(ctx));
 		ctx.err = err;
+		ctx.body = body;
+		ctx.len = len;
+		ctx.root = root;
 		rc = kind->build(&ctx, root, &result);
 		if (rc == ZCRM_PARSE_OK && out != NULL)
 		{
@@ -548,6 +552,98 @@ build_token_reply(ZcrmJsonCtx *ctx, const cJSON *root, void **result)
 								 &reply->has_expires_in, &reply->expires_in);
 }
 
+/* DocumentKind.build for the org document. */
+static ZcrmParseStatus
+build_org_reply(ZcrmJsonCtx *ctx, const cJSON *root, void **result)
+{
+	ZcrmOrgReply *reply;
+	cJSON	   *arr;
+	cJSON	   *first;
+	size_t		count;
+	size_t		saved;
+	ZcrmParseStatus rc;
+
+	if ((reply = zcrm_arena_alloc0(&ctx->arena, sizeof(ZcrmOrgReply))) == NULL)
+		return zcrm_json_oom_error(ctx);
+	*result = reply;
+	if ((rc = zcrm_json_get_array(ctx, root, "org", &arr, &count)) != ZCRM_PARSE_OK)
+		return rc;
+	if (arr == NULL || count == 0)
+		return zcrm_json_shape_error(ctx, "org", "expected a non-empty array");
+	first = cJSON_GetArrayItem(arr, 0);
+	saved = zcrm_json_path_push_key(ctx, "org[0]");
+	if (!cJSON_IsObject(first))
+		rc = zcrm_json_shape_error(ctx, NULL, "expected an object, found %s",
+								   zcrm_json_type_name(first));
+	else if ((rc = zcrm_json_get_exact_id(ctx, first, "zgid",
+										  &reply->zgid)) == ZCRM_PARSE_OK &&
+			 (reply->zgid == NULL ||
+			  strspn(reply->zgid, "0123456789") != strlen(reply->zgid)))
+		rc = zcrm_json_shape_error(ctx, "zgid", "expected an organisation id of digits");
+	zcrm_json_path_pop(ctx, saved);
+	return rc;
+}
+
+/*
+ * build_write_reply
+ *	  The upload and create replies: "status" must be "success" (another
+ *	  status with a string code is the API's refusal), and details.<key>
+ *	  an exact id.
+ */
+static ZcrmParseStatus
+build_write_reply(ZcrmJsonCtx *ctx, const cJSON *root, void **result,
+				  const char *key)
+{
+	ZcrmWriteReply *reply;
+	const char *status;
+	cJSON	   *details;
+	size_t		saved;
+	ZcrmParseStatus rc;
+
+	if ((reply = zcrm_arena_alloc0(&ctx->arena, sizeof(ZcrmWriteReply))) == NULL)
+		return zcrm_json_oom_error(ctx);
+	*result = reply;
+	if ((rc = zcrm_json_get_string(ctx, root, "status", &status)) != ZCRM_PARSE_OK ||
+		(rc = zcrm_json_get_string(ctx, root, "code", &reply->code)) != ZCRM_PARSE_OK)
+		return rc;
+	if (status == NULL || strcmp(status, "success") != 0)
+	{
+		if (reply->code != NULL)
+			return zcrm_json_set_error(ctx->err, ZCRM_PARSE_API_ERROR, "status",
+									   "the body is a Zoho error object");
+		return zcrm_json_shape_error(ctx, "status", "expected \"success\"");
+	}
+	if ((rc = zcrm_json_get_object(ctx, root, "details", &details)) != ZCRM_PARSE_OK)
+		return rc;
+	saved = zcrm_json_path_push_key(ctx, "details");
+	rc = zcrm_json_get_exact_id(ctx, details, key, &reply->id);
+	if (rc == ZCRM_PARSE_OK && reply->id == NULL)
+		rc = zcrm_json_shape_error(ctx, key, "expected an id, found nothing");
+	zcrm_json_path_pop(ctx, saved);
+	return rc;
+}
+
+static ZcrmParseStatus
+build_upload_reply(ZcrmJsonCtx *ctx, const cJSON *root, void **result)
+{
+	return build_write_reply(ctx, root, result, "file_id");
+}
+
+static ZcrmParseStatus
+build_create_reply(ZcrmJsonCtx *ctx, const cJSON *root, void **result)
+{
+	return build_write_reply(ctx, root, result, "id");
+}
+
+static const DocumentKind org_document = {
+	true, build_org_reply, offsetof(ZcrmOrgReply, internal)
+};
+static const DocumentKind upload_document = {
+	true, build_upload_reply, offsetof(ZcrmWriteReply, internal)
+};
+static const DocumentKind create_document = {
+	true, build_create_reply, offsetof(ZcrmWriteReply, internal)
+};
 static const DocumentKind job_document = {
 	true, build_job, offsetof(ZcrmJob, internal)
 };
@@ -606,9 +702,66 @@ zcrm_parse_token_reply(const char *body, size_t len, ZcrmTokenReply **out,
 }
 
 ZcrmParseStatus
+zcrm_parse_org_reply(const char *body, size_t len, ZcrmOrgReply **out,
+					 ZcrmParseError *err)
+{
+	void	   *result;
+	ZcrmParseStatus rc;
+
+	rc = parse_document(body, len, &org_document, out ? &result : NULL, err);
+	if (out != NULL)
+		*out = result;
+	return rc;
+}
+
+ZcrmParseStatus
+zcrm_parse_upload_reply(const char *body, size_t len, ZcrmWriteReply **out,
+						ZcrmParseError *err)
+{
+	void	   *result;
+	ZcrmParseStatus rc;
+
+	rc = parse_document(body, len, &upload_document, out ? &result : NULL, err);
+	if (out != NULL)
+		*out = result;
+	return rc;
+}
+
+ZcrmParseStatus
+zcrm_parse_create_reply(const char *body, size_t len, ZcrmWriteReply **out,
+						ZcrmParseError *err)
+{
+	void	   *result;
+	ZcrmParseStatus rc;
+
+	rc = parse_document(body, len, &create_document, out ? &result : NULL, err);
+	if (out != NULL)
+		*out = result;
+	return rc;
+}
+
+ZcrmParseStatus
 zcrm_check_document(const char *body, size_t len, ZcrmParseError *err)
 {
 	return parse_document(body, len, &checked_document, NULL, err);
+}
+
+/*
+ * zcrm_org_reply_free / zcrm_write_reply_free
+ *	  Release a reply and everything it owns; NULL is allowed.
+ */
+void
+zcrm_org_reply_free(ZcrmOrgReply *reply)
+{
+	if (reply != NULL)
+		zcrm_arena_free(reply->internal);
+}
+
+void
+zcrm_write_reply_free(ZcrmWriteReply *reply)
+{
+	if (reply != NULL)
+		zcrm_arena_free(reply->internal);
 }
 
 /*

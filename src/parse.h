@@ -171,6 +171,26 @@ typedef struct ZcrmTokenReply
 	void	   *internal;
 } ZcrmTokenReply;
 
+/* The org document: {"org":[{"zgid":"808232144", ...}]}. */
+typedef struct ZcrmOrgReply
+{
+	const char *zgid;			/* org[0].zgid: digits, string or number */
+	void	   *internal;
+} ZcrmOrgReply;
+
+/*
+ * The reply to an upload ({"status":"success","code":"FILE_UPLOAD_SUCCESS",
+ * "details":{"file_id":..}}) or to a job creation ({"status":"success",
+ * "code":"SUCCESS","details":{"id":..}}).  The id is kept exactly as sent:
+ * a string as it is, a number (of any length) by its digits.
+ */
+typedef struct ZcrmWriteReply
+{
+	const char *id;				/* details.file_id or details.id */
+	const char *code;			/* NULL when missing */
+	void	   *internal;
+} ZcrmWriteReply;
+
 /*
  * zcrm_parse_job
  *	  Parse a job-details body of "len" bytes (need not be NUL-terminated).
@@ -216,7 +236,36 @@ extern ZcrmParseStatus zcrm_parse_token_reply(const char *body, size_t len,
 											  ZcrmTokenReply **out,
 											  ZcrmParseError *err);
 
+/*
+ * zcrm_parse_org_reply
+ *	  Read the org document: "org" a non-empty array whose first element
+ *	  has a "zgid" of digits (a string, or a number by its source digits).
+ *	  A Zoho error object is ZCRM_PARSE_API_ERROR.  Free *out with
+ *	  zcrm_org_reply_free().
+ */
+extern ZcrmParseStatus zcrm_parse_org_reply(const char *body, size_t len,
+											ZcrmOrgReply **out,
+											ZcrmParseError *err);
+
+/*
+ * zcrm_parse_upload_reply / zcrm_parse_create_reply
+ *	  Read the reply to an upload or a job creation.  ZCRM_PARSE_OK needs
+ *	  "status":"success" and details.file_id (upload) or details.id
+ *	  (create), a non-empty string or an integer number; a Zoho error
+ *	  object, or any other "status" with a string "code", is
+ *	  ZCRM_PARSE_API_ERROR (read it with zcrm_parse_api_error()), whatever
+ *	  the HTTP status.  Free *out with zcrm_write_reply_free().
+ */
+extern ZcrmParseStatus zcrm_parse_upload_reply(const char *body, size_t len,
+											   ZcrmWriteReply **out,
+											   ZcrmParseError *err);
+extern ZcrmParseStatus zcrm_parse_create_reply(const char *body, size_t len,
+											   ZcrmWriteReply **out,
+											   ZcrmParseError *err);
+
 /* Release a job, an API error or a token reply; NULL is allowed. */
+extern void zcrm_org_reply_free(ZcrmOrgReply *reply);
+extern void zcrm_write_reply_free(ZcrmWriteReply *reply);
 extern void zcrm_job_free(ZcrmJob *job);
 extern void zcrm_api_error_free(ZcrmApiError *apierr);
 extern void zcrm_token_reply_free(ZcrmTokenReply *reply);

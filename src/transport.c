@@ -33,12 +33,9 @@
  *	  easy handle from the multi handle and frees the batch's own easy
  *	  handles when an ERROR (an interrupt, say) is raised mid-transfer; the
  *	  backend's handles stay usable.
- *	- A failure that a retry may cure (no connection, a connection lost
- *	  mid-response, HTTP 429 or 5xx) is retried up to zcrm_bulk.retries
- *	  times after a jittered exponential backoff spent on the process latch,
- *	  so interrupts end the wait at once; a request waiting for its retry
- *	  frees its slot for others.  zcrm_bulk.timeout bounds each request,
- *	  retries and waits included.
+ *	- What a retry may cure, the backoff, the order of a batch's requests
+ *	  (ZcrmQueue), latch sleeps and form encoding are transport_policy.c's;
+ *	  a request waiting for its retry frees its slot for others.
  *	- CURLOPT_NOSIGNAL is set: libcurl must not use alarm(), which belongs
  *	  to PostgreSQL's timeouts.  Redirects are not followed, only http and
  *	  https are allowed, TLS peer and host verification stay on, and
@@ -55,7 +52,6 @@
 
 #include <curl/curl.h>
 
-#include "common/pg_prng.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
@@ -65,6 +61,7 @@
 #include "errors.h"
 #include "settings.h"
 #include "transport.h"
+#include "transport_policy.h"
 
 #ifndef ZCRM_BULK_VERSION
 #define ZCRM_BULK_VERSION "unknown"
@@ -72,20 +69,6 @@
 
 /* Longest wait on curl's sockets before interrupts are checked again. */
 #define ZCRM_POLL_INTERVAL_MS	50
-
-/* Longest single backoff wait between retries. */
-#define ZCRM_MAX_BACKOFF_MS		60000.0
-
-/* The response body as it streams in; malloc'd, owned by one request. */
-typedef struct ZcrmBody
-{
-	char	   *data;
-	size_t		len;
-	size_t		cap;
-	size_t		limit;			/* zcrm_bulk.max_response_size */
-	bool		too_large;		/* the limit was passed: transfer aborted */
-	bool		no_memory;		/* malloc failed: transfer aborted */
-} ZcrmBody;
 
 static CURL *zcrm_easy = NULL;
 static CURLM *zcrm_multi = NULL;
@@ -101,21 +84,13 @@ static char zcrm_easy_ca[MAXPGPATH] = "";
 /* One error buffer per slot of a batch; libcurl writes into it. */
 static char zcrm_errbufs[ZCRM_MAX_CONCURRENCY][CURL_ERROR_SIZE];
 
-/* Where one request of a batch stands. */
-typedef enum ZcrmReqState
+/* An upload being sent from the request's buffer. */
+typedef struct ZcrmUploadCursor
 {
-	ZCRM_REQ_QUEUED,			/* not started yet */
-	ZCRM_REQ_BACKOFF,			/* failed; the next attempt waits */
-	ZCRM_REQ_RUNNING,			/* an attempt is in flight in some slot */
-	ZCRM_REQ_DONE				/* its outcome is final */
-} ZcrmReqState;
-
-typedef struct ZcrmTrack
-{
-	ZcrmReqState state;
-	TimestampTz deadline;		/* zcrm_bulk.timeout after the first attempt */
-	TimestampTz not_before;		/* ZCRM_REQ_BACKOFF: earliest next attempt */
-} ZcrmTrack;
+	const char *data;
+	size_t		len;
+	size_t		pos;
+} ZcrmUploadCursor;
 
 /* An easy handle and what one attempt on it owns. */
 typedef struct ZcrmSlot
@@ -124,6 +99,8 @@ typedef struct ZcrmSlot
 	bool		attached;		/* added to zcrm_multi */
 	int			req;			/* the request it carries, or -1 */
 	struct curl_slist *headers;
+	curl_mime  *mime;			/* an upload's form, or NULL */
+	ZcrmUploadCursor upload;	/* how far the upload has been read */
 	ZcrmBody	body;
 	char	   *errbuf;
 } ZcrmSlot;
@@ -133,11 +110,7 @@ typedef struct ZcrmBatch
 {
 	const ZcrmRequest *reqs;
 	ZcrmOutcome *out;
-	ZcrmTrack  *track;
-	int			nreqs;
-	int			next_new;		/* lowest request never started */
-	int			nbackoff;		/* requests in ZCRM_REQ_BACKOFF */
-	int			ndone;			/* requests in ZCRM_REQ_DONE */
+	ZcrmQueue	q;				/* which request stands where */
 	ZcrmSlot   *slots;
 	int			nslots;
 	int			running;		/* slots carrying a request */
@@ -191,85 +164,117 @@ ensure_handles(void)
 
 /*
  * write_body
- *		CURLOPT_WRITEFUNCTION: append decompressed bytes to the ZcrmBody.
- *		Returns a short count (which makes libcurl abort the transfer) when
- *		the body would pass its limit or memory runs out.  Never raises.
+ *		CURLOPT_WRITEFUNCTION: zcrm_body_append(); a short count makes
+ *		libcurl abort the transfer.  Never raises.
  */
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	ZcrmBody   *body = (ZcrmBody *) userdata;
-	size_t		n = size * nmemb;
+	return zcrm_body_append((ZcrmBody *) userdata, ptr, size * nmemb) ?
+		size * nmemb : 0;
+}
 
-	if (n > body->limit - body->len)
-	{
-		body->too_large = true;
-		return 0;
-	}
-	if (body->len + n + 1 > body->cap)
-	{
-		size_t		newcap = Max(body->cap * 2, 16384);
-		char	   *p;
+/*
+ * append_header
+ *		curl_slist_append() that frees the whole list when it fails.
+ */
+static struct curl_slist *
+append_header(struct curl_slist *list, const char *line)
+{
+	struct curl_slist *next;
 
-		if (newcap < body->len + n + 1)
-			newcap = body->len + n + 1;
-		if (newcap > body->limit + 1)
-			newcap = body->limit + 1;
-		p = realloc(body->data, newcap);
-		if (p == NULL)
-		{
-			body->no_memory = true;
-			return 0;
-		}
-		body->data = p;
-		body->cap = newcap;
-	}
-	memcpy(body->data + body->len, ptr, n);
-	body->len += n;
-	body->data[body->len] = '\0';
-	return n;
+	if (list == NULL)
+		return NULL;
+	next = curl_slist_append(list, line);
+	if (next == NULL)
+		curl_slist_free_all(list);
+	return next;
 }
 
 /*
  * build_headers
- *		The request headers, or NULL when libcurl runs out of memory: the
+ *		The request's headers, or NULL when libcurl runs out of memory: the
  *		Authorization header when there is a token, the Content-Type of a
- *		form when there is a form body.  The temporary string holding the
- *		token is made before the list (so a palloc failure leaks nothing)
- *		and wiped before it is freed.
+ *		form or JSON body, an empty Expect for every POST, and the
+ *		request's own lines.  The temporary string holding the token is
+ *		made before the list (so a palloc failure leaks nothing) and wiped
+ *		before it is freed.
  */
 static struct curl_slist *
-build_headers(const char *token, bool form)
+build_headers(const ZcrmRequest *req)
 {
 	struct curl_slist *list;
-	struct curl_slist *next;
-	char	   *auth = token ? psprintf("Authorization: Zoho-oauthtoken %s", token) : NULL;
+	char	   *auth = req->token ?
+		psprintf("Authorization: Zoho-oauthtoken %s", req->token) : NULL;
 
 	list = curl_slist_append(NULL, "Accept: application/json");
-	if (list != NULL && form)
-	{
-		next = curl_slist_append(list, "Content-Type: application/x-www-form-urlencoded");
-		if (next == NULL)
-		{
-			curl_slist_free_all(list);
-			list = NULL;
-		}
-	}
-	if (list != NULL && auth)
-	{
-		next = curl_slist_append(list, auth);
-		if (next == NULL)
-		{
-			curl_slist_free_all(list);
-			list = NULL;
-		}
-	}
+	if (req->form)
+		list = append_header(list, "Content-Type: application/x-www-form-urlencoded");
+	else if (req->json)
+		list = append_header(list, "Content-Type: application/json");
+	if (req->form || req->json || req->upload)
+		list = append_header(list, "Expect:");
+	for (int i = 0; req->headers && req->headers[i]; i++)
+		list = append_header(list, req->headers[i]);
 	if (auth)
 	{
+		list = append_header(list, auth);
 		explicit_bzero(auth, strlen(auth));
 		pfree(auth);
 	}
 	return list;
+}
+
+/*
+ * read_upload / seek_upload
+ *		The mime part's data callbacks: copy the next bytes of the upload
+ *		out of the request's buffer, and rewind it when libcurl sends the
+ *		body again.  Never raise.
+ */
+static size_t
+read_upload(char *buf, size_t size, size_t nitems, void *arg)
+{
+	ZcrmUploadCursor *u = (ZcrmUploadCursor *) arg;
+	size_t		n = Min(size * nitems, u->len - u->pos);
+
+	memcpy(buf, u->data + u->pos, n);
+	u->pos += n;
+	return n;
+}
+
+static int
+seek_upload(void *arg, curl_off_t offset, int origin)
+{
+	ZcrmUploadCursor *u = (ZcrmUploadCursor *) arg;
+
+	if (origin != SEEK_SET || offset < 0 || (size_t) offset > u->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	u->pos = (size_t) offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/*
+ * attach_upload
+ *		Give the slot's request its multipart/form-data body: one part
+ *		named "file" with the upload's file name, read by read_upload().
+ */
+static CURLcode
+attach_upload(ZcrmSlot *slot, const ZcrmRequest *req)
+{
+	curl_mimepart *part;
+
+	slot->upload.data = req->upload;
+	slot->upload.len = req->upload_len;
+	slot->upload.pos = 0;
+	slot->mime = curl_mime_init(slot->easy);
+	if (slot->mime == NULL || (part = curl_mime_addpart(slot->mime)) == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_mime_name(part, "file") != CURLE_OK ||
+		curl_mime_filename(part, req->upload_name ? req->upload_name : "upload.zip") != CURLE_OK ||
+		curl_mime_data_cb(part, (curl_off_t) req->upload_len, read_upload,
+						  seek_upload, NULL, &slot->upload) != CURLE_OK)
+		return CURLE_OUT_OF_MEMORY;
+	return curl_easy_setopt(slot->easy, CURLOPT_MIMEPOST, slot->mime);
 }
 
 /*
@@ -334,9 +339,27 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 		ZCRM_SETOPT(CURLOPT_POSTFIELDSIZE, (long) strlen(req->form));
 		ZCRM_SETOPT(CURLOPT_POSTFIELDS, req->form);
 	}
+	else if (req->json)
+	{
+		ZCRM_SETOPT(CURLOPT_POST, 1L);
+		ZCRM_SETOPT(CURLOPT_POSTFIELDSIZE, (long) strlen(req->json));
+		ZCRM_SETOPT(CURLOPT_POSTFIELDS, req->json);
+	}
+	else if (req->upload)
+	{
+		if (rc == CURLE_OK)
+			rc = attach_upload(slot, req);
+	}
 	else
 		ZCRM_SETOPT(CURLOPT_HTTPGET, 1L);
 	ZCRM_SETOPT(CURLOPT_HTTPHEADER, slot->headers);
+
+	/*
+	 * libcurl itself sends a request again, on a new connection, when a
+	 * reused keep-alive connection dies before any answer arrives; a
+	 * request that must never be sent twice gets a connection of its own.
+	 */
+	ZCRM_SETOPT(CURLOPT_FRESH_CONNECT, (long) req->once);
 	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
 	ZCRM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, Min((long) zcrm_connect_timeout_ms, timeout_ms));
 	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) slot->body.limit);
@@ -411,11 +434,10 @@ classify_failure(CURLcode rc, const ZcrmBody *body, CURL *easy)
 }
 
 /*
- * failure_is_retryable / status_is_retryable
+ * failure_is_retryable
  *		What a retry may cure: failing to connect (but not a certificate
- *		that does not verify), a connection lost mid-response, 429 and 5xx.
- *		A request that used up its time, a body over the size limit, or any
- *		other status is final.
+ *		that does not verify) or a connection lost mid-response.  A request
+ *		that used up its time or a body over the size limit is final.
  */
 static bool
 failure_is_retryable(ZcrmTransportFailure kind, CURLcode rc)
@@ -439,33 +461,6 @@ failure_is_retryable(ZcrmTransportFailure kind, CURLcode rc)
 		kind == ZCRM_FAIL_LOST;
 }
 
-static bool
-status_is_retryable(long status)
-{
-	return status == 429 || (status >= 500 && status <= 599);
-}
-
-/*
- * backoff_delay_ms
- *		The wait before retry number "retry" (0 for the first): the base
- *		delay doubled per retry, capped at ZCRM_MAX_BACKOFF_MS, of which a
- *		random half is taken off ("equal jitter"), so that sessions failing
- *		together do not retry in lockstep.
- */
-static long
-backoff_delay_ms(int retry)
-{
-	double		base = (double) zcrm_retry_delay_ms;
-	uint64		half;
-
-	for (int i = 0; i < retry && base < ZCRM_MAX_BACKOFF_MS; i++)
-		base *= 2;
-	if (base > ZCRM_MAX_BACKOFF_MS)
-		base = ZCRM_MAX_BACKOFF_MS;
-	half = (uint64) (base / 2);
-	return (long) (base - half + pg_prng_uint64_range(&pg_global_prng_state, 0, half));
-}
-
 /*
  * release_slot
  *		Detach the slot's easy handle, free its header list and body, and
@@ -479,6 +474,13 @@ release_slot(ZcrmSlot *slot)
 	slot->attached = false;
 	curl_slist_free_all(slot->headers);
 	slot->headers = NULL;
+	if (slot->mime)
+	{
+		/* the handle keeps a copy of the form until told otherwise */
+		(void) curl_easy_setopt(slot->easy, CURLOPT_MIMEPOST, NULL);
+		curl_mime_free(slot->mime);
+		slot->mime = NULL;
+	}
 	free(slot->body.data);
 	memset(&slot->body, 0, sizeof(slot->body));
 	slot->req = -1;
@@ -519,14 +521,14 @@ finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
 	int			i = slot->req;
 	const ZcrmRequest *req = &b->reqs[i];
 	ZcrmOutcome *o = &b->out[i];
-	ZcrmTrack  *t = &b->track[i];
+	ZcrmTrack  *t = &b->q.track[i];
 	bool		retry;
 	long		status = 0;
 
 	if (rc == CURLE_OK)
 	{
 		curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &status);
-		retry = status_is_retryable(status);
+		retry = zcrm_status_is_retryable(status);
 	}
 	else
 	{
@@ -542,61 +544,27 @@ finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
 		o->limit = (long) slot->body.limit;
 	}
 
-	if (retry && !req->once && o->attempts <= zcrm_retries)
+	if (retry && zcrm_queue_backoff(&b->q, i, req, o->attempts,
+									rc == CURLE_OK ? NULL : o->reason, status))
 	{
-		TimestampTz now = GetCurrentTimestamp();
-		long		delay = backoff_delay_ms(o->attempts - 1);
-
-		if (delay < TimestampDifferenceMilliseconds(now, t->deadline))
-		{
-			if (rc == CURLE_OK)
-				ereport(DEBUG1,
-						(errmsg_internal("zcrm_bulk: %s: HTTP status %ld, retry %d of %d in %ld ms",
-										 req->what, status, o->attempts, zcrm_retries, delay)));
-			else
-				ereport(DEBUG1,
-						(errmsg_internal("zcrm_bulk: %s: %s, retry %d of %d in %ld ms",
-										 req->what, o->reason, o->attempts, zcrm_retries, delay)));
-			release_slot(slot);
-			b->running--;
-			t->state = ZCRM_REQ_BACKOFF;
-			t->not_before = TimestampTzPlusMilliseconds(now, delay);
-			b->nbackoff++;
-			return;
-		}
+		release_slot(slot);
+		b->running--;
+		return;
 	}
 
 	if (rc == CURLE_OK)
 	{
 		char	   *content_type = NULL;
-		ZcrmHttpResponse *resp = &o->resp;
 
-		resp->status = status;
-		resp->content_type = NULL;
-		if (curl_easy_getinfo(slot->easy, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK &&
-			content_type != NULL)
-			resp->content_type = pstrdup(content_type);
-		resp->body_len = slot->body.len;
-		resp->body = palloc_extended(slot->body.len + 1, MCXT_ALLOC_NO_OOM);
-		if (resp->body != NULL)
-		{
-			if (slot->body.len > 0)
-				memcpy(resp->body, slot->body.data, slot->body.len);
-			resp->body[slot->body.len] = '\0';
-			o->complete = true;
-		}
-		else
-		{
-			o->kind = ZCRM_FAIL_NO_MEMORY;
-			o->reason = pstrdup("out of memory");
-			o->limit = 0;
-		}
+		if (curl_easy_getinfo(slot->easy, CURLINFO_CONTENT_TYPE, &content_type) != CURLE_OK)
+			content_type = NULL;
+		zcrm_outcome_set_response(o, &slot->body, status, content_type);
 	}
 
 	release_slot(slot);
 	b->running--;
 	t->state = ZCRM_REQ_DONE;
-	b->ndone++;
+	b->q.ndone++;
 }
 
 /*
@@ -623,7 +591,7 @@ static void
 start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 {
 	const ZcrmRequest *req = &b->reqs[i];
-	ZcrmTrack  *t = &b->track[i];
+	ZcrmTrack  *t = &b->q.track[i];
 	TimestampTz now = GetCurrentTimestamp();
 	CURLcode	setup = CURLE_OK;
 	long		remaining;
@@ -663,7 +631,7 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 	}
 	if (setup == CURLE_OK)
 	{
-		slot->headers = build_headers(req->token, req->form != NULL);
+		slot->headers = build_headers(req);
 		if (slot->headers == NULL)
 			setup = CURLE_OUT_OF_MEMORY;
 	}
@@ -681,30 +649,6 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 }
 
 /*
- * next_request
- *		The request a free slot should carry next: one whose backoff is
- *		over (lowest index first), else the next one never started, else -1.
- */
-static int
-next_request(ZcrmBatch *b, TimestampTz now)
-{
-	if (b->nbackoff > 0)
-	{
-		for (int i = 0; i < b->next_new; i++)
-		{
-			if (b->track[i].state == ZCRM_REQ_BACKOFF && b->track[i].not_before <= now)
-			{
-				b->nbackoff--;
-				return i;
-			}
-		}
-	}
-	if (b->next_new < b->nreqs)
-		return b->next_new++;
-	return -1;
-}
-
-/*
  * fill_slots
  *		Start attempts in free slots while there is something to start.
  */
@@ -719,35 +663,11 @@ fill_slots(ZcrmBatch *b)
 
 		if (b->slots[s].req >= 0)
 			continue;
-		i = next_request(b, now);
+		i = zcrm_queue_next(&b->q, now);
 		if (i < 0)
 			break;
 		start_attempt(b, &b->slots[s], i);
 	}
-}
-
-/*
- * wait_ms
- *		How long the loop may wait for sockets or the latch: at most
- *		ZCRM_POLL_INTERVAL_MS, and no longer than until the earliest backoff
- *		ends.
- */
-static long
-wait_ms(ZcrmBatch *b)
-{
-	long		ms = ZCRM_POLL_INTERVAL_MS;
-
-	if (b->nbackoff > 0)
-	{
-		TimestampTz now = GetCurrentTimestamp();
-
-		for (int i = 0; i < b->next_new; i++)
-		{
-			if (b->track[i].state == ZCRM_REQ_BACKOFF)
-				ms = Min(ms, TimestampDifferenceMilliseconds(now, b->track[i].not_before));
-		}
-	}
-	return Max(ms, 0);
 }
 
 /*
@@ -764,7 +684,7 @@ run_batch(ZcrmBatch *b)
 	{
 		CHECK_FOR_INTERRUPTS();
 		fill_slots(b);
-		if (b->ndone == b->nreqs)
+		if (b->q.ndone == b->q.nreqs)
 			break;
 
 		if (b->running > 0)
@@ -815,14 +735,14 @@ run_batch(ZcrmBatch *b)
 			if (b->running > 0)
 			{
 				/* A signal may cut the wait short; either way we loop back. */
-				(void) curl_multi_poll(zcrm_multi, NULL, 0, (int) wait_ms(b), NULL);
+				(void) curl_multi_poll(zcrm_multi, NULL, 0, (int) zcrm_queue_wait_ms(&b->q, ZCRM_POLL_INTERVAL_MS), NULL);
 			}
 		}
 		else
 		{
 			/* nothing in flight: only backoff waits are left */
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 wait_ms(b), PG_WAIT_EXTENSION);
+							 zcrm_queue_wait_ms(&b->q, ZCRM_POLL_INTERVAL_MS), PG_WAIT_EXTENSION);
 			ResetLatch(MyLatch);
 		}
 	}
@@ -846,8 +766,8 @@ zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
 	memset(&b, 0, sizeof(b));
 	b.reqs = reqs;
 	b.out = outcomes;
-	b.nreqs = nreqs;
-	b.track = palloc0(sizeof(ZcrmTrack) * nreqs);
+	b.q.nreqs = nreqs;
+	b.q.track = palloc0(sizeof(ZcrmTrack) * nreqs);
 	b.nslots = Max(1, Min(Min(concurrency, nreqs), ZCRM_MAX_CONCURRENCY));
 	b.slots = palloc0(sizeof(ZcrmSlot) * b.nslots);
 	for (int s = 0; s < b.nslots; s++)
@@ -879,30 +799,7 @@ zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
 	release_batch(&b);
 
 	pfree(b.slots);
-	pfree(b.track);
-}
-
-/*
- * zcrm_sleep
- *		See transport.h.
- */
-void
-zcrm_sleep(long ms)
-{
-	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
-
-	for (;;)
-	{
-		long		remaining;
-
-		CHECK_FOR_INTERRUPTS();
-		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
-		if (remaining <= 0)
-			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 remaining, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
+	pfree(b.q.track);
 }
 
 /*
@@ -919,42 +816,4 @@ zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp)
 		zcrm_raise_transport_error(out.kind, out.reason, req->what,
 								   out.limit, out.attempts);
 	*resp = out.resp;
-}
-
-/*
- * zcrm_form_encode
- *		See transport.h.
- */
-char *
-zcrm_form_encode(const char *const *pairs, int npairs)
-{
-	StringInfoData buf;
-
-	ensure_handles();
-	initStringInfo(&buf);
-	for (int i = 0; i < npairs; i++)
-	{
-		const char *name = pairs[2 * i];
-		const char *value = pairs[2 * i + 1];
-		char	   *escaped;
-
-		/*
-		 * Make room for the worst case first, so that nothing between
-		 * curl_easy_escape() and curl_free() can raise an error.
-		 */
-		enlargeStringInfo(&buf, strlen(name) + 2 + 3 * strlen(value));
-		escaped = curl_easy_escape(zcrm_easy, value, 0);
-		if (escaped == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-		if (i > 0)
-			appendStringInfoChar(&buf, '&');
-		appendStringInfoString(&buf, name);
-		appendStringInfoChar(&buf, '=');
-		appendStringInfoString(&buf, escaped);
-		explicit_bzero(escaped, strlen(escaped));
-		curl_free(escaped);
-	}
-	return buf.data;
 }

@@ -46,15 +46,27 @@ typedef struct ZcrmHttpResponse
 	char	   *content_type;	/* NULL when the server sent none */
 } ZcrmHttpResponse;
 
-/* One HTTP request. */
+/*
+ * One HTTP request: a GET, or a POST of a form, a JSON body or an upload
+ * (at most one of form, json and upload).  Every POST is sent with an
+ * empty "Expect:", so libcurl never waits for a 100 Continue.  The upload
+ * is read from the caller's buffer as it is sent (never copied), which
+ * must live until the request is done.
+ */
 typedef struct ZcrmRequest
 {
 	const char *url;
 	const char *token;			/* Authorization: Zoho-oauthtoken, or NULL */
 	const char *form;			/* POST this urlencoded form, or GET if NULL */
 	const char *what;			/* names the request in errors and logs */
-	bool		once;			/* never retried, whatever zcrm_bulk.retries */
+	bool		once;			/* never sent twice: no retry, and a new
+								 * connection (see configure_request) */
 	long		timeout_ms;		/* when > 0: a limit below zcrm_bulk.timeout */
+	const char *json;			/* POST this JSON body instead (or NULL) */
+	const char *upload;			/* POST these upload_len bytes as the */
+	size_t		upload_len;		/* multipart/form-data part "file", named */
+	const char *upload_name;	/* upload_name, without a part Content-Type */
+	const char *const *headers; /* more header lines, NULL-terminated */
 } ZcrmRequest;
 
 /* How one request of a batch ended. */
@@ -94,21 +106,5 @@ extern void zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs,
  *		request is released before any ERROR propagates.
  */
 extern void zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp);
-
-/*
- * zcrm_form_encode
- *		"name=value&..." from npairs (name, value) pairs, the values
- *		percent-encoded; palloc'd.  Names are used as they are.
- */
-extern char *zcrm_form_encode(const char *const *pairs, int npairs);
-
-/*
- * zcrm_sleep
- *		Sleep "ms" milliseconds on the process latch, so that query cancel,
- *		statement_timeout and termination end the wait at once (through
- *		CHECK_FOR_INTERRUPTS) and postmaster death ends the backend.  Used
- *		for backoff between retries and between polls of a job.
- */
-extern void zcrm_sleep(long ms);
 
 #endif							/* ZCRM_TRANSPORT_H */

@@ -30,6 +30,7 @@
 
 #include "functions.h"
 #include "transport.h"
+#include "transport_policy.h"
 #include "zoho.h"
 
 PG_FUNCTION_INFO_V1(zcrm_write_job_wait);

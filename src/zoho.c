@@ -106,6 +106,24 @@ zcrm_call_open(ZcrmCall *call, const char *token, const char *connection)
 }
 
 /*
+ * zcrm_call_refresh
+ *		See zoho.h.
+ */
+void
+zcrm_call_refresh(ZcrmCall *call)
+{
+	char	   *replaced = call->token;
+	char	   *base;
+	MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
+
+	Assert(call->conn != NULL);
+	zcrm_oauth_access(call->conn, replaced, &call->token, &base);
+	call->base = zcrm_without_slash(base);
+	MemoryContextSwitchTo(oldcxt);
+	remember_secrets(call, replaced);
+}
+
+/*
  * job_request
  *		The request for job "job_id" with the call's token, to the call's
  *		API domain in the API version of zcrm_bulk.api_version.
@@ -122,11 +140,11 @@ job_request(const ZcrmCall *call, const char *job_id, ZcrmRequest *req)
 }
 
 /*
- * is_invalid_token
- *		True when a response is the API's INVALID_TOKEN error.
+ * zcrm_is_invalid_token
+ *		See zoho.h.
  */
-static bool
-is_invalid_token(const ZcrmHttpResponse *resp)
+bool
+zcrm_is_invalid_token(const ZcrmHttpResponse *resp)
 {
 	ZcrmApiError *apierr = NULL;
 	ZcrmParseStatus st;
@@ -179,21 +197,15 @@ zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
 	again = palloc(sizeof(int) * n);
 	for (int i = 0; i < n; i++)
 	{
-		if (outcomes[i].complete && is_invalid_token(&outcomes[i].resp))
+		if (outcomes[i].complete && zcrm_is_invalid_token(&outcomes[i].resp))
 			again[nagain++] = i;
 	}
 	if (nagain > 0)
 	{
 		ZcrmRequest *retry = palloc0(sizeof(ZcrmRequest) * nagain);
 		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
-		char	   *replaced = call->token;
-		char	   *base;
-		MemoryContext oldcxt = MemoryContextSwitchTo(call->cxt);
 
-		zcrm_oauth_access(call->conn, replaced, &call->token, &base);
-		call->base = zcrm_without_slash(base);
-		MemoryContextSwitchTo(oldcxt);
-		remember_secrets(call, replaced);
+		zcrm_call_refresh(call);
 		for (int k = 0; k < nagain; k++)
 			job_request(call, job_ids[again[k]], &retry[k]);
 		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);

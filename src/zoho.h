@@ -16,11 +16,10 @@
  * functions.c and wait.c turn arguments into a call and jobs into rows and
  * never look at a URL, a status code or a token.
  *
- * The upload (multipart/form-data POST of the zipped CSV to Zoho's content
- * domain, with the feature header) and create-job (POST of the job to
- * {api domain}/crm/bulk/{version}/write) calls of 2.1 go here, beside the
- * job fetch, and are opened the same way.  Like every other file but
- * transport.c, zoho.c never talks to libcurl.
+ * The org, upload and create-job calls of 2.1 are zoho_write.c's (see
+ * zoho_write.h); they are opened the same way and use zcrm_call_refresh()
+ * and zcrm_is_invalid_token().  Like every other file but transport.c,
+ * zoho.c never talks to libcurl.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -53,6 +52,22 @@ typedef struct ZcrmCall
 	 */
 	const char *secrets[5];
 } ZcrmCall;
+
+/*
+ * zcrm_call_refresh
+ *		After INVALID_TOKEN: refresh the token of the call's connection
+ *		once (oauth.c; the API domain may change with it), in call->cxt.
+ *		The call's secrets then hold the old token as well as the new one.
+ *		Only for a call with a connection.
+ */
+extern void zcrm_call_refresh(ZcrmCall *call);
+
+/*
+ * zcrm_is_invalid_token
+ *		True when a response is the API's INVALID_TOKEN error (HTTP 401 with
+ *		that code): the request was refused, so nothing of it was done.
+ */
+extern bool zcrm_is_invalid_token(const ZcrmHttpResponse *resp);
 
 /* The requests of a batch of jobs and how each ended; see zoho.c. */
 typedef struct ZcrmFetched ZcrmFetched;

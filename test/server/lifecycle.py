@@ -15,7 +15,17 @@ Zoho's behaviour is unverified the server can be told to behave either way
 - a job fails midway: "fail_after": N rows (the rest are "unprocessed"), or
   null;
 - how many polls a job stays INPROGRESS before it completes:
-  "polls_in_progress" (default 1).
+  "polls_in_progress" (default 1);
+- the next create request fails once: "create_fault": "500" (HTTP 500
+  INTERNAL_ERROR, no job) or "drop" (the job is created, then the
+  connection is closed without an answer: a lost response), then the
+  setting goes back to null;
+- uploads are read slowly: "upload_read_bytes_per_s": N, or null (a client
+  that goes away mid-upload ends the request: nothing is routed or logged).
+
+Every upload's headers (Host, Expect, feature, X-CRM-ORG, the file part's name and
+whether it has a Content-Type) and every create body are recorded in
+GET /__admin/lifecycle ("upload_requests", "create_requests").
 
 Processing rules, applied to the uploaded CSV when the job is created:
 
@@ -77,6 +87,8 @@ DEFAULT_CONFIG = {
     "absolute_download_url": False,
     "fail_after": None,
     "polls_in_progress": 1,
+    "create_fault": None,
+    "upload_read_bytes_per_s": None,
 }
 
 
@@ -99,6 +111,8 @@ class Lifecycle:
             self.records = {m: {} for m in MODULES}     # module -> {key value: record id}
             self.uploads = 0
             self.creates = 0
+            self.upload_requests = []
+            self.create_requests = []
             self.next_file = 7200000000000000000
             self.next_job = 7100000000000000000
             self.next_record = 7300000000000000000
@@ -115,6 +129,8 @@ class Lifecycle:
         with self.lock:
             return {"config": dict(self.config), "uploads": self.uploads,
                     "creates": self.creates, "files": sorted(self.files),
+                    "upload_requests": list(self.upload_requests),
+                    "create_requests": list(self.create_requests),
                     "jobs": {j: {"file_id": v["file_id"], "module": v["module"],
                                  "operation": v["operation"], "rows": len(v["results"]),
                                  "polls": v["polls"], "status": v["final_status"]}
@@ -359,9 +375,9 @@ class Lifecycle:
         return buf.getvalue()
 
 
-def multipart_file(content_type, body):
-    """The bytes of the form part named "file" of a multipart/form-data
-    body, or None.  The part needs no Content-Type of its own."""
+def multipart_part(content_type, body):
+    """The form part named "file" of a multipart/form-data body (an
+    email.message part), or None."""
     if not content_type or not content_type.lower().startswith("multipart/form-data"):
         return None
     head = ("Content-Type: %s\r\nMIME-Version: 1.0\r\n\r\n" % content_type).encode("latin-1")
@@ -370,8 +386,36 @@ def multipart_file(content_type, body):
         return None
     for part in msg.iter_parts():
         if part.get_param("name", header="content-disposition") == "file":
-            return part.get_payload(decode=True)
+            return part
     return None
+
+
+def multipart_file(content_type, body):
+    """The bytes of the form part named "file" of a multipart/form-data
+    body, or None.  The part needs no Content-Type of its own."""
+    part = multipart_part(content_type, body)
+    return part.get_payload(decode=True) if part is not None else None
+
+
+def read_upload_body(h, n):
+    """Read the n bytes of an upload's body from handler h, at most
+    "upload_read_bytes_per_s" per second when that is set; None when the
+    client stops sending before the end."""
+    rate = h.server.state.lifecycle.config.get("upload_read_bytes_per_s")
+    if not rate:
+        return h.rfile.read(n)
+    out = bytearray()
+    piece = max(1, min(65536, int(rate) // 20))     # 20 pieces a second
+    start = time.monotonic()
+    while len(out) < n:
+        data = h.rfile.read1(min(piece, n - len(out)))
+        if not data:
+            return None                              # the client went away
+        out += data
+        ahead = len(out) / float(rate) - (time.monotonic() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+    return bytes(out)
 
 
 def handle(h, path, auth, log):
@@ -433,6 +477,16 @@ def upload_error(lc, doc, http_4xx):
 def upload(h, lc, m):
     feature = h.headers.get("feature")
     org_header = h.headers.get("X-CRM-ORG")
+    part = multipart_part(h.headers.get("Content-Type"), h.request_body or b"")
+    with lc.lock:
+        lc.upload_requests.append({
+            "host": h.headers.get("Host"),
+            "expect": h.headers.get("Expect"), "feature": feature, "x_crm_org": org_header,
+            "content_type": (h.headers.get("Content-Type") or "").split(";")[0],
+            "file_name": part.get_filename() if part is not None else None,
+            "part_content_type": part.get("Content-Type") if part is not None else None,
+            "bytes": len(h.request_body) if h.request_body is not None else None})
+        del lc.upload_requests[:-50]
     if feature != "bulk-write" or org_header != ZGID:
         return upload_error(lc, error_doc("INVALID_REQUEST",
                                           "check if headers [feature, X-CRM-ORG] are present and valid"), 400)
@@ -462,7 +516,18 @@ def create(h, lc, m):
     except (ValueError, UnicodeDecodeError):
         doc = error_doc("INVALID_DATA", "the request body is not JSON")
         return "create_error:INVALID_DATA", json_reply(400, doc)
+    with lc.lock:
+        lc.create_requests.append({"version": m.group(1), "body": body})
+        del lc.create_requests[:-50]
+        fault = lc.config["create_fault"]
+        lc.config["create_fault"] = None
+    if fault == "500":
+        return "create_fault:500", json_reply(500, error_doc("INTERNAL_ERROR", "internal error"))
     code, doc = lc.create_job(m.group(1), body)
+    if fault == "drop":
+        def dropped(h):
+            h.reset_connection()
+        return "create_fault:drop", dropped
     return ("create" if code == 201 else "create_error:" + doc["code"]), json_reply(code, doc)
 
 

@@ -2252,6 +2252,54 @@ class LifecycleTest(unittest.TestCase):
         names = [e["scenario"] for e in SERVER.admin("GET", "requests")][-2:]
         self.assertEqual(names, ["upload", "create"])
 
+    def test_create_fault_once(self):
+        _, up = self.upload(zip_of({"part1.csv": LEADS_CSV}))
+        body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": "Leads"},
+                                                     "file_id": up["details"]["file_id"]}]}
+        self.configure({"create_fault": "500"})
+        r, doc = self.create(body)
+        self.assertEqual((r.code, doc["code"]), (500, "INTERNAL_ERROR"))
+        self.assertEqual(SERVER.admin("GET", "lifecycle")["creates"], 0)
+        r, doc = self.create(body)              # once only
+        self.assertEqual(r.code, 201)
+        self.configure({"create_fault": "drop"})
+        with self.assertRaises((ProtocolError, ConnectionError, OSError)):
+            self.create(body)
+        life = SERVER.admin("GET", "lifecycle")
+        self.assertEqual((life["creates"], life["config"]["create_fault"]), (2, None))
+        self.assertEqual([c["body"] for c in life["create_requests"]], [body, body, body])
+        names = [e["scenario"] for e in SERVER.admin("GET", "requests")][-3:]
+        self.assertEqual(names, ["create_fault:500", "create", "create_fault:drop"])
+
+    def test_upload_throttle_and_headers_recorded(self):
+        rows = "".join("R%d,r%d@example.com,%s\r\n" % (i, i, os.urandom(32).hex()) for i in range(6000))
+        data = zip_of({"a.csv": LEADS_CSV + rows})
+        self.assertGreater(len(data), 200000)
+        self.configure({"upload_read_bytes_per_s": 400000})
+        t0 = time.monotonic()
+        r, doc = self.upload(data, headers=UPLOAD_HEADERS + (("Expect", "nothing-really"),))
+        took = time.monotonic() - t0
+        self.assertEqual(doc["code"], "FILE_UPLOAD_SUCCESS")
+        self.assertGreater(took, 0.35)
+        rec = SERVER.admin("GET", "lifecycle")["upload_requests"][-1]
+        self.assertEqual(rec["host"], "127.0.0.1")
+        self.assertEqual((rec["expect"], rec["feature"], rec["x_crm_org"], rec["file_name"],
+                          rec["part_content_type"], rec["content_type"]),
+                         ("nothing-really", "bulk-write", "808232144", "part.zip", None,
+                          "multipart/form-data"))
+        # a client that goes away mid-upload leaves nothing behind
+        before = len(SERVER.admin("GET", "requests"))
+        ctype, body = multipart(data)
+        head = ["POST /crm/v8/upload HTTP/1.1", "Host: 127.0.0.1", "Authorization: " + AUTH,
+                "Content-Type: " + ctype, "Content-Length: %d" % len(body)]
+        head += ["%s: %s" % kv for kv in UPLOAD_HEADERS]
+        with Conn(SERVER.port) as c:
+            c.sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body[:50000])
+            time.sleep(0.2)
+        time.sleep(0.3)
+        self.assertEqual(len(SERVER.admin("GET", "requests")), before)
+        self.assertEqual(SERVER.admin("GET", "lifecycle")["uploads"], 1)
+
     def test_wrong_method_and_auth(self):
         self.assertEqual(json.loads(self.call("GET", "/crm/v8/upload").body)["code"], "INVALID_REQUEST_METHOD")
         r = get(SERVER.port, "/crm/bulk/v8/write", auth="Zoho-oauthtoken nope", method="POST")

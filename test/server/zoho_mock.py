@@ -1448,6 +1448,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.head_only = self.command == "HEAD"
             self.drain_request_body()
+            if getattr(self, "client_gone", False):
+                return
             self.dispatch()
         except (TimeoutError, ConnectionError, OSError):
             self.close_connection = True
@@ -1507,7 +1509,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.request_body = None
                 self.close_connection = True
                 return
-            if n > 0:
+            if n > 0 and limit == lifecycle.MAX_UPLOAD_BODY:
+                self.request_body = lifecycle.read_upload_body(self, n)
+                if self.request_body is None:
+                    self.close_connection = True
+                    self.client_gone = True
+            elif n > 0:
                 self.request_body = self.rfile.read(n)
 
     # -- writing ------------------------------------------------------------

@@ -1,0 +1,109 @@
+/*-------------------------------------------------------------------------
+ *
+ * zoho_write.h
+ *	  Zoho CRM API policy of the Bulk Write calls that make things: the
+ *	  organisation id, the upload of a zip file and the creation of a job.
+ *
+ * A call is opened with zcrm_call_open() (zoho.h) and then:
+ *
+ *	- zcrm_write_org_id(): GET {api domain}/crm/{version}/org -> org[0].zgid,
+ *	  the X-CRM-ORG header of uploads, cached per backend;
+ *	- zcrm_write_upload(): POST {upload host}/crm/{version}/upload, the zip
+ *	  as multipart part "file", headers feature: bulk-write and X-CRM-ORG;
+ *	  success is decided by the body, whatever the HTTP status; retried by
+ *	  the transport like any request (an upload makes nothing on its own);
+ *	- zcrm_write_create(): POST {api domain}/crm/bulk/{version}/write,
+ *	  never retried on a transport failure or 5xx (a retry after a lost
+ *	  response could create a second job); HTTP 201 -> the job id.
+ *
+ * Through a connection, INVALID_TOKEN (the request was refused, so nothing
+ * was made) refreshes the token once and sends the request again.
+ *
+ * Failures come in two kinds, for callers that commit between steps:
+ *	- a definite refusal by Zoho (the reply is a Zoho error object with a
+ *	  code and an HTTP status below 500) is RETURNED: false, with *err
+ *	  filled (errors.h; scrubbed of the call's secrets), so that the caller
+ *	  can record it before raising it with zcrm_raise_error() or
+ *	  zcrm_raise_error_context();
+ *	- anything else (no response, a timeout, a lost connection, a 5xx, an
+ *	  unparseable or unexpected answer) is RAISED: it is not known what
+ *	  Zoho did.
+ *
+ * The org id cache: one entry per (server oid, user mapping oid, API
+ * domain) for a connection, per (SHA-256 of the token, API domain) for a
+ * token; at most ZCRM_ORG_CACHE_SIZE entries (the oldest is replaced), in
+ * TopMemoryContext.  Any change of a server, user mapping or role
+ * (connections.c's syscache callbacks) drops every connection entry.
+ *
+ * Copyright (c) 2026, zcrm_bulk developers
+ *
+ * IDENTIFICATION
+ *	  src/zoho_write.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ZCRM_ZOHO_WRITE_H
+#define ZCRM_ZOHO_WRITE_H
+
+#include "zoho.h"
+
+#define ZCRM_ORG_CACHE_SIZE		16
+
+/* What a job is created with; NULL members are left out of the request. */
+typedef struct ZcrmWriteJobSpec
+{
+	const char *module;			/* the module's API name */
+	const char *file_id;		/* from zcrm_write_upload() */
+	const char *operation;		/* insert, update or upsert */
+	const char *find_by;		/* or NULL */
+	const char *field_mappings; /* JSON text of an array, or NULL */
+	bool		ignore_empty;
+} ZcrmWriteJobSpec;
+
+/*
+ * zcrm_write_org_id
+ *		The organisation id (zgid, digits) of the call's token, palloc'd,
+ *		from the cache or from the org call; NULL with *err filled when Zoho
+ *		refused the org call.
+ */
+extern char *zcrm_write_org_id(ZcrmCall *call, ZcrmError *err);
+
+/*
+ * zcrm_write_upload_host
+ *		Where the call uploads, palloc'd, without a trailing slash: the
+ *		connection's upload_domain when set, else the content host of a Zoho
+ *		API domain (www.zohoapis.X -> content.zohoapis.X), else the call's
+ *		API domain itself.
+ */
+extern char *zcrm_write_upload_host(const ZcrmCall *call);
+
+/*
+ * zcrm_write_upload
+ *		Upload len bytes of zip as file "file_name" and set *file_id
+ *		(palloc'd, exactly as Zoho sent it).  Returns false with *err filled
+ *		when Zoho refused the org call or the upload; raises any other
+ *		failure.  Query cancel and statement_timeout interrupt the transfer.
+ */
+extern bool zcrm_write_upload(ZcrmCall *call, const char *zip, size_t len,
+							  const char *file_name, char **file_id,
+							  ZcrmError *err);
+
+/*
+ * zcrm_write_create
+ *		Create the job *spec describes and set *job_id (palloc'd, a valid
+ *		job id).  Returns false with *err filled when Zoho refused it (HTTP
+ *		4xx with an error code: nothing was created); raises any other
+ *		failure, after which the job may or may not exist.
+ */
+extern bool zcrm_write_create(ZcrmCall *call, const ZcrmWriteJobSpec *spec,
+							  char **job_id, ZcrmError *err);
+
+/*
+ * zcrm_write_create_body
+ *		The JSON body of the create request for *spec in the API version of
+ *		zcrm_bulk.api_version (v2: "module" is the API name; v2.1 and later:
+ *		{"api_name": ...}); palloc'd.
+ */
+extern char *zcrm_write_create_body(const ZcrmWriteJobSpec *spec);
+
+#endif							/* ZCRM_ZOHO_WRITE_H */
