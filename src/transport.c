@@ -82,7 +82,7 @@ typedef struct ZcrmBody
 	char	   *data;
 	size_t		len;
 	size_t		cap;
-	size_t		limit;			/* zcrm_bulk.max_response_size */
+	size_t		limit;			/* max_body, else zcrm_bulk.max_response_size */
 	bool		too_large;		/* the limit was passed: transfer aborted */
 	bool		no_memory;		/* malloc failed: transfer aborted */
 } ZcrmBody;
@@ -639,7 +639,8 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 	slot->req = i;
 	b->running++;
 	memset(&slot->body, 0, sizeof(slot->body));
-	slot->body.limit = (size_t) zcrm_max_response_size;
+	slot->body.limit = req->max_body > 0 ? req->max_body :
+		(size_t) zcrm_max_response_size;
 	slot->errbuf[0] = '\0';
 
 	if (slot->easy == NULL)

@@ -41,7 +41,8 @@ typedef enum ZcrmTransportFailure
 typedef struct ZcrmHttpResponse
 {
 	long		status;			/* HTTP status code */
-	char	   *body;			/* NUL-terminated; body_len excludes the NUL */
+	char	   *body;			/* NUL-terminated; body_len excludes the NUL;
+								 * binary-safe (may hold NULs) */
 	size_t		body_len;
 	char	   *content_type;	/* NULL when the server sent none */
 } ZcrmHttpResponse;
@@ -55,6 +56,7 @@ typedef struct ZcrmRequest
 	const char *what;			/* names the request in errors and logs */
 	bool		once;			/* never retried, whatever zcrm_bulk.retries */
 	long		timeout_ms;		/* when > 0: a limit below zcrm_bulk.timeout */
+	size_t		max_body;	/* when > 0: the body limit instead of zcrm_bulk.max_response_size */
 } ZcrmRequest;
 
 /* How one request of a batch ended. */
