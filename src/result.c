@@ -130,6 +130,12 @@ fail(ZcrmResultReader *r, ZcrmResultStatus status, size_t at, const char *fmt,..
 	va_start(ap, fmt);
 	vsnprintf(r->err->message, sizeof(r->err->message), fmt, ap);
 	va_end(ap);
+	/* a quoted header name may hold anything: keep the message ASCII */
+	for (char *p = r->err->message; *p; p++)
+	{
+		if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7E)
+			*p = '?';
+	}
 	return status;
 }
 

@@ -88,9 +88,10 @@ typedef struct ZcrmResultError
 {
 	ZcrmResultStatus status;
 	size_t		line;			/* 1-based physical line, 0 when unknown */
-	char		message[200];	/* English, ASCII; never quotes the data
-								 * except header names for missing or
-								 * duplicate columns (at most 64 bytes) */
+	char		message[200];	/* English, printable ASCII; never quotes
+								 * the data except the name of a duplicate
+								 * column (64 bytes at most, any byte
+								 * outside printable ASCII as '?') */
 } ZcrmResultError;
 
 typedef struct ZcrmResultFile ZcrmResultFile;
