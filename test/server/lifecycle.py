@@ -88,10 +88,10 @@ RESULT_VARIANTS = {
     "not_zip": "bytes that are not a zip (a truncated local header)",
     "truncated": "the real zip cut in half",
     "bomb": "one entry of 80 MiB of zeros, its real size declared",
-    "bomb_lying": "one entry of 80 MiB of zeros declaring 1,000 bytes",
+    "bomb_lying": "one entry of 80 MiB of zeros declaring 1,000 bytes (a reader that stops at the declared size sees a CRC failure)",
     "no_status": "the real CSV with its STATUS column renamed STATE",
     "bad_csv": "a CSV whose second row opens a quote that never ends",
-    "no_entries": "a valid zip with no entry",
+    "only_directory": "a valid zip whose one entry is a directory",
     "renamed": "the real CSV as the entry result.csv, after a directory entry",
     "ragged": "the real CSV with a short row appended",
     "encrypted": "the real zip with the entry's encryption flag set",
@@ -425,8 +425,8 @@ def variant_zip(variant, name, text):
     if variant == "bad_csv":
         head = text.split("\r\n", 1)[0]
         return zip_bytes([(name, head + "\r\nA,added,1,\r\n\"B,skipped,,\r\n")])
-    if variant == "no_entries":
-        return zip_bytes([])
+    if variant == "only_directory":
+        return zip_bytes([], directory="results/")
     if variant == "renamed":
         return zip_bytes([("result.csv", text)], directory="results/")
     if variant == "ragged":
