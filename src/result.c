@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "match.h"
 #include "result.h"
 
 /* How often (in input bytes) limits->interrupted() is asked. */
@@ -729,4 +730,41 @@ zcrm_result_errors_json(const char *text, char **json)
 	}
 	*json = b.data;				/* NULL when there was no entry */
 	return ZCRM_RESULT_OK;
+}
+
+/*
+ * zcrm_result_match
+ *	  See result.h.
+ */
+bool
+zcrm_result_match(const ZcrmResultFile *f, int k, const char *const *names,
+				  size_t nsource, const char *const *source, long *source_of,
+				  ZcrmMatchOutcome *outcome)
+{
+	size_t		nrows = f->nrows;
+	long		cols[ZCRM_MATCH_MAX_K];
+	const char **values;
+	bool		ok;
+
+	for (size_t r = 0; r < nrows; r++)
+		source_of[r] = -1;
+	outcome->positional = false;
+	outcome->unmatched = nrows;
+	if (k < 0 || k > ZCRM_MATCH_MAX_K)
+		return false;
+	for (int j = 0; j < k; j++)
+	{
+		cols[j] = zcrm_result_find_column(f, names[j]);
+		if (cols[j] < 0 || !zcrm_result_is_echo(f, (size_t) cols[j]))
+			return true;		/* not echoed: nothing to match by */
+	}
+	values = malloc((nrows * (size_t) k + 1) * sizeof(char *));
+	if (values == NULL)
+		return false;
+	for (size_t r = 0; r < nrows; r++)
+		for (int j = 0; j < k; j++)
+			values[r * (size_t) k + (size_t) j] = zcrm_result_value(f, r, (size_t) cols[j]);
+	ok = zcrm_match_rows(nsource, nrows, k, source, values, source_of, outcome);
+	free(values);
+	return ok;
 }

@@ -167,6 +167,23 @@ extern const char *zcrm_result_errors(const ZcrmResultFile *f, size_t row);
  */
 extern ZcrmResultStatus zcrm_result_errors_json(const char *text, char **json);
 
+/*
+ * zcrm_result_match
+ *	  Match the file's rows to "nsource" source rows whose k echoed values
+ *	  (row-major, source[i * k + j], as in match.h) were sent in the
+ *	  columns named names[0 .. k): a result row's tuple is its values in
+ *	  the columns of those names (looked up by header name).  Fills
+ *	  source_of[0 .. zcrm_result_nrows(f)) and *outcome as
+ *	  zcrm_match_rows() does.  When a name is not an echoed column of the
+ *	  file, nothing can be checked: every row is unmatched.  Returns false
+ *	  (every row unmatched) only when k is out of range or malloc fails.
+ */
+struct ZcrmMatchOutcome;
+extern bool zcrm_result_match(const ZcrmResultFile *f, int k,
+							  const char *const *names, size_t nsource,
+							  const char *const *source, long *source_of,
+							  struct ZcrmMatchOutcome *outcome);
+
 /* A short English description of a status. */
 extern const char *zcrm_result_status_message(ZcrmResultStatus status);
 

@@ -603,6 +603,49 @@ test_match_out_of_memory(void)
 	free_rows(r, 2, 1);
 }
 
+/* zcrm_result_match: a shuffled file against its source, by column name */
+static void
+test_result_match(void)
+{
+	ZcrmResultFile *f = NULL;
+	const char *source[] = {"Ann", "a@x.y", "Bob", "b@x.y", "Cid", "c@x.y", "Ann", "a@x.y"};
+	const char *names[] = {"Last_Name", "Email"};
+	const char *wrong[] = {"Last_Name", "Phone"};
+	const char *status[] = {"Last_Name", "STATUS"};
+	long		got[3];
+	ZcrmMatchOutcome o;
+
+	CHECK_INT(read_s("STATUS,Email,RECORD_ID,Last_Name,ERRORS\r\n"
+					 "added,c@x.y,3,Cid,\r\nadded,a@x.y,1,Ann,\r\nadded,b@x.y,2,Bob,\r\n",
+					 &f, NULL), ZCRM_RESULT_OK);
+	if (f == NULL)
+		return;
+	/* three source rows: each result row by value */
+	CHECK(zcrm_result_match(f, 2, names, 3, source, got, &o));
+	CHECK_INT(got[0], 2);
+	CHECK_INT(got[1], 0);
+	CHECK_INT(got[2], 1);
+	CHECK_INT(o.unmatched, 0);
+	CHECK(!o.positional);
+	/* four source rows, Ann twice: her row cannot be told apart */
+	CHECK(zcrm_result_match(f, 2, names, 4, source, got, &o));
+	CHECK_INT(got[1], -1);
+	CHECK_INT(o.unmatched, 1);
+	/* a column the file does not echo, or STATUS: nothing matched */
+	CHECK(zcrm_result_match(f, 2, wrong, 3, source, got, &o));
+	CHECK_INT(o.unmatched, 3);
+	CHECK_INT(got[0], -1);
+	CHECK(zcrm_result_match(f, 2, status, 3, source, got, &o));
+	CHECK_INT(o.unmatched, 3);
+	CHECK(!zcrm_result_match(f, ZCRM_MATCH_MAX_K + 1, names, 3, source, got, &o));
+	alloc_count = 0;
+	alloc_fail_at = 0;
+	CHECK(!zcrm_result_match(f, 2, names, 3, source, got, &o));
+	alloc_fail_at = -1;
+	CHECK_INT(got[2], -1);
+	zcrm_result_free(f);
+}
+
 static const TestCase tests[] = {
 	TEST(test_basic_file),
 	TEST(test_columns_by_name),
@@ -623,6 +666,7 @@ static const TestCase tests[] = {
 	TEST(test_match_tuple_edges),
 	TEST(test_match_large),
 	TEST(test_match_out_of_memory),
+	TEST(test_result_match),
 };
 
 int
