@@ -203,6 +203,29 @@ check_utf8(ZcrmResultReader *r, size_t from)
 }
 
 /*
+ * make_room
+ *	  Make the array *data of *cap elements of "size" bytes hold at least
+ *	  "used" + 1 of them, doubling it (from 64); false when realloc fails,
+ *	  the array then unchanged.
+ */
+static bool
+make_room(void **data, size_t *cap, size_t used, size_t size)
+{
+	size_t		newcap;
+	void	   *p;
+
+	if (used < *cap)
+		return true;
+	newcap = *cap ? *cap * 2 : 64;
+	p = realloc(*data, newcap * size);
+	if (p == NULL)
+		return false;
+	*data = p;
+	*cap = newcap;
+	return true;
+}
+
+/*
  * add_cell
  *	  Append the offset of a field to f->cells.
  */
@@ -211,16 +234,8 @@ add_cell(ZcrmResultReader *r, size_t offset)
 {
 	ZcrmResultFile *f = r->f;
 
-	if (f->ncells == f->cellcap)
-	{
-		size_t		newcap = f->cellcap ? f->cellcap * 2 : 64;
-		uint32_t   *p = realloc(f->cells, newcap * sizeof(uint32_t));
-
-		if (p == NULL)
-			return fail(r, ZCRM_RESULT_NO_MEMORY, (size_t) -1, "out of memory");
-		f->cells = p;
-		f->cellcap = newcap;
-	}
+	if (!make_room((void **) &f->cells, &f->cellcap, f->ncells, sizeof(uint32_t)))
+		return fail(r, ZCRM_RESULT_NO_MEMORY, (size_t) -1, "out of memory");
 	f->cells[f->ncells++] = (uint32_t) offset;
 	return ZCRM_RESULT_OK;
 }
@@ -354,16 +369,8 @@ add_row(ZcrmResultReader *r, size_t first, size_t n, size_t at)
 	if (f->nrows >= r->limits->max_rows)
 		return fail(r, ZCRM_RESULT_TOO_MANY_ROWS, at,
 					"result file has more than %zu rows", r->limits->max_rows);
-	if (f->nrows == f->rowcap)
-	{
-		size_t		newcap = f->rowcap ? f->rowcap * 2 : 64;
-		ZcrmResultRow *p = realloc(f->rows, newcap * sizeof(ZcrmResultRow));
-
-		if (p == NULL)
-			return fail(r, ZCRM_RESULT_NO_MEMORY, (size_t) -1, "out of memory");
-		f->rows = p;
-		f->rowcap = newcap;
-	}
+	if (!make_room((void **) &f->rows, &f->rowcap, f->nrows, sizeof(ZcrmResultRow)))
+		return fail(r, ZCRM_RESULT_NO_MEMORY, (size_t) -1, "out of memory");
 	if (n != f->ncols)
 		f->ragged++;
 	if (n > f->ncols)
