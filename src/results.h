@@ -16,8 +16,8 @@
  * Entries are mapped to the job's resources, in this order of preference:
  * the entry named exactly "<module>-<file name>" of a resource; else the
  * first resource not yet mapped whose "<module>-" prefixes the entry's
- * name; else the resource at the entry's position in the zip, if not yet
- * mapped; else none (resource_index -1, module the part of the name
+ * name; else the resource at the entry's position among the zip's files,
+ * if not yet mapped; else none (resource_index -1, module the part of the name
  * before its first '-', or NULL).  Directory entries are skipped.  Parts
  * are ordered by resource_index, unmapped ones last, in zip order.
  *
