@@ -25,7 +25,10 @@ OBJS = \
 	src/write_calls.o \
 	src/wait.o \
 	src/connections.o \
-	src/oauth.o
+	src/oauth.o \
+	src/result.o \
+	src/match.o \
+	src/results.o
 PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 
 # sql/ holds both the install scripts and the regression tests: the
@@ -35,7 +38,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_scrub zcrm_faults zcrm_input \
 	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking \
 	zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe \
-	zcrm_write_calls
+	zcrm_write_calls zcrm_results
 REGRESS_OPTS = --inputdir=.
 
 # src/csv.o and src/zip.o (minizip) are used by the 2.1 write functions;

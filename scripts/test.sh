@@ -174,6 +174,8 @@ run_suite readme_secret "$ZCRM_PY" "$ZCRM_ROOT/test/readme_secret_test.py"
 
 zcrm_log "NN/15 upload and create calls through the local server (test/write_send_test.py)"
 run_suite write_send "$ZCRM_PY" "$ZCRM_ROOT/test/write_send_test.py"
+zcrm_log "15a/15 zcrm_write_job_results on jobs created by hand (test/write_results_test.py)"
+run_suite write_results "$ZCRM_PY" "$ZCRM_ROOT/test/write_results_test.py"
 
 zcrm_log "15/15 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.

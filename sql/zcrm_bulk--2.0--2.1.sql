@@ -124,6 +124,36 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_run_run_id_se
 -- 2. Results of any completed job (zcrm_write_job_results)
 -----------------------------------------------------------------------
 
+-- One row of zcrm_write_job_results(): one row of a result file.
+-- row_number is the row's place in its file (1-based); record_id is NULL
+-- when empty, errors NULL when there are none; columns holds the echoed
+-- input columns by header name.  Columns may be appended, never reordered.
+CREATE TYPE @extschema@.zcrm_write_job_result_row AS (
+	job_id pg_catalog.text,
+	resource_index pg_catalog.int4,
+	resource_module pg_catalog.text,
+	row_number pg_catalog.int8,
+	status pg_catalog.text,
+	record_id pg_catalog.text,
+	errors pg_catalog.jsonb,
+	columns pg_catalog.jsonb
+);
+
+-- The result file of any finished job (COMPLETED, or FAILED with a
+-- result), including jobs created elsewhere.  It runs no SQL, so no
+-- search_path can change what it does.
+CREATE FUNCTION @extschema@.zcrm_write_job_results(job_id pg_catalog.text,
+												   token pg_catalog.text DEFAULT NULL,
+												   connection pg_catalog.text DEFAULT NULL)
+RETURNS SETOF @extschema@.zcrm_write_job_result_row
+AS 'MODULE_PATHNAME', 'zcrm_write_job_results'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
+
+COMMENT ON FUNCTION @extschema@.zcrm_write_job_results(pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+'the result file of a finished Zoho CRM bulk write job, one row per row of the file';
+
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write_job_results(pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
 -----------------------------------------------------------------------
 -- 3. Rows to CSV parts, without the network (zcrm_write_plan, zcrm_write_csv)
 -----------------------------------------------------------------------

@@ -40,6 +40,8 @@ int			zcrm_max_response_size = 16 * 1024 * 1024;
 int			zcrm_max_json_values = 100000;
 char	   *zcrm_ca_file = NULL;
 char	   *zcrm_default_connection = NULL;
+int			zcrm_max_result_size = 16 * 1024 * 1024;
+int			zcrm_max_result_uncompressed_size = 64 * 1024 * 1024;
 
 static int	zcrm_api_version = 0;
 
@@ -332,6 +334,31 @@ zcrm_define_settings(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+
+	/*
+	 * A result file holds at most 25,000 rows per resource (Zoho's limit on
+	 * a job's CSV), each with up to three echoed columns, STATUS, a 19-digit
+	 * RECORD_ID and ERRORS: a few MB for ordinary rows.  64 MB uncompressed
+	 * leaves about 2.5 kB per row of a full part; CSV compresses at least
+	 * 4:1, so 16 MB (zcrm_bulk.max_response_size's default) of zip holds it.
+	 */
+	DefineCustomIntVariable("zcrm_bulk.max_result_size",
+							"Largest result zip of a bulk write job that zcrm_write_job_results() downloads; a larger one is aborted while it streams in.",
+							NULL,
+							&zcrm_max_result_size,
+							16 * 1024 * 1024, 1024, ZCRM_MAX_RESPONSE_LIMIT,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.max_result_uncompressed_size",
+							"Largest uncompressed CSV file in a result zip; a larger one is refused before it is inflated.",
+							"An entry that declares a smaller size but inflates to more is cut off at this size and refused too (zip bomb).",
+							&zcrm_max_result_uncompressed_size,
+							64 * 1024 * 1024, 1024, ZCRM_MAX_RESPONSE_LIMIT,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("zcrm_bulk");
 }

@@ -43,6 +43,10 @@ extern char *zcrm_ca_file;
 /* zcrm_bulk.default_connection: connection used when none is passed */
 extern char *zcrm_default_connection;
 
+/* zcrm_bulk.max_result_size (the zip) and _uncompressed_size (each CSV), bytes */
+extern int	zcrm_max_result_size;
+extern int	zcrm_max_result_uncompressed_size;
+
 extern void zcrm_define_settings(void);
 extern bool zcrm_valid_base_url(const char *url, const char **detail);
 

@@ -607,7 +607,8 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 	slot->req = i;
 	b->running++;
 	memset(&slot->body, 0, sizeof(slot->body));
-	slot->body.limit = (size_t) zcrm_max_response_size;
+	slot->body.limit = req->max_body > 0 ? req->max_body :
+		(size_t) zcrm_max_response_size;
 	slot->errbuf[0] = '\0';
 
 	if (slot->easy == NULL)

@@ -41,7 +41,8 @@ typedef enum ZcrmTransportFailure
 typedef struct ZcrmHttpResponse
 {
 	long		status;			/* HTTP status code */
-	char	   *body;			/* NUL-terminated; body_len excludes the NUL */
+	char	   *body;			/* NUL-terminated; body_len excludes the NUL;
+								 * binary-safe (may hold NULs) */
 	size_t		body_len;
 	char	   *content_type;	/* NULL when the server sent none */
 } ZcrmHttpResponse;
@@ -67,6 +68,7 @@ typedef struct ZcrmRequest
 	size_t		upload_len;		/* multipart/form-data part "file", named */
 	const char *upload_name;	/* upload_name, without a part Content-Type */
 	const char *const *headers; /* more header lines, NULL-terminated */
+	size_t		max_body;	/* when > 0: the body limit instead of zcrm_bulk.max_response_size */
 } ZcrmRequest;
 
 /* How one request of a batch ended. */

@@ -90,7 +90,7 @@ typedef struct ZcrmBody
 	char	   *data;
 	size_t		len;
 	size_t		cap;
-	size_t		limit;			/* zcrm_bulk.max_response_size */
+	size_t		limit;			/* max_body, else zcrm_bulk.max_response_size */
 	bool		too_large;		/* the limit was passed: transfer aborted */
 	bool		no_memory;		/* malloc failed: transfer aborted */
 } ZcrmBody;

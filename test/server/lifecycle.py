@@ -21,7 +21,10 @@ Zoho's behaviour is unverified the server can be told to behave either way
   connection is closed without an answer: a lost response), then the
   setting goes back to null;
 - uploads are read slowly: "upload_read_bytes_per_s": N, or null (a client
-  that goes away mid-upload ends the request: nothing is routed or logged).
+  that goes away mid-upload ends the request: nothing is routed or logged);
+- a broken result file, to test a client's checks: "result_variant" null
+  (the real one) or one of RESULT_VARIANTS (not a zip, a zip bomb, a CSV
+  without STATUS, ...).
 
 Every upload's headers (Host, Expect, feature, X-CRM-ORG, the file part's name and
 whether it has a Content-Type) and every create body are recorded in
@@ -89,7 +92,24 @@ DEFAULT_CONFIG = {
     "polls_in_progress": 1,
     "create_fault": None,
     "upload_read_bytes_per_s": None,
+    "result_variant": None,
 }
+
+# What "result_variant" makes of a job's result zip (see result_zip()).
+RESULT_VARIANTS = {
+    "not_zip": "bytes that are not a zip (a truncated local header)",
+    "truncated": "the real zip cut in half",
+    "bomb": "one entry of 80 MiB of zeros, its real size declared",
+    "bomb_lying": "one entry of 80 MiB of zeros declaring 1,000 bytes (a reader that stops at the declared size sees a CRC failure)",
+    "no_status": "the real CSV with its STATUS column renamed STATE",
+    "bad_csv": "a CSV whose second row opens a quote that never ends",
+    "only_directory": "a valid zip whose one entry is a directory",
+    "renamed": "the real CSV as the entry result.csv, after a directory entry",
+    "ragged": "the real CSV with a short row appended",
+    "encrypted": "the real zip with the entry's encryption flag set",
+}
+BOMB_SIZE = 80 * 1024 * 1024
+_bomb_cache = {}
 
 
 def error_doc(code, message, details=None):
@@ -122,6 +142,9 @@ class Lifecycle:
             for k, v in changes.items():
                 if k not in DEFAULT_CONFIG:
                     raise KeyError(k)
+                if k == "result_variant" and v is not None and v not in RESULT_VARIANTS:
+                    raise KeyError("result_variant %s" % v)
+            for k, v in changes.items():
                 self.config[k] = v
             return dict(self.config)
 
@@ -369,10 +392,69 @@ class Lifecycle:
             status, rid, errors = job["results"][n]
             w.writerow([row[i] if i < len(row) else "" for _, i in shown] +
                        [status, rid, ":".join("%s-%s" % (c, ",".join(f)) for c, f in errors)])
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("%s-%s" % (job["module"], job["csv_name"]), out.getvalue())
-        return buf.getvalue()
+        with self.lock:
+            variant = self.config["result_variant"]
+        return variant_zip(variant, "%s-%s" % (job["module"], job["csv_name"]), out.getvalue())
+
+
+def zip_bytes(entries, directory=None):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        if directory:
+            zf.writestr(zipfile.ZipInfo(directory), b"")
+        for name, data in entries:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def bomb(lying):
+    """A zip of one entry of BOMB_SIZE zeros (about 80 kB), made once;
+    lying: its local and central headers declare 1,000 bytes instead."""
+    if lying not in _bomb_cache:
+        data = zip_bytes([("Leads-bomb.csv", b"\0" * BOMB_SIZE)])
+        if lying:
+            b = bytearray(data)
+            local = b.find(b"PK\x03\x04")
+            central = b.find(b"PK\x01\x02")
+            b[local + 22:local + 26] = (1000).to_bytes(4, "little")
+            b[central + 24:central + 28] = (1000).to_bytes(4, "little")
+            data = bytes(b)
+        _bomb_cache[lying] = data
+    return _bomb_cache[lying]
+
+
+def variant_zip(variant, name, text):
+    """The result zip of entry "name" holding the CSV "text", made into
+    RESULT_VARIANTS[variant] (the real one for None)."""
+    real = zip_bytes([(name, text)])
+    if variant is None:
+        return real
+    if variant == "not_zip":
+        return b"PK\x03\x04 this is not a zip archive"
+    if variant == "truncated":
+        return real[:len(real) // 2]
+    if variant in ("bomb", "bomb_lying"):
+        return bomb(variant == "bomb_lying")
+    if variant == "no_status":
+        head, rest = text.split("\r\n", 1)
+        return zip_bytes([(name, head.replace("STATUS", "STATE") + "\r\n" + rest)])
+    if variant == "bad_csv":
+        head = text.split("\r\n", 1)[0]
+        return zip_bytes([(name, head + "\r\nA,added,1,\r\n\"B,skipped,,\r\n")])
+    if variant == "only_directory":
+        return zip_bytes([], directory="results/")
+    if variant == "renamed":
+        return zip_bytes([("result.csv", text)], directory="results/")
+    if variant == "ragged":
+        return zip_bytes([(name, text + "short\r\n")])
+    if variant == "encrypted":
+        b = bytearray(real)
+        local = b.find(b"PK\x03\x04")
+        central = b.find(b"PK\x01\x02")
+        b[local + 6] |= 1
+        b[central + 8] |= 1
+        return bytes(b)
+    raise KeyError(variant)
 
 
 def multipart_part(content_type, body):

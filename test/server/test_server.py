@@ -54,6 +54,9 @@ SEED_FIXTURE = os.path.join(HERE, "fixtures", "seed_collection.json")
 JOBS = os.path.join(HERE, "fixtures", "jobs")
 SEED_NAME = "000_8ced99537aecdabc.txt"
 
+sys.path.insert(0, HERE)
+import lifecycle  # noqa: E402  (RESULT_VARIANTS, BOMB_SIZE)
+
 TOKEN = "1000.zcrmtest.accesstoken"
 TOKEN2 = "1000.second.token.for.tests"
 BAD_TOKEN = "1000.not-a-valid-token-xyz"
@@ -2242,6 +2245,50 @@ class LifecycleTest(unittest.TestCase):
         names = [r[0] for r in rows[1:]]
         self.assertNotEqual(names, sorted(names))
         self.assertEqual(sorted(names), ["N%02d" % i for i in range(30)])
+
+    def test_result_variants(self):
+        """"result_variant" serves each broken result file it names; an
+        unknown variant is refused and null serves the real file again."""
+        job = self.leads_job()
+        self.call("GET", WRITE + job)
+        doc = json.loads(self.call("GET", WRITE + job).body)
+        path = doc["result"]["download_url"]
+        real = self.call("GET", path).body
+        text = zipfile.ZipFile(io.BytesIO(real)).read("Leads-part1.csv").decode()
+        got = {}
+        for variant in sorted(lifecycle.RESULT_VARIANTS):
+            self.configure({"result_variant": variant})
+            r = self.call("GET", path)
+            self.assertEqual((r.code, r.h.get("content-type")), (200, "application/zip"), variant)
+            got[variant] = r.body
+        for variant in ("not_zip", "truncated"):
+            with self.assertRaises(zipfile.BadZipFile, msg=variant):
+                zipfile.ZipFile(io.BytesIO(got[variant]))
+        bomb = zipfile.ZipFile(io.BytesIO(got["bomb"])).infolist()
+        self.assertEqual([(i.file_size, len(got["bomb"]) < 200000) for i in bomb],
+                         [(lifecycle.BOMB_SIZE, True)])
+        lying = zipfile.ZipFile(io.BytesIO(got["bomb_lying"])).infolist()
+        self.assertEqual([i.file_size for i in lying], [1000])
+        zf = zipfile.ZipFile(io.BytesIO(got["no_status"]))
+        self.assertEqual(zf.read("Leads-part1.csv").decode(), text.replace("STATUS", "STATE", 1))
+        self.assertNotIn("STATUS", zf.read("Leads-part1.csv").decode().split("\r\n")[0])
+        bad = zipfile.ZipFile(io.BytesIO(got["bad_csv"])).read("Leads-part1.csv").decode()
+        with self.assertRaises(csv.Error):
+            list(csv.reader(io.StringIO(bad, newline=""), strict=True))
+        self.assertEqual(zipfile.ZipFile(io.BytesIO(got["only_directory"])).namelist(), ["results/"])
+        zf = zipfile.ZipFile(io.BytesIO(got["renamed"]))
+        self.assertEqual((zf.namelist(), zf.read("result.csv").decode()), (["results/", "result.csv"], text))
+        ragged = zipfile.ZipFile(io.BytesIO(got["ragged"])).read("Leads-part1.csv").decode()
+        self.assertEqual(ragged, text + "short\r\n")
+        info = zipfile.ZipFile(io.BytesIO(got["encrypted"])).infolist()[0]
+        self.assertEqual(info.flag_bits & 1, 1)
+        with Conn(SERVER.port) as c:
+            r = c.request("POST", "/__admin/lifecycle", body=json.dumps({"result_variant": "nope"}).encode())
+        self.assertEqual(r.code, 400)
+        self.configure({"result_variant": None})
+        again = zipfile.ZipFile(io.BytesIO(self.call("GET", path).body))
+        self.assertEqual((again.namelist(), again.read("Leads-part1.csv").decode()),
+                         (["Leads-part1.csv"], text))
 
     def test_lifecycle_is_logged_and_counted(self):
         before = SERVER.admin("GET", "lifecycle")
