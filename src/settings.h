@@ -43,6 +43,10 @@ extern char *zcrm_ca_file;
 /* zcrm_bulk.default_connection: connection used when none is passed */
 extern char *zcrm_default_connection;
 
+/* zcrm_bulk.max_part_rows and max_part_bytes: the split of a write (prepare.c) */
+extern int	zcrm_max_part_rows;
+extern int	zcrm_max_part_bytes;
+
 extern void zcrm_define_settings(void);
 extern bool zcrm_valid_base_url(const char *url, const char **detail);
 
