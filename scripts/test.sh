@@ -172,6 +172,9 @@ run_suite dump "$ZCRM_PY" "$ZCRM_ROOT/test/dump_test.py"
 zcrm_log "14/15 the README's user mapping recipe keeps secrets out of the log"
 run_suite readme_secret "$ZCRM_PY" "$ZCRM_ROOT/test/readme_secret_test.py"
 
+zcrm_log "15a/15 the prepare engine: UTF-8 from LATIN1, memory over 1,000,000 rows, cancel (test/write_prepare_test.py)"
+run_suite write_prepare "$ZCRM_PY" "$ZCRM_ROOT/test/write_prepare_test.py"
+
 zcrm_log "15/15 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
