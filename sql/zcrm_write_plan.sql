@@ -217,6 +217,10 @@ SELECT split_part(zcrm_write_csv('Leads', 'SELECT g AS "Id" FROM generate_series
 	   octet_length(zcrm_write_csv('Leads', 'SELECT g AS "Id" FROM generate_series(1, 60000) g', part => 3)) =
 	   (SELECT csv_bytes FROM zcrm_write_plan('Leads', 'SELECT g AS "Id" FROM generate_series(1, 60000) g') WHERE part = 3) AS same_size;
 SELECT zcrm_write_csv('Leads', 'SELECT g AS "Id" FROM generate_series(1, 60000) g', part => 4) IS NULL AS no_part_4;
+-- the rows after the wanted part are not read: a query failing at row
+-- 40,000 still gives part 1, while its plan reaches the error
+SELECT split_part(zcrm_write_csv('Leads', 'SELECT g AS "Id", 1 / (40000 - g) AS "Q" FROM (SELECT generate_series(1, 60000) AS g) s'), E'\r\n', 2) AS first_row;
+SELECT wp_err($q$SELECT zcrm_write_plan('Leads', 'SELECT g AS "Id", 1 / (40000 - g) AS "Q" FROM (SELECT generate_series(1, 60000) AS g) s')$q$);
 
 -- zcrm_bulk.max_part_rows lowers the row limit; 25,000 is its maximum.
 SET zcrm_bulk.max_part_rows = 1000;

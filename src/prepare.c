@@ -52,6 +52,7 @@
 #include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
+#include "utils/snapmgr.h"
 
 #include "csv.h"
 #include "prepare.h"
@@ -736,12 +737,24 @@ zcrm_prepare(const ZcrmWriteSpec *spec, ZcrmPartCallback cb, void *arg,
 	PG_TRY();
 	{
 		MemoryContext old;
+		bool		pushed = false;
 
+		/*
+		 * A procedure (CALL) may run without an active snapshot; the query
+		 * is then planned and opened on a new one, which the portal keeps.
+		 */
+		if (!ActiveSnapshotSet())
+		{
+			PushActiveSnapshot(GetTransactionSnapshot());
+			pushed = true;
+		}
 		plan = SPI_prepare(spec->query, 0, NULL);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		check_select(plan);
 		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		if (pushed)
+			PopActiveSnapshot();
 
 		old = MemoryContextSwitchTo(e->cxt);
 		e->tupdesc = CreateTupleDescCopy(portal->tupDesc);

@@ -144,15 +144,26 @@ zcrm_rowcsv_format(const ZcrmColumn *col)
 
 /*
  * append_utf8
- *	  Append "len" bytes in the database encoding, converted to UTF-8.
+ *	  Append "len" bytes in the database encoding, converted to UTF-8.  In a
+ *	  SQL_ASCII database, which has no encoding to convert from, the bytes
+ *	  must already be UTF-8 (22021 naming the column and row otherwise).
  */
 static void
-append_utf8(StringInfo out, const char *s, int len)
+append_utf8(StringInfo out, const char *s, int len, const ZcrmColumn *col,
+			int64 row)
 {
 	char	   *u;
 
 	if (len == 0)
 		return;
+	if (GetDatabaseEncoding() == PG_SQL_ASCII &&
+		!pg_verify_mbstr(PG_UTF8, s, len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("column \"%s\" of row " INT64_FORMAT " is not valid UTF-8",
+						col->name, row),
+				 errdetail("The database encoding is SQL_ASCII, so values are sent as they are stored, and Zoho CRM reads UTF-8."),
+				 errhint("Convert such values to UTF-8 in the query (with convert() from their real encoding), or use a database with a real encoding.")));
 	u = pg_server_to_any(s, len, PG_UTF8);
 	if (u == s)
 		appendBinaryStringInfo(out, s, len);
@@ -343,7 +354,7 @@ append_scalar(StringInfo out, const ZcrmColumn *col, Datum value, int64 row)
 			{
 				text	   *t = DatumGetTextPP(value);
 
-				append_utf8(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+				append_utf8(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), col, row);
 				break;
 			}
 		case ZCRM_VALUE_INT2:
@@ -410,7 +421,7 @@ append_scalar(StringInfo out, const ZcrmColumn *col, Datum value, int64 row)
 			{
 				char	   *s = OutputFunctionCall((FmgrInfo *) &col->outfunc, value);
 
-				append_utf8(out, s, strlen(s));
+				append_utf8(out, s, strlen(s), col, row);
 				pfree(s);
 				break;
 			}

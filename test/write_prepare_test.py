@@ -5,7 +5,8 @@ cannot look: the database encoding, the backend's memory, interrupts.
   1. in a LATIN1 database, the CSV is UTF-8: zcrm_write_plan's csv_bytes
      count the UTF-8 bytes of the values and the header (not the LATIN1
      ones), and zcrm_write_csv gives back exactly the text that was
-     selected;
+     selected; in a SQL_ASCII database, bytes that are not UTF-8 are 22021
+     naming the column and row;
   2. zcrm_write_plan over 1,000,000 rows x 10 columns (40 parts) grows the
      backend's peak memory (VmHWM, read from /proc) by at most 32 MB, and a
      run over 100,000 rows by about as much (memory does not grow with the
@@ -82,6 +83,25 @@ def latin1_test():
               out == str(want), "got %r" % out)
     finally:
         psql("DROP DATABASE IF EXISTS %s" % LATIN1_DB, db="postgres")
+
+
+def sql_ascii_test():
+    """In a SQL_ASCII database, bytes that are not UTF-8 are refused
+    (22021) instead of reaching Zoho as they are."""
+    db = "zcrm_write_prepare_sqlascii"
+    psql("DROP DATABASE IF EXISTS %s" % db, db="postgres")
+    psql("CREATE DATABASE %s ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+         % db, db="postgres")
+    try:
+        psql("CREATE EXTENSION zcrm_bulk", db=db)
+        out = Session("\\set VERBOSITY verbose\n"
+                      "SELECT zcrm_write_csv('Leads', $q$SELECT 'ok' AS a, E'caf\\xe9' AS b$q$);\n"
+                      "SELECT 'ascii=' || zcrm_write_csv('Leads', $q$SELECT 'plain' AS a$q$);\n",
+                      "zcrm_wp_sqlascii", db=db).finish()
+        check("a SQL_ASCII database: a value that is not UTF-8 is 22021 naming its column and row",
+              "22021" in out and 'column "b" of row 1 is not valid UTF-8' in out and "ascii=a" in out, out[-2000:])
+    finally:
+        psql("DROP DATABASE IF EXISTS %s" % db, db="postgres")
 
 
 def peak_growth(rows):
@@ -182,7 +202,7 @@ def main():
     psql("CREATE DATABASE %s" % DB, db="postgres")
     psql("CREATE EXTENSION zcrm_bulk", db=DB)
     try:
-        for test in (latin1_test, memory_test, cancel_test, timeout_test):
+        for test in (latin1_test, sql_ascii_test, memory_test, cancel_test, timeout_test):
             test()
     finally:
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
