@@ -28,7 +28,12 @@ OBJS = \
 	src/oauth.o \
 	src/result.o \
 	src/match.o \
-	src/results.o
+	src/results.o \
+	src/rowcsv.o \
+	src/prepare.o \
+	src/writeplan.o \
+	src/run_store.o \
+	src/write_run.o
 PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 
 # sql/ holds both the install scripts and the regression tests: the
@@ -38,7 +43,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_scrub zcrm_faults zcrm_input \
 	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking \
 	zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe \
-	zcrm_write_calls zcrm_results
+	zcrm_write_calls zcrm_results zcrm_write_plan
 REGRESS_OPTS = --inputdir=.
 
 # src/csv.o and src/zip.o (minizip) are used by the 2.1 write functions;

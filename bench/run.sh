@@ -14,6 +14,10 @@
 #   3. 100 jobs: zcrm_write_jobs (batch) vs. a LATERAL join vs. the limit
 #      ceil(100 / max_concurrency) x delay;
 #   4. field mappings: 1, 100 and 10,000 mappings, time and memory;
+#   5./6. a call through a server and user mapping against one with a token;
+#   7. CSV+zip of 1,000,000 rows x 10 columns by zcrm_write_plan against
+#      COPY (same query) TO STDOUT (FORMAT csv) deflated by zlib at the
+#      same level, and the backend's peak memory growth;
 #
 # and prints one Markdown table of the results and their ratios, also
 # written to $BENCH_WORK/results.md.  Everything it started is stopped on
@@ -27,7 +31,9 @@
 #   BENCH_DELAY_MS   the mock's --delay-ms in part 3 (default 50)
 #   BENCH_CONCURRENCY  zcrm_bulk.max_concurrency values of part 3 (default "5 1 10";
 #                    the first is the headline)
-#   BENCH_PARTS      which parts to run (default "1 2 3 4 5 6")
+#   BENCH_PARTS      which parts to run (default "1 2 3 4 5 6 7")
+#   BENCH_PART7_ROUNDS  interleaved rounds of part 7 (default 3)
+#   BENCH_PART7_ROWS rows of part 7's query (default 1000000)
 #   BENCH_WORK       work dir (default /tmp/zcrm_bulk.bench)
 #   BENCH_PGPORT     PostgreSQL port, of the Unix socket only (default 54340)
 #   BENCH_NGINX_PORT first of nginx's four ports (default 18180)
@@ -50,7 +56,7 @@ RUNS=${BENCH_RUNS:-3}
 PART1_ROUNDS=${BENCH_PART1_ROUNDS:-3}
 DELAY_MS=${BENCH_DELAY_MS:-50}
 CONCURRENCY=${BENCH_CONCURRENCY:-5 1 10}
-PARTS=${BENCH_PARTS:-1 2 3 4 5 6}
+PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7}
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-1}
 NGINX_PORT=${BENCH_NGINX_PORT:-18180}
 PORT_HTTP=$NGINX_PORT
@@ -381,7 +387,13 @@ BEGIN
 	ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
 END $$;
 EOF
-"$PSQL" -X -q -v ON_ERROR_STOP=1 -d bench_tpl -f "$BENCH_ROOT/plpython_lookup.sql" >/dev/null
+# PL/Python serves part 1 only (so that a run of other parts needs no
+# PL/Python in the server's directories).
+NEED_PLPY=no
+case " $PARTS " in *" 1 "*) NEED_PLPY=yes ;; esac
+if [ $NEED_PLPY = yes ]; then
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d bench_tpl -f "$BENCH_ROOT/plpython_lookup.sql" >/dev/null
+fi
 for db in http:"http://127.0.0.1:$PORT_HTTP" h2:"https://127.0.0.1:$PORT_H2" \
 	tls_new:"https://127.0.0.1:$PORT_TLS_NEW" tls_full:"https://127.0.0.1:$PORT_TLS_FULL" \
 	mock:"http://127.0.0.1:$ZCRM_MOCK_PORT"; do
@@ -404,9 +416,11 @@ for db in bench_http bench_h2 bench_tls_new bench_tls_full; do
 	[ "$(q $db "SELECT count(*) FROM zcrm_write_job('$SEED_ID', token => '$TOKEN')")" = 1 ] ||
 		die "zcrm_write_job through $db"
 done
-same=$(q bench_http "SELECT (SELECT array_agg(w::text) FROM zcrm_write_job('$SEED_ID', token => '$TOKEN') w)
-	IS NOT DISTINCT FROM (SELECT array_agg(p::text) FROM bench_py_write_job('$SEED_ID', token => '$TOKEN') p)")
-[ "$same" = t ] || die "bench_py_write_job() does not return zcrm_write_job()'s rows"
+if [ $NEED_PLPY = yes ]; then
+	same=$(q bench_http "SELECT (SELECT array_agg(w::text) FROM zcrm_write_job('$SEED_ID', token => '$TOKEN') w)
+		IS NOT DISTINCT FROM (SELECT array_agg(p::text) FROM bench_py_write_job('$SEED_ID', token => '$TOKEN') p)")
+	[ "$same" = t ] || die "bench_py_write_job() does not return zcrm_write_job()'s rows"
+fi
 
 # ---------------------------------------------------------------------------
 # Part 1: single calls against nginx over plain HTTP with keep-alive
@@ -763,6 +777,98 @@ part6() {
 		"$srv against $tok instructions/call ($n calls each)" \
 		"$(calc %.3f "$srv / $tok") (target ≤ 1.1)" "$(met "$(calc %.3f "$srv / $tok")" "<=" 1.1)"
 	zcrm_stop_mock "$WORK" accounts
+}
+
+# ---------------------------------------------------------------------------
+# Part 7: the prepare engine.  zcrm_write_plan over PART7_ROWS rows x 10
+# columns (the CSV of every part, each zipped at level 1) against the floor
+# of PostgreSQL's own COPY (same query) TO STDOUT (FORMAT csv, HEADER)
+# deflated by zlib at the same level (python3's zlib.compressobj(1), raw
+# deflate as in a zip entry, 1 MiB chunks).  The floor is taken two ways:
+# serial (COPY into a file, then deflate the file: the same work on one
+# CPU, the headline) and piped (COPY | deflate: two processes in parallel,
+# for information).  All three are timed from the client in interleaved
+# rounds; medians are compared.  Target: at most 1.5 times the serial
+# floor.  Then the backend's VmHWM over one call, after a warm-up.
+# ---------------------------------------------------------------------------
+
+# now_ms: milliseconds since the epoch.
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+part7() {
+	local rounds=${BENCH_PART7_ROUNDS:-3} nrows=${BENCH_PART7_ROWS:-1000000}
+	local round t0 t1 t2 n memfile=$WORK/mem-part7.txt
+	local -a zt st pt rs rp
+	local query="SELECT g AS \"Id\", 'Name ' || g AS \"Last_Name\", 'user' || g || '@example.com' AS \"Email\", g * 1.25 AS \"Amount\", (g % 2 = 0) AS \"Active\", DATE '2024-01-01' + (g % 365) AS \"Day\", TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 second' AS \"Seen\", g::float8 / 7 AS \"Ratio\", ARRAY['a', 'b'] AS \"Tags\", md5(g::text) AS \"Hash\" FROM (SELECT generate_series(1, $nrows) AS g) s"
+	local plan="SELECT sum(rows) FROM zcrm_write_plan('Leads', \$q\$$query\$q\$)"
+	local copy="COPY ($query) TO STDOUT (FORMAT csv, HEADER)"
+	printf '%s\n' "# deflate stdin (or the file argv[1]) at level 1, print the compressed size" \
+		"import sys, zlib" \
+		"c = zlib.compressobj(1, zlib.DEFLATED, -15)" \
+		"f = open(sys.argv[1], 'rb') if len(sys.argv) > 1 else sys.stdin.buffer" \
+		"n = 0" \
+		"while True:" \
+		"    b = f.read(1 << 20)" \
+		"    if not b:" \
+		"        break" \
+		"    n += len(c.compress(b))" \
+		"print(n + len(c.flush()))" >"$WORK/deflate1.py"
+	# warm-up: the library, and the query once each way
+	q bench_http "$plan" >/dev/null
+	"$PSQL" -X -q -v ON_ERROR_STOP=1 -d bench_http -c "$copy" >/dev/null || die "COPY"
+	for round in $(seq 1 "$rounds"); do
+		zcrm_log "part 7, round $round: zcrm_write_plan, COPY then deflate, COPY | deflate"
+		t0=$(now_ms)
+		n=$(q bench_http "$plan")
+		t1=$(now_ms)
+		[ "$n" = "$nrows" ] || die "zcrm_write_plan returned $n rows, not $nrows"
+		zt+=($((t1 - t0)))
+		t0=$(now_ms)
+		"$PSQL" -X -q -v ON_ERROR_STOP=1 -d bench_http -c "$copy" >"$WORK/part7.csv" || die "COPY"
+		"$ZCRM_PY" "$WORK/deflate1.py" "$WORK/part7.csv" >"$WORK/part7.deflated" || die "deflate"
+		t1=$(now_ms)
+		st+=($((t1 - t0)))
+		rm -f "$WORK/part7.csv"
+		t0=$(now_ms)
+		"$PSQL" -X -q -v ON_ERROR_STOP=1 -d bench_http -c "$copy" | "$ZCRM_PY" "$WORK/deflate1.py" >/dev/null ||
+			die "COPY | deflate"
+		t1=$(now_ms)
+		pt+=($((t1 - t0)))
+		rs+=("$(calc %.4f "${zt[-1]} / ${st[-1]}")")
+		rp+=("$(calc %.4f "${zt[-1]} / ${pt[-1]}")")
+	done
+
+	# memory: the backend's VmHWM before and after one call, after a warm-up
+	printf '%s\n' "awk -v l=\"\$1\" '/^VmHWM:/ { h = \$2 } /^VmRSS:/ { r = \$2 } END { print l, h, r }' \"/proc/\$BENCH_PID/status\" >>\"\$BENCH_MEM\"" \
+		>"$WORK/memsnap7.sh"
+	rm -f "$memfile"
+	printf '%s\n' "SELECT pg_backend_pid() AS pid \\gset" "\\setenv BENCH_PID :pid" \
+		"\\setenv BENCH_MEM $memfile" \
+		"SELECT count(*) FROM zcrm_write_plan('Leads', 'SELECT 1 AS a');" \
+		"\\! sh $WORK/memsnap7.sh before" "$plan;" "\\! sh $WORK/memsnap7.sh after" >"$WORK/part7-mem.sql"
+	"$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 -d bench_http -f "$WORK/part7-mem.sql" >"$WORK/part7-mem.out" 2>&1 ||
+		{ cat "$WORK/part7-mem.out" >&2; die "memory of part 7"; }
+	local hwm0 hwm1 rss0 growth sizes
+	read -r _ hwm0 rss0 < <(grep '^before' "$memfile")
+	read -r _ hwm1 _ < <(grep '^after' "$memfile")
+	[ -n "$hwm1" ] || die "no memory figures in $memfile"
+	growth=$((hwm1 - hwm0))
+	sizes=$(q bench_http "SELECT count(*) || ' parts, ' || round(sum(csv_bytes) / 1048576.0, 1) || ' MiB of CSV, ' || round(sum(zip_bytes) / 1048576.0, 1) || ' MiB zipped' FROM zcrm_write_plan('Leads', \$q\$$query\$q\$)")
+
+	row "7a. zcrm_write_plan, $nrows rows x 10 columns ($sizes)" \
+		"$(calc %.0f "$(median "${zt[@]}")") ms (rounds: ${zt[*]} ms)" "" ""
+	row "7b. floor, serial: COPY … TO STDOUT (FORMAT csv) into a file, then zlib level 1" \
+		"$(calc %.0f "$(median "${st[@]}")") ms (rounds: ${st[*]} ms; $(calc %.1f "$(cat "$WORK/part7.deflated") / 1048576") MiB deflated)" "" ""
+	row "7c. floor, piped: COPY … TO STDOUT (FORMAT csv) piped into zlib level 1 (two processes)" \
+		"$(calc %.0f "$(median "${pt[@]}")") ms (rounds: ${pt[*]} ms)" "" ""
+	row "7. zcrm_write_plan ÷ serial floor" "rounds: $(list2 "${rs[@]}")" \
+		"$(calc %.2f "$(median "${rs[@]}")") (target ≤ 1.5)" "$(met "$(median "${rs[@]}")" '<=' 1.5)"
+	row "7. zcrm_write_plan ÷ piped floor" "rounds: $(list2 "${rp[@]}")" \
+		"$(calc %.2f "$(median "${rp[@]}")") (no target)" "–"
+	row "7. backend peak memory growth over one zcrm_write_plan call of $nrows rows" \
+		"VmHWM +$growth kB (from $hwm0 kB; VmRSS before: $rss0 kB)" "target ≤ 32768 kB" "$(met "$growth" '<=' 32768)"
 }
 
 for p in $PARTS; do

@@ -158,6 +158,35 @@ REVOKE ALL ON FUNCTION @extschema@.zcrm_write_job_results(pg_catalog.text, pg_ca
 -- 3. Rows to CSV parts, without the network (zcrm_write_plan, zcrm_write_csv)
 -----------------------------------------------------------------------
 
+-- Both run the caller's query, as the caller and with the caller's
+-- search_path (which is why they have no SET search_path clause); they run
+-- no other SQL.  No request is made.
+
+-- One row per part, i.e. per job a write of this query would create.
+CREATE FUNCTION @extschema@.zcrm_write_plan(module pg_catalog.text, query pg_catalog.text,
+		operation pg_catalog.text DEFAULT 'insert', find_by pg_catalog.text DEFAULT NULL,
+		key_column pg_catalog.text DEFAULT NULL, mappings pg_catalog.jsonb DEFAULT NULL,
+		ignore_empty pg_catalog.bool DEFAULT true)
+RETURNS TABLE (part pg_catalog.int4, rows pg_catalog.int8, csv_bytes pg_catalog.int8,
+			   zip_bytes pg_catalog.int8, field_mappings pg_catalog.jsonb,
+			   credits pg_catalog.int4)
+AS 'MODULE_PATHNAME', 'zcrm_write_plan'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+-- The CSV of one part, exactly as it would be uploaded; NULL past the last.
+CREATE FUNCTION @extschema@.zcrm_write_csv(module pg_catalog.text, query pg_catalog.text,
+		operation pg_catalog.text DEFAULT 'insert', find_by pg_catalog.text DEFAULT NULL,
+		key_column pg_catalog.text DEFAULT NULL, mappings pg_catalog.jsonb DEFAULT NULL,
+		part pg_catalog.int4 DEFAULT 1)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'zcrm_write_csv'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write_plan(pg_catalog.text, pg_catalog.text,
+	pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.bool) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write_csv(pg_catalog.text, pg_catalog.text,
+	pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.int4) FROM PUBLIC;
+
 -----------------------------------------------------------------------
 -- 4. Upload and create, one call each (zcrm_upload_file, zcrm_create_write_job)
 -----------------------------------------------------------------------

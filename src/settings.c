@@ -25,6 +25,7 @@
 #include "utils/guc.h"
 
 #include "parse.h"
+#include "prepare.h"
 #include "settings.h"
 
 /* Largest response body we ever agree to hold: 1 GB, PostgreSQL's limit. */
@@ -42,6 +43,8 @@ char	   *zcrm_ca_file = NULL;
 char	   *zcrm_default_connection = NULL;
 int			zcrm_max_result_size = 16 * 1024 * 1024;
 int			zcrm_max_result_uncompressed_size = 64 * 1024 * 1024;
+int			zcrm_max_part_rows = ZCRM_PART_MAX_ROWS;
+int			zcrm_max_part_bytes = ZCRM_PART_MAX_BYTES;
 
 static int	zcrm_api_version = 0;
 
@@ -357,6 +360,24 @@ zcrm_define_settings(void)
 							&zcrm_max_result_uncompressed_size,
 							64 * 1024 * 1024, 1024, ZCRM_MAX_RESPONSE_LIMIT,
 							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.max_part_rows",
+							"Most rows of one part (one Bulk Write job) of a write.",
+							"Zoho CRM takes at most 25000 records per job, the default and the maximum.",
+							&zcrm_max_part_rows,
+							ZCRM_PART_MAX_ROWS, 1, ZCRM_PART_MAX_ROWS,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("zcrm_bulk.max_part_bytes",
+							"Largest CSV file of one part of a write, its header row included.",
+							"The default and maximum, 25,000,000 bytes less 64 kB, keeps the zip under Zoho CRM's 25 MB.",
+							&zcrm_max_part_bytes,
+							ZCRM_PART_MAX_BYTES, 1024, ZCRM_PART_MAX_BYTES,
+							PGC_USERSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 
