@@ -281,6 +281,13 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- GET STACKED DIAGNOSTICS gives '' for an absent detail or hint
+	IF detail OPERATOR(pg_catalog.=) '' THEN
+		detail := NULL;
+	END IF;
+	IF hint OPERATOR(pg_catalog.=) '' THEN
+		hint := NULL;
+	END IF;
 	IF detail IS NOT NULL AND hint IS NOT NULL THEN
 		RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message, DETAIL = detail, HINT = hint;
 	ELSIF detail IS NOT NULL THEN
@@ -291,6 +298,16 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = sqlstate, MESSAGE = message;
 	END IF;
 END
+$$;
+
+-- zcrm_bulk.default_connection, or NULL when it is not set.
+CREATE FUNCTION @extschema@.zcrm_write_default_connection()
+RETURNS pg_catalog.text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN s.v OPERATOR(pg_catalog.=) '' THEN NULL ELSE s.v END
+	FROM (SELECT pg_catalog.current_setting('zcrm_bulk.default_connection', true) AS v) AS s
 $$;
 
 -- A new run, as the calling role, after the checks that need no rows:
@@ -340,6 +357,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION @extschema@.zcrm_write_raise(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text),
+	@extschema@.zcrm_write_default_connection(),
 	@extschema@.zcrm_write_new_run(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
 								   pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool)
 	FROM PUBLIC;
@@ -379,16 +397,21 @@ DECLARE
 	hnt pg_catalog.text;
 	failed pg_catalog.bool := false;
 	left_over pg_catalog.int4;
+	-- the query runs with the caller's search_path, everything else with
+	-- a pinned one
+	caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
 BEGIN
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	IF run_id IS NULL THEN
 		run_id := @extschema@.zcrm_write_new_run(module, query, operation, find_by, key_column,
-			coalesce(connection, pg_catalog.nullif(pg_catalog.current_setting('zcrm_bulk.default_connection', true), '')),
+			coalesce(connection, @extschema@.zcrm_write_default_connection()),
 			ignore_empty, true);
 		COMMIT;
 		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 		BEGIN
+			PERFORM pg_catalog.set_config('search_path', caller_path, true);
 			n := @extschema@.zcrm_write_step_prepare(run_id, query, mappings);
+			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 		EXCEPTION WHEN OTHERS THEN
 			GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 									det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
@@ -400,7 +423,7 @@ BEGIN
 			WHERE w.run_id OPERATOR(pg_catalog.=) zcrm_write_submit.run_id;
 			COMMIT;
 			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-			PERFORM @extschema@.zcrm_write_raise(st, msg, pg_catalog.nullif(det, ''), pg_catalog.nullif(hnt, ''));
+			PERFORM @extschema@.zcrm_write_raise(st, msg, det, hnt);
 		END IF;
 		COMMIT;
 		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -535,7 +558,9 @@ REVOKE ALL ON PROCEDURE @extschema@.zcrm_write_submit(pg_catalog.text, pg_catalo
 -- zcrm_write_submit() when that matters.  With a token, nothing is
 -- tracked and no token is stored.  Jobs are polled together, every 0.5 s
 -- at first and then less often (up to 10 s), with a NOTICE of each job's
--- progress, until all are done or the timeout is reached (55000).
+-- progress, until all are done or the timeout is reached (55000).  It has
+-- no SET search_path clause because the query runs with the caller's
+-- search_path; everything else in it is schema-qualified.
 CREATE FUNCTION @extschema@.zcrm_write(module pg_catalog.text, query pg_catalog.text,
 									   operation pg_catalog.text DEFAULT 'insert',
 									   find_by pg_catalog.text DEFAULT NULL,
@@ -549,7 +574,6 @@ RETURNS TABLE (run_id pg_catalog.int8, job_id pg_catalog.text, row_number pg_cat
 			   source_key pg_catalog.text, status pg_catalog.text, record_id pg_catalog.text,
 			   errors pg_catalog.jsonb)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_variable
 DECLARE
@@ -575,7 +599,7 @@ BEGIN
 				  HINT = 'Pass either a token or a connection.';
 	END IF;
 	IF token IS NULL THEN
-		conn := coalesce(conn, pg_catalog.nullif(pg_catalog.current_setting('zcrm_bulk.default_connection', true), ''));
+		conn := coalesce(conn, @extschema@.zcrm_write_default_connection());
 	END IF;
 	run := @extschema@.zcrm_write_new_run(module, query, operation, find_by, key_column, conn,
 										  ignore_empty, token IS NULL);

@@ -314,7 +314,8 @@ zcrm_run_store_part(const ZcrmWritePart *p, void *arg)
 					  "(run_id, part, row_number, source_key, echo) "
 					  "SELECT $1, $2, $3 OPERATOR(pg_catalog.+) u.o OPERATOR(pg_catalog.-) 1, u.k, "
 					  "(ARRAY[u.e1, u.e2, u.e3])[1:%d] "
-					  "FROM pg_catalog.unnest($5, $6, $7, $8) WITH ORDINALITY AS u(k, e1, e2, e3, o)",
+					  "FROM ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+					  "pg_catalog.unnest($8)) WITH ORDINALITY AS u(k, e1, e2, e3, o)",
 					  st->schema, p->necho),
 			 8, types, values, NULL, false);
 	return true;
@@ -522,7 +523,8 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 						 errmsg("out of memory while reading the errors of a result row")));
 			if (json)
 			{
-				errors[r] = to_server(json);
+				/* (to_server() may return its argument) */
+				errors[r] = pstrdup(to_server(json));
 				free(json);
 			}
 		}
@@ -540,7 +542,8 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 	spi_exec(psprintf("INSERT INTO %s.zcrm_write_result AS w "
 					  "(run_id, part, job_id, row_number, source_key, status, record_id, errors, result_row) "
 					  "SELECT $1, $2, $3, u.rn, u.sk, u.st, u.rid, u.err::pg_catalog.jsonb, u.o "
-					  "FROM pg_catalog.unnest($4, $5, $6, $7, $8) WITH ORDINALITY AS u(rn, sk, st, rid, err, o)",
+					  "FROM ROWS FROM (pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+					  "pg_catalog.unnest($7), pg_catalog.unnest($8)) WITH ORDINALITY AS u(rn, sk, st, rid, err, o)",
 					  schema), 8, types, values, NULL, false);
 	SPI_finish();
 	*unmatched = mo.unmatched;

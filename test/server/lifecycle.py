@@ -22,6 +22,9 @@ Zoho's behaviour is unverified the server can be told to behave either way
   setting goes back to null;
 - uploads are read slowly: "upload_read_bytes_per_s": N, or null (a client
   that goes away mid-upload ends the request: nothing is routed or logged);
+- a create's reply is held: "create_reply_delay_ms": N, or null (the job is
+  created at once, its 201 sent N ms later: a client that goes away
+  meanwhile never learns that the job exists);
 - a broken result file, to test a client's checks: "result_variant" null
   (the real one) or one of RESULT_VARIANTS (not a zip, a zip bomb, a CSV
   without STATUS, ...).
@@ -92,6 +95,7 @@ DEFAULT_CONFIG = {
     "polls_in_progress": 1,
     "create_fault": None,
     "upload_read_bytes_per_s": None,
+    "create_reply_delay_ms": None,
     "result_variant": None,
 }
 
@@ -610,7 +614,14 @@ def create(h, lc, m):
         def dropped(h):
             h.reset_connection()
         return "create_fault:drop", dropped
-    return ("create" if code == 201 else "create_error:" + doc["code"]), json_reply(code, doc)
+    reply = json_reply(code, doc)
+    delay = lc.config["create_reply_delay_ms"]
+    if delay:
+        def held(h):
+            time.sleep(delay / 1000.0)
+            reply(h)
+        return ("create" if code == 201 else "create_error:" + doc["code"]), held
+    return ("create" if code == 201 else "create_error:" + doc["code"]), reply
 
 
 def result(h, lc, m):

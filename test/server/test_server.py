@@ -2318,6 +2318,20 @@ class LifecycleTest(unittest.TestCase):
         names = [e["scenario"] for e in SERVER.admin("GET", "requests")][-3:]
         self.assertEqual(names, ["create_fault:500", "create", "create_fault:drop"])
 
+    def test_create_reply_delay(self):
+        _, up = self.upload(zip_of({"part1.csv": LEADS_CSV}))
+        body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": "Leads"},
+                                                     "file_id": up["details"]["file_id"]}]}
+        self.configure({"create_reply_delay_ms": 400})
+        t0 = time.monotonic()
+        r, doc = self.create(body)
+        took = time.monotonic() - t0
+        self.configure({"create_reply_delay_ms": None})
+        self.assertEqual(r.code, 201)
+        self.assertGreater(took, 0.38)
+        # the job existed before its reply was sent
+        self.assertIn(doc["details"]["id"], SERVER.admin("GET", "lifecycle")["jobs"])
+
     def test_upload_throttle_and_headers_recorded(self):
         rows = "".join("R%d,r%d@example.com,%s\r\n" % (i, i, os.urandom(32).hex()) for i in range(6000))
         data = zip_of({"a.csv": LEADS_CSV + rows})
