@@ -11,7 +11,9 @@ cannot look: the database encoding, the backend's memory, interrupts.
      backend's peak memory (VmHWM, read from /proc) by at most 32 MB, and a
      run over 100,000 rows by about as much (memory does not grow with the
      row count);
-  3. a query cancel, and a statement_timeout, during a long zcrm_write_plan
+  3. 100 calls whose query fails after a part was built do not grow the
+     backend (the malloc'd CSV and zip buffers are freed on the error);
+  4. a query cancel, and a statement_timeout, during a long zcrm_write_plan
      end it within 0.5 s, and the session's next statement works.
 
 Needs the same environment as backend_test.py (a running cluster with
@@ -27,7 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import backend_test  # noqa: E402
 from backend_test import ELAPSED_SQL, Session, check, elapsed_seconds, psql  # noqa: E402
-from limits_test import peak_growth  # noqa: E402
+from limits_test import peak_growth, proc_kb  # noqa: E402
 
 os.environ["PGCLIENTENCODING"] = "UTF8"
 DB = "zcrm_write_prepare_test"
@@ -115,6 +117,35 @@ def memory_test():
           "growth %r kB against %r kB" % (big, small))
 
 
+def error_leak_test():
+    """A query that fails after a part was built leaves no CSV or zip
+    buffer behind (they are malloc'd, and freed in PG_FINALLY): 100 such
+    calls in one backend do not grow its VmRSS."""
+    fail = ("SELECT count(*) FROM zcrm_write_plan('Leads', $q$SELECT g AS \"Id\", md5(g::text) AS \"Hash\", "
+            "1 / (30000 - g) AS \"Q\" FROM (SELECT generate_series(1, 40000) AS g) s$q$);\n")
+    loop = ("DO $$BEGIN FOR i IN 1..%d LOOP BEGIN PERFORM * FROM zcrm_write_plan('Leads', "
+            "$q$SELECT g AS \"Id\", md5(g::text) AS \"Hash\", 1 / (30000 - g) AS \"Q\" "
+            "FROM (SELECT generate_series(1, 40000) AS g) s$q$); "
+            "EXCEPTION WHEN division_by_zero THEN NULL; END; END LOOP; END$$;\n")
+    s = Session("SELECT 'pid=' || pg_backend_pid();\n" + (loop % 10) + "SELECT 'warm';\n",
+                "zcrm_wp_error_leak", keep_open=True, db=DB)
+    _, line = s.wait_line("pid=", 30)
+    pid = int(line.split("=")[1]) if line else None
+    s.wait_line("warm", 120)
+    before = proc_kb(pid, "VmRSS") if pid else None
+    s.send(loop % 100 + fail + "SELECT 'done';\n")
+    s.wait_line("done", 300)
+    after = proc_kb(pid, "VmRSS") if pid else None
+    s.close()
+    out = s.finish()
+    growth = after - before if before and after else None
+    print("# 100 zcrm_write_plan calls failing at row 30,000 (after part 1): VmRSS +%s kB" % growth)
+    check("a query failing after a part was built raises its own error (22012)",
+          "division by zero" in out, out[-2000:])
+    check("100 calls failing mid-run leave no buffers behind (VmRSS + < 16 MB)",
+          growth is not None and growth < 16 * 1024, "growth %r kB; %s" % (growth, out[-1000:]))
+
+
 def wait_active(appname, timeout=20):
     """The pid of the session's backend once it runs zcrm_write_plan."""
     end = time.monotonic() + timeout
@@ -184,7 +215,8 @@ def main():
     psql("CREATE DATABASE %s" % DB, db="postgres")
     psql("CREATE EXTENSION zcrm_bulk", db=DB)
     try:
-        for test in (latin1_test, sql_ascii_test, memory_test, cancel_test, timeout_test):
+        for test in (latin1_test, sql_ascii_test, memory_test, error_leak_test, cancel_test,
+                     timeout_test):
             test()
     finally:
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
