@@ -251,18 +251,28 @@ append_4(char *p, int v)
 }
 
 /*
- * datetime_error
- *	  22008 for a date or timestamp that has no yyyy-MM-dd form.
+ * value_error
+ *	  The error for a value with no faithful CSV form: "sqlstate", naming
+ *	  the column, the row and what the value holds.
  */
+static void
+value_error(const ZcrmColumn *col, int64 row, int sqlstate, const char *what,
+			const char *detail)
+{
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("column \"%s\" of row " INT64_FORMAT " holds %s, which Zoho CRM cannot take",
+					col->name, row, what),
+			 errdetail("%s", detail),
+			 errhint("Filter or replace such values in the query, for example with NULLIF or CASE.")));
+}
+
+/* 22008 for a date or timestamp that has no yyyy-MM-dd form */
 static void
 datetime_error(const ZcrmColumn *col, int64 row, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
-			 errmsg("column \"%s\" of row " INT64_FORMAT " holds %s, which Zoho CRM cannot take",
-					col->name, row, what),
-			 errdetail("Dates and timestamps are written as yyyy-MM-dd, with years from 1 to 9999."),
-			 errhint("Filter or replace such values in the query, for example with NULLIF or CASE.")));
+	value_error(col, row, ERRCODE_DATETIME_FIELD_OVERFLOW, what,
+				"Dates and timestamps are written as yyyy-MM-dd, with years from 1 to 9999.");
 }
 
 /*
@@ -324,19 +334,12 @@ append_timestamp(StringInfo out, const ZcrmColumn *col, int64 row,
 	appendBinaryStringInfo(out, buf, 15);
 }
 
-/*
- * not_finite_error
- *	  22003 for NaN and infinite numbers.
- */
+/* 22003 for NaN and infinite numbers */
 static void
 not_finite_error(const ZcrmColumn *col, int64 row, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-			 errmsg("column \"%s\" of row " INT64_FORMAT " holds %s, which Zoho CRM cannot take",
-					col->name, row, what),
-			 errdetail("Numbers are written as decimal digits; NaN and infinity have none."),
-			 errhint("Filter or replace such values in the query, for example with NULLIF or CASE.")));
+	value_error(col, row, ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE, what,
+				"Numbers are written as decimal digits; NaN and infinity have none.");
 }
 
 /*

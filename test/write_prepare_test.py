@@ -11,11 +11,14 @@ cannot look: the database encoding, the backend's memory, interrupts.
      backend's peak memory (VmHWM, read from /proc) by at most 32 MB, and a
      run over 100,000 rows by about as much (memory does not grow with the
      row count);
-  3. a query cancel, and a statement_timeout, during a long zcrm_write_plan
+  3. 100 calls whose query fails after a part was built do not grow the
+     backend (the malloc'd CSV and zip buffers are freed on the error);
+  4. a query cancel, and a statement_timeout, during a long zcrm_write_plan
      end it within 0.5 s, and the session's next statement works.
 
 Needs the same environment as backend_test.py (a running cluster with
-zcrm_bulk installed: PGHOST, PGPORT, PGUSER).  Measured figures are printed
+zcrm_bulk installed, PGHOST, PGPORT, PGUSER; the local API server and
+ZCRM_TEST_TOKEN for the memory test's warm-up call, as in limits_test.py).  Measured figures are printed
 as "# " lines; prints "N passed, N failed" last.
 """
 
@@ -26,6 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import backend_test  # noqa: E402
 from backend_test import ELAPSED_SQL, Session, check, elapsed_seconds, psql  # noqa: E402
+from limits_test import peak_growth, proc_kb  # noqa: E402
 
 os.environ["PGCLIENTENCODING"] = "UTF8"
 DB = "zcrm_write_prepare_test"
@@ -40,15 +44,6 @@ TEN_COLUMNS = ("SELECT g AS \"Id\", 'Name ' || g AS \"Last_Name\", "
                "TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1 second' AS \"Seen\", "
                "g::float8 / 7 AS \"Ratio\", ARRAY['a', 'b'] AS \"Tags\", "
                "md5(g::text) AS \"Hash\" FROM (SELECT generate_series(1, %d) AS g) s")
-
-
-def proc_kb(pid, field):
-    """A field of /proc/<pid>/status, in kB."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return None
 
 
 def latin1_test():
@@ -104,30 +99,13 @@ def sql_ascii_test():
         psql("DROP DATABASE IF EXISTS %s" % db, db="postgres")
 
 
-def peak_growth(rows):
-    """The growth of the backend's VmHWM (kB) over zcrm_write_plan on
-    TEN_COLUMNS of "rows" rows, after a warm-up call in the same session;
-    and the session's output."""
-    s = Session("SELECT 'pid=' || pg_backend_pid() FROM zcrm_write_plan('Leads', $q$%s$q$) LIMIT 1;\n"
-                % (TEN_COLUMNS % 1000), "zcrm_wp_memory", keep_open=True, db=DB)
-    _, line = s.wait_line("pid=", 30)
-    pid = int(line.split("=")[1]) if line else None
-    before = proc_kb(pid, "VmHWM") if pid else None
-    s.send("SELECT 'parts=' || count(*) || ' rows=' || sum(rows) FROM zcrm_write_plan('Leads', $q$%s$q$);\n"
-           "SELECT 'done';\n" % (TEN_COLUMNS % rows))
-    s.wait_line("done", 600)
-    after = proc_kb(pid, "VmHWM") if pid else None
-    s.close()
-    out = s.finish()
-    return (after - before if before and after else None), out
-
-
 def memory_test():
     """1,000,000 rows x 10 columns: peak growth <= 32 MB, and flat."""
+    plan = "SELECT 'parts=' || count(*) || ' rows=' || sum(rows) FROM zcrm_write_plan('Leads', $q$%s$q$);\n"
     t0 = time.monotonic()
-    big, out = peak_growth(1000000)
+    big, out = peak_growth(plan % (TEN_COLUMNS % 1000000), "zcrm_wp_memory")
     elapsed = time.monotonic() - t0
-    small, out_small = peak_growth(100000)
+    small, _ = peak_growth(plan % (TEN_COLUMNS % 100000), "zcrm_wp_memory")
     print("# zcrm_write_plan, 1,000,000 rows x 10 columns: VmHWM +%s kB (%.1f s); "
           "100,000 rows: +%s kB" % (big, elapsed, small))
     check("zcrm_write_plan over 1,000,000 rows x 10 columns returns 40 parts of every row",
@@ -137,6 +115,35 @@ def memory_test():
     check("memory does not grow with the row count (1,000,000 rows: at most 4 MB above 100,000)",
           big is not None and small is not None and big <= small + 4 * 1024,
           "growth %r kB against %r kB" % (big, small))
+
+
+def error_leak_test():
+    """A query that fails after a part was built leaves no CSV or zip
+    buffer behind (they are malloc'd, and freed in PG_FINALLY): 100 such
+    calls in one backend do not grow its VmRSS."""
+    fail = ("SELECT count(*) FROM zcrm_write_plan('Leads', $q$SELECT g AS \"Id\", md5(g::text) AS \"Hash\", "
+            "1 / (30000 - g) AS \"Q\" FROM (SELECT generate_series(1, 40000) AS g) s$q$);\n")
+    loop = ("DO $$BEGIN FOR i IN 1..%d LOOP BEGIN PERFORM * FROM zcrm_write_plan('Leads', "
+            "$q$SELECT g AS \"Id\", md5(g::text) AS \"Hash\", 1 / (30000 - g) AS \"Q\" "
+            "FROM (SELECT generate_series(1, 40000) AS g) s$q$); "
+            "EXCEPTION WHEN division_by_zero THEN NULL; END; END LOOP; END$$;\n")
+    s = Session("SELECT 'pid=' || pg_backend_pid();\n" + (loop % 10) + "SELECT 'warm';\n",
+                "zcrm_wp_error_leak", keep_open=True, db=DB)
+    _, line = s.wait_line("pid=", 30)
+    pid = int(line.split("=")[1]) if line else None
+    s.wait_line("warm", 120)
+    before = proc_kb(pid, "VmRSS") if pid else None
+    s.send(loop % 100 + fail + "SELECT 'done';\n")
+    s.wait_line("done", 300)
+    after = proc_kb(pid, "VmRSS") if pid else None
+    s.close()
+    out = s.finish()
+    growth = after - before if before and after else None
+    print("# 100 zcrm_write_plan calls failing at row 30,000 (after part 1): VmRSS +%s kB" % growth)
+    check("a query failing after a part was built raises its own error (22012)",
+          "division by zero" in out, out[-2000:])
+    check("100 calls failing mid-run leave no buffers behind (VmRSS + < 16 MB)",
+          growth is not None and growth < 16 * 1024, "growth %r kB; %s" % (growth, out[-1000:]))
 
 
 def wait_active(appname, timeout=20):
@@ -160,13 +167,19 @@ def cancel_test():
     app = "zcrm_wp_cancel"
     s = Session(LONG_PLAN + "SELECT 'after=' || count(*) FROM zcrm_write_plan('Leads', 'SELECT 1 AS a');\n",
                 app, db=DB)
+    # the cancel goes through a session already connected, so that the time
+    # measured is the backend's, not a new psql's start-up
+    ctl = Session("SELECT 'ctl=ready';\n", "zcrm_wp_cancel_ctl", keep_open=True, db=DB)
+    ctl.wait_line("ctl=ready", 10)
     pid = wait_active(app)
     if pid is not None:
         time.sleep(1.0)         # well into the rows and parts
     t0 = time.monotonic()
     if pid is not None:
-        psql("SELECT pg_cancel_backend(%d)" % pid, db=DB)
+        ctl.send("SELECT pg_cancel_backend(%d);\n" % pid)
     t1, _ = s.wait_line("57014", 10)
+    ctl.close()
+    ctl.finish()
     out = s.finish(60)
     elapsed = (t1 - t0) if t1 else None
     print("# cancel during zcrm_write_plan: ended %s ms after pg_cancel_backend"
@@ -202,7 +215,8 @@ def main():
     psql("CREATE DATABASE %s" % DB, db="postgres")
     psql("CREATE EXTENSION zcrm_bulk", db=DB)
     try:
-        for test in (latin1_test, sql_ascii_test, memory_test, cancel_test, timeout_test):
+        for test in (latin1_test, sql_ascii_test, memory_test, error_leak_test, cancel_test,
+                     timeout_test):
             test()
     finally:
         psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
