@@ -853,9 +853,12 @@ BEGIN
 					wr_part := NULL;
 					IF new_status OPERATOR(pg_catalog.=) ANY ('{COMPLETED,FAILED}'::pg_catalog.text[]) THEN
 						PERFORM pg_catalog.set_config('role', tracker_name, true);
-						SELECT rj.run_id, rj.part INTO wr_run, wr_part
-						FROM @extschema@.zcrm_write_run_job AS rj
-						WHERE rj.job_id OPERATOR(pg_catalog.=) j.job_id;
+						-- (a role that may not read the runs has submitted none)
+						IF pg_catalog.has_table_privilege('@extschema@.zcrm_write_run_job', 'SELECT') THEN
+							SELECT rj.run_id, rj.part INTO wr_run, wr_part
+							FROM @extschema@.zcrm_write_run_job AS rj
+							WHERE rj.job_id OPERATOR(pg_catalog.=) j.job_id;
+						END IF;
 						IF wr_run IS NOT NULL THEN
 							PERFORM @extschema@.zcrm_write_step_collect(wr_run, wr_part, NULL, conn);
 						END IF;
