@@ -382,10 +382,11 @@ def resume(run_id, extra=""):
 SMALL_PARTS = "SET zcrm_bulk.max_part_rows = 10;\n"
 
 
-def interrupt_prepare_test():
+def interrupt_prepare_test(how="cancel"):
     reset()
-    psql("CREATE TABLE slow (id integer PRIMARY KEY, last_name text);"
-         "INSERT INTO slow SELECT i, 'L' || i FROM generate_series(1, 3000) AS i")
+    psql("CREATE TABLE IF NOT EXISTS slow (id integer PRIMARY KEY, last_name text);"
+         "INSERT INTO slow SELECT i, 'L' || i FROM generate_series(1, 3000) AS i "
+         "ON CONFLICT DO NOTHING")
     s = Session("CALL zcrm_write_submit('Leads', 'SELECT id, last_name AS \"Last_Name\", "
                 "pg_sleep(0.005)::text AS \"Description\" FROM slow ORDER BY id', key_column => 'id', "
                 "connection => '%s');\n" % SERVER, "zcrm_w_prep")
@@ -393,16 +394,19 @@ def interrupt_prepare_test():
                   "AND wait_event = 'PgSleep'", "1")
     time.sleep(0.5)
     t0 = time.monotonic()
-    psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_prep'")
+    psql("SELECT pg_%s_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_prep'"
+         % ("cancel" if how == "cancel" else "terminate"))
     out = s.finish(30)
     took = time.monotonic() - t0
     run_id = last_run()
-    check("cancel mid-prepare: 57014 at once, the run left preparing, nothing stored or uploaded",
-          ok and "57014" in out and took < 2.0 and part_states(run_id) == ""
+    check("%s mid-prepare: %s at once, the run left preparing, nothing stored or uploaded"
+          % (how, "57014" if how == "cancel" else "57P01"),
+          ok and ("57014" if how == "cancel" else "57P01") in out and took < 2.0
+          and part_states(run_id) == ""
           and psql("SELECT state FROM zcrm_write_run WHERE run_id = %d" % run_id) == "preparing"
           and counts() == (0, 0), "%s %.2f s %s" % (ok, took, out[-300:]))
     out = resume(run_id)
-    check("resume after a cancel mid-prepare: 55000, the run recorded as failed, nothing uploaded",
+    check("resume after a %s mid-prepare: 55000, the run recorded as failed, nothing uploaded" % how,
           "55000" in out and psql("SELECT state FROM zcrm_write_run WHERE run_id = %d" % run_id)
           == "failed" and counts() == (0, 0), out[-300:])
 
@@ -472,7 +476,7 @@ def between_upload_and_create_test():
           "%s %s %s" % (counts(), part_states(run_id), out[-300:]))
 
 
-def interrupt_create_test():
+def interrupt_create_test(how="terminate"):
     reset()
     lifecycle({"create_reply_delay_ms": 5000})
     s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
@@ -481,17 +485,18 @@ def interrupt_create_test():
                   "WHERE j.run_id = (SELECT max(run_id) FROM zcrm_write_run) AND j.part = 1 "
                   "AND j.state = 'creating'", "1")
     time.sleep(0.3)
-    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_cr'")
+    psql("SELECT pg_%s_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_cr'" % how)
     s.finish(30)
     time.sleep(5.2)     # the server creates the job, then its reply finds no one
     lifecycle({"create_reply_delay_ms": None})
     run_id = last_run()
     file_id = psql("SELECT file_id FROM zcrm_write_run_job WHERE run_id = %d AND part = 1" % run_id)
-    check("backend terminated during the create call: part 1 left creating (the server did create it)",
+    check("%s during the create call: part 1 left creating (the server did create it)" % how,
           ok and part_states(run_id) == "creating,prepared,prepared" and counts()[1] == 1,
           "%s %s %s" % (ok, part_states(run_id), counts()))
     out = resume(run_id)
-    check("resume: part 1 uncertain with a WARNING naming its file id, left alone; the others created",
+    check("resume after a %s during create: part 1 uncertain with a WARNING naming its file id, "
+          "left alone; the others created" % how,
           part_states(run_id) == "uncertain,created,created" and counts()[1] == 3
           and re.search(r"WARNING:  .*part 1 of bulk write run %d may or may not have a job" % run_id, out)
           is not None and file_id in out, "%s %s %s" % (part_states(run_id), counts(), out[-500:]))
@@ -502,6 +507,29 @@ def interrupt_create_test():
     out = resume(run_id, ", retry_uncertain => true")
     check("resume with retry_uncertain: part 1 uploaded and created again, on purpose",
           part_states(run_id) == "created,created,created" and counts()[1] == 4, str(counts()))
+
+
+def after_create_test():
+    """Terminated after part 1's job was created, while part 2 uploads:
+    resuming never creates part 1 again."""
+    reset()
+    lifecycle({"upload_read_bytes_per_s": 400})
+    s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+                "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_after")
+    ok = wait_for("SELECT count(*) FROM zcrm_write_run_job j "
+                  "WHERE j.run_id = (SELECT max(run_id) FROM zcrm_write_run) "
+                  "AND (j.part, j.state) IN ((1, 'created'), (2, 'uploading'))", "2", 60)
+    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_after'")
+    s.finish(30)
+    lifecycle({"upload_read_bytes_per_s": None})
+    run_id = last_run()
+    check("terminated after part 1 was created: part 1 created, part 2 uploading, one job",
+          ok and part_states(run_id) == "created,uploading,prepared" and counts()[1] == 1,
+          "%s %s %s" % (ok, part_states(run_id), counts()))
+    out = resume(run_id)
+    check("resume after create: part 1 is never created again, parts 2 and 3 once each",
+          part_states(run_id) == "created,created,created" and counts()[1] == 3,
+          "%s %s %s" % (part_states(run_id), counts(), out[-300:]))
 
 
 def nightly_recipe_test():
@@ -546,11 +574,20 @@ def nightly_recipe_test():
           "%s %s %s %s %s" % (first, second, third, rows, (out + out2 + out3)[-300:]))
 
 
+def interrupt_create_cancel_test():
+    interrupt_create_test("cancel")
+
+
+def terminate_prepare_test():
+    interrupt_prepare_test("terminate")
+
+
 def main():
     create = lambda: create_server(SERVER, "'1000.rt.write.' || :'rt'", "zcrm_write_setup")  # noqa: E731
     tests = [end_to_end_test, shuffle_test, unmatched_test, upsert_and_failure_test,
              interactive_test, errors_test, interrupt_prepare_test, interrupt_upload_test,
-             between_upload_and_create_test, interrupt_create_test, nightly_recipe_test]
+             between_upload_and_create_test, interrupt_create_test, interrupt_create_cancel_test,
+             terminate_prepare_test, after_create_test, nightly_recipe_test]
     # python3 test/write_run_test.py NAME...: only the tests named (for
     # debugging one; the suite always runs them all)
     chosen = [t for t in tests if t.__name__ in sys.argv[1:]] or tests
