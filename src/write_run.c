@@ -26,9 +26,10 @@
  * and the run become failed, with the error) and returned as a
  * zcrm_write_step_outcome, for the caller to raise once that record is
  * committed; anything else (a transport failure, a cancel) is raised here
- * and leaves the part as it was.  The tables are reached through SPI, as
- * the calling role (so row-level security applies), qualified with the
- * extension's schema.
+ * and leaves the part as it was.  The tables are read and written by
+ * run_store.c, as the calling role (so row-level security applies),
+ * qualified with the extension's schema, which is the schema of the
+ * called function.
  *
  * Copyright (c) 2026, zcrm_bulk developers
  *
@@ -39,17 +40,11 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type_d.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
-#include "lib/stringinfo.h"
-#include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 
 #include "errors.h"
 #include "prepare.h"
@@ -196,6 +191,46 @@ run_and_part(FunctionCallInfo fcinfo, int64 *run_id, int32 *part)
 }
 
 /*
+ * open_part
+ *		The part named by arguments 0 and 1, which must be in state "state"
+ *		for step "step", into *rp, with its zip when want_zip.
+ */
+static void
+open_part(FunctionCallInfo fcinfo, const char *schema, const char *state,
+		  const char *step, bool want_zip, ZcrmRunPart *rp)
+{
+	int64		run_id;
+	int32		part;
+
+	run_and_part(fcinfo, &run_id, &part);
+	zcrm_run_read_part(schema, run_id, part, want_zip, rp);
+	require_state(rp, state, step);
+}
+
+/* A part that lacks what its step needs ("zip to upload", "file id"). */
+static void
+part_lacks(const ZcrmRunPart *rp, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("part %d of bulk write run " INT64_FORMAT " has no %s",
+					rp->part, rp->run_id, what)));
+}
+
+/*
+ * refused
+ *		Record Zoho's refusal err of part rp (the part and its run become
+ *		failed) and return it as the step's outcome.
+ */
+static Datum
+refused(FunctionCallInfo fcinfo, const char *schema, const ZcrmRunPart *rp,
+		const ZcrmError *err)
+{
+	zcrm_run_record_refusal(schema, rp, refusal_text(err));
+	return outcome(fcinfo, err, part_context(rp));
+}
+
+/*
  * zcrm_write_step_upload(run_id bigint, part integer, token text,
  *						  connection text) RETURNS zcrm_write_step_outcome
  *		Upload the zip of a part in state "uploading" and make it
@@ -206,35 +241,25 @@ Datum
 zcrm_write_step_upload(PG_FUNCTION_ARGS)
 {
 	char	   *schema = ext_schema(fcinfo);
-	int64		run_id;
-	int32		part;
-	ZcrmRunPart		rp;
+	ZcrmRunPart rp;
 	ZcrmCall	call;
 	ZcrmError	err;
 	char	   *file_id = NULL;
 	char	   *name;
 
-	run_and_part(fcinfo, &run_id, &part);
-	zcrm_run_read_part(schema, run_id, part, true, &rp);
-	require_state(&rp, "uploading", "upload");
+	open_part(fcinfo, schema, "uploading", "upload", true, &rp);
 	if (rp.zip == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("part %d of bulk write run " INT64_FORMAT " has no zip to upload",
-						part, run_id)));
+		part_lacks(&rp, "zip to upload");
 	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
-	name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip", run_id, part);
+	name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip", rp.run_id, rp.part);
 	if (!zcrm_write_upload(&call, VARDATA(rp.zip), VARSIZE(rp.zip) - VARHDRSZ, name,
 						   &file_id, &err))
-	{
-		zcrm_run_record_refusal(schema, &rp, refusal_text(&err));
-		PG_RETURN_DATUM(outcome(fcinfo, &err, part_context(&rp)));
-	}
+		PG_RETURN_DATUM(refused(fcinfo, schema, &rp, &err));
 	if (!zcrm_run_set_part(schema, &rp, "{uploading}", "uploaded", "file_id", file_id, false))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("part %d of bulk write run " INT64_FORMAT " changed state during its upload",
-						part, run_id)));
+						rp.part, rp.run_id)));
 	PG_RETURN_DATUM(outcome(fcinfo, NULL, NULL));
 }
 
@@ -253,9 +278,7 @@ Datum
 zcrm_write_step_create(PG_FUNCTION_ARGS)
 {
 	char	   *schema = ext_schema(fcinfo);
-	int64		run_id;
-	int32		part;
-	ZcrmRunPart		rp;
+	ZcrmRunPart rp;
 	ZcrmCall	call;
 	ZcrmError	err;
 	ZcrmWriteJobSpec spec;
@@ -263,14 +286,9 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 	char	   *connection = opt_text(fcinfo, 3);
 	bool		track = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 
-	run_and_part(fcinfo, &run_id, &part);
-	zcrm_run_read_part(schema, run_id, part, false, &rp);
-	require_state(&rp, "creating", "create");
+	open_part(fcinfo, schema, "creating", "create", false, &rp);
 	if (rp.file_id == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("part %d of bulk write run " INT64_FORMAT " has no file id",
-						part, run_id)));
+		part_lacks(&rp, "file id");
 	zcrm_call_open(&call, opt_text(fcinfo, 2), connection);
 	memset(&spec, 0, sizeof(spec));
 	spec.module = rp.module;
@@ -280,25 +298,18 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 	spec.ignore_empty = rp.ignore_empty;
 	spec.file_id = rp.file_id;
 	if (!zcrm_write_create(&call, &spec, &job_id, &err))
-	{
-		zcrm_run_record_refusal(schema, &rp, refusal_text(&err));
-		PG_RETURN_DATUM(outcome(fcinfo, &err, part_context(&rp)));
-	}
+		PG_RETURN_DATUM(refused(fcinfo, schema, &rp, &err));
 	if (!zcrm_run_set_part(schema, &rp, "{creating,uncertain}", "created", "job_id", job_id, true))
 		ereport(WARNING,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				(errcode(ERRCODE_WARNING),
 				 errmsg("part %d of bulk write run " INT64_FORMAT " changed state while its job %s was created",
-						part, run_id, job_id),
-				 errdetail("Bulk write job %s exists in Zoho CRM for file %s.", job_id, rp.file_id)));
+						rp.part, rp.run_id, job_id),
+				 errdetail("Bulk write job %s exists in Zoho CRM for file %s.", job_id, rp.file_id),
+				 errhint("Track it by hand with zcrm_track_job() if no other call recorded it.")));
 	if (track)
 		zcrm_run_track(schema, job_id, connection);
 	PG_RETURN_DATUM(outcome(fcinfo, NULL, NULL));
 }
-
-
-
-
-
 
 /*
  * zcrm_write_step_collect(run_id bigint, part integer, token text,
