@@ -77,6 +77,11 @@ def reset():
     reset: its job ids must stay unique, as Zoho's are, across the tests."""
     lifecycle({"shuffle": False, "fail_after": None, "upload_read_bytes_per_s": None,
                "create_reply_delay_ms": None, "create_fault": None})
+    # a request an interrupted test left behind (a throttled upload the
+    # server still reads) must not be counted in the next test
+    end = time.monotonic() + 30
+    while mock_admin("/__admin/stats")["in_flight"] > 0 and time.monotonic() < end:
+        time.sleep(0.05)
     s = lifecycle()
     BASE[:] = [s["uploads"], s["creates"]]
 
