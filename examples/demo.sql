@@ -142,7 +142,8 @@ ORDER BY l.id;
 
 -- 9. Interactive: fix the three bad rows and load them again with
 --    zcrm_write(), which waits for the job and returns the results (here
---    with the token, so nothing is tracked or stored).
+--    with the token: the job is not tracked and the token not stored; the
+--    run is recorded in the run tables like any other).
 UPDATE leads SET last_name = 'Torvalds' WHERE id = 3;
 UPDATE leads SET email = 'barbara@example.com' WHERE id = 6;
 UPDATE leads SET email = 'augusta@example.com' WHERE id = 9;

@@ -15,7 +15,8 @@ the local Zoho API server (whose records persist between jobs).  Asserted:
      record id, no two alike;
   5. those printed rows are what zcrm_write_result holds for the run;
   6. the fixed rows loaded again with zcrm_write (step 9) are all added;
-  7. no access token or connection secret appears in the output.
+  7. the README's excerpt of the output (Quick start) is what it printed;
+  8. no access token or connection secret appears in the output.
 Needs the test cluster and the local API server.  Prints "N passed, N
 failed" last.
 """
@@ -110,6 +111,14 @@ def main():
               [(r[0], r[2]) for r in again] == [("3", "added"), ("6", "added"), ("9", "added")]
               and all(re.fullmatch(r"[0-9]{19}", r[3]) and r[3] not in ids for r in again),
               repr(again))
+
+        readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+        i = readme.find("Real output of `bash scripts/demo.sh`")
+        excerpt = readme[i:readme.find("\n```\n", readme.find("```", i) + 3)] if i >= 0 else ""
+        check("the README's excerpt is the demo's real output (plan and joined rows)",
+              bool(joined) and table_rows(excerpt, 8) == joined
+              and table_rows(excerpt, 6) == plan, "README has %d joined rows"
+              % len(table_rows(excerpt, 8)))
 
         leaked = [name for name in SECRETS if os.environ.get(name) and os.environ[name] in out]
         check("no token or connection secret in the output", not leaked, ", ".join(leaked))
