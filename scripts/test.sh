@@ -184,6 +184,9 @@ run_suite write_results "$ZCRM_PY" "$ZCRM_ROOT/test/write_results_test.py"
 zcrm_log "18/19 bulk write runs end to end: submit, poll, results, interruptions and resumes (test/write_run_test.py)"
 run_suite write_run "$ZCRM_PY" "$ZCRM_ROOT/test/write_run_test.py"
 
+zcrm_log "18a/19 README command 1: the demo loads a local table and joins the results back (test/demo_test.py)"
+run_suite demo "$ZCRM_PY" "$ZCRM_ROOT/test/demo_test.py"
+
 zcrm_log "19/19 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
