@@ -23,7 +23,10 @@ Usage:
       pairs (ms): wall, before_first (session start + prepare, until the
       first request), per call kind (org, upload, create, poll, result,
       token) its count and its time (from the previous request's end to
-      its own end: see timeline()), poll_busy (the union of the polls'
+      its own end: see timeline()), with the polls after the first result
+      download counted as collect_poll (the collect step polls the job
+      again) and the time from a result's end to the next poll's start as
+      store (storing that result), poll_busy (the union of the polls'
       intervals), after_last (last request end to TO_MS: storing the last
       result and returning).  before_first + the times + after_last =
       wall.
@@ -184,15 +187,24 @@ def timeline(log, from_ms, to_ms):
     reqs.sort(key=lambda r: r[1])
     out = {"wall": to_ms - from_ms, "requests": len(reqs),
            "before_first": min(r[0] for r in reqs) - from_ms, "after_last": to_ms - reqs[-1][1]}
-    kinds = ("org", "upload", "create", "poll", "result", "token", "other")
+    kinds = ("org", "upload", "create", "poll", "collect_poll", "result", "store", "token", "other")
     for kind in kinds:
         out[kind + "_n"] = 0
         out[kind + "_ms"] = 0.0
-    prev = min(r[0] for r in reqs)
+    prev, prev_kind, collecting = min(r[0] for r in reqs), None, False
     for a, b, kind in reqs:
+        if kind == "result":
+            collecting = True
+        if kind == "poll" and collecting:
+            kind = "collect_poll"               # the collect step's own poll
+        if kind in ("poll", "collect_poll") and prev_kind == "result" and a > prev:
+            # a poll's start is exact: the gap after a result is storing it
+            out["store_n"] += 1
+            out["store_ms"] += a - prev
+            prev = a
         out[kind + "_n"] += 1
         out[kind + "_ms"] += b - prev
-        prev = b
+        prev, prev_kind = b, kind
     out["poll_busy"] = union([(a, b) for a, b, k in reqs if k == "poll"])
     print(" ".join("%s=%s" % (k, ("%.0f" % v) if isinstance(v, float) else v) for k, v in out.items()))
 

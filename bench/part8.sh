@@ -10,6 +10,8 @@
 # interval decides).  In each round, side by side:
 #
 #   a. the CSV+zip time of the same query: zcrm_write_plan();
+#   a2. (information) prepare as zcrm_write does it, which also stores the
+#      parts and each row's source key and echoed values;
 #   b. the server's per-part latency, measured directly (bench/part8.py
 #      latency: upload + create + poll until done + result download of one
 #      part's zip, one keep-alive connection, from python);
@@ -37,7 +39,7 @@ part8() {
 	local port=$((ZCRM_MOCK_PORT + 2)) db=bench_life
 	local log=$WORK/life-requests.jsonl
 	local round t0 t1 n mc parts floor_parts tag line k
-	local -a at bt ct dt rc rd fl
+	local -a at pt bt ct dt rc rd fl
 	local -A lat tlc tld
 
 	zcrm_start_mock "$WORK" life "$port"
@@ -71,6 +73,14 @@ part8() {
 		t1=$(now_ms)
 		[ "$n" = "$nrows" ] || die "part 8: zcrm_write_plan returned $n rows, not $nrows"
 		A_MS=$((t1 - t0))
+
+		# a2. prepare as zcrm_write does it: CSV+zip and storing the parts
+		# and each row's source key and echoed values (no request)
+		t0=$(now_ms)
+		n=$(q $db "SELECT zcrm_write_step_prepare(zcrm_write_new_run('Leads', \$q\$$(part8_query "p$r")\$q\$, 'insert', NULL, 'Id', NULL, true, false), \$q\$$(part8_query "p$r")\$q\$, NULL)")
+		t1=$(now_ms)
+		[ "$n" = "$nrows" ] || die "part 8: zcrm_write_step_prepare returned $n rows, not $nrows"
+		P_MS=$((t1 - t0))
 
 		# b. the server's per-part latency (part 1's CSV, zipped by python)
 		q $db "SELECT zcrm_write_csv('Leads', \$q\$$(part8_query "b$r")\$q\$, key_column => 'Id', part => 1)" >"$out.csv"
@@ -112,7 +122,7 @@ part8() {
 	fi
 	for round in $(seq 1 "$rounds"); do
 		part8_round "$round"
-		at+=("$A_MS") ct+=("$C_MS") dt+=("$D_MS")
+		at+=("$A_MS") pt+=("$P_MS") ct+=("$C_MS") dt+=("$D_MS")
 		bt+=("$(kv total_ms "$B_LINE")")
 		for k in org_ms upload_ms create_ms poll_ms result_ms; do
 			lat[$k]+=" $(kv $k "$B_LINE")"
@@ -121,11 +131,11 @@ part8() {
 		rc+=("$(calc %.4f "${ct[-1]} / ${fl[-1]}")")
 		rd+=("$(calc %.4f "${dt[-1]} / ${fl[-1]}")")
 		for k in wall before_first org_ms upload_n upload_ms create_n create_ms poll_n poll_ms \
-			poll_busy result_n result_ms after_last token_n; do
+			poll_busy collect_poll_n collect_poll_ms result_n result_ms store_ms after_last token_n; do
 			tlc[$k]+=" $(kv $k "$C_TL")"
 			tld[$k]+=" $(kv $k "$D_TL")"
 		done
-		echo "round $round: a=${at[-1]} b=$B_LINE c=${ct[-1]} [$C_TL] d=${dt[-1]} [$D_TL]" >>"$WORK/part8-rounds.txt"
+		echo "round $round: a=${at[-1]} a2=${pt[-1]} b=$B_LINE c=${ct[-1]} [$C_TL] d=${dt[-1]} [$D_TL]" >>"$WORK/part8-rounds.txt"
 	done
 
 	# m NUMBERS: their median, no decimals
@@ -136,13 +146,15 @@ part8() {
 	part8_breakdown() {
 		local -n t=$2
 		row "8$1. where the time went (server's request log, medians, ms; each call from the previous call's end to its own end)" \
-			"session start + prepare $(m "${t[before_first]}"); org $(m "${t[org_ms]}"); $(m "${t[upload_n]}") uploads $(m "${t[upload_ms]}"); $(m "${t[create_n]}") creates $(m "${t[create_ms]}"); $(m "${t[poll_n]}") polls $(m "${t[poll_ms]}") (server busy $(m "${t[poll_busy]}")); $(m "${t[result_n]}") result downloads + storing $(m "${t[result_ms]}"); after the last call $(m "${t[after_last]}"); token calls $(m "${t[token_n]}")" \
+			"session start + prepare $(m "${t[before_first]}"); org $(m "${t[org_ms]}"); $(m "${t[upload_n]}") uploads $(m "${t[upload_ms]}"); $(m "${t[create_n]}") creates $(m "${t[create_ms]}"); $(m "${t[poll_n]}") polls before the first result download $(m "${t[poll_ms]}") (server busy $(m "${t[poll_busy]}")); collecting: $(m "${t[collect_poll_n]}") polls again $(m "${t[collect_poll_ms]}"), $(m "${t[result_n]}") result downloads $(m "${t[result_ms]}"), storing all but the last $(m "${t[store_ms]}"); storing the last + returning $(m "${t[after_last]}"); token calls $(m "${t[token_n]}")" \
 			"–" "–"
 	}
 	local floor_m
 	floor_m=$(calc %.0f "$(median "${fl[@]}")")
 	row "8a. CSV+zip: zcrm_write_plan, $nrows rows x 10 columns (9 sent), $parts parts" \
 		"$(m "${at[*]}") ms (rounds: ${at[*]} ms)" "" ""
+	row "8a2. (info) prepare as zcrm_write does it: CSV+zip and storing the parts and $nrows source rows (zcrm_write_step_prepare, no request)" \
+		"$(m "${pt[*]}") ms (rounds: ${pt[*]} ms)" "not in the floor" "–"
 	row "8b. server's per-part latency, measured directly (call_delay_ms $delay; upload + create + poll + result of one part, python, keep-alive)" \
 		"$(m "${bt[*]}") ms (rounds: $(list2 "${bt[@]}") ms; median upload $(m "${lat[upload_ms]}"), create $(m "${lat[create_ms]}"), poll $(m "${lat[poll_ms]}"), result $(m "${lat[result_ms]}") ms; org call $(m "${lat[org_ms]}") ms, once per session)" "" ""
 	row "8. floor: CSV+zip + ceil($parts / max_concurrency $mc) x per-part latency" \
