@@ -6,7 +6,7 @@ Usage:
       POST /__admin/lifecycle JSON (e.g. {"call_delay_ms": 100,
       "polls_in_progress": 0}); POST /__admin/reset first when JSON has
       "reset": true (that key is not sent on).
-  part8.py latency PORT CSV_FILE
+  part8.py latency PORT CSV_FILE [N]
       The server's per-part latency, measured directly: zip CSV_FILE (one
       part's CSV, as zcrm_write_csv() printed it) at level 1, then, on one
       keep-alive connection, upload it, create its job, poll the job until
@@ -14,7 +14,11 @@ Usage:
       line "total_ms=T org_ms=O upload_ms=U create_ms=C poll_ms=P polls=N
       result_ms=R zip_bytes=Z" (the org call is timed first, on its own,
       and is not part of total_ms).  The access token comes from the
-      environment, ZCRM_TEST_TOKEN.
+      environment, ZCRM_TEST_TOKEN.  With N > 1, N threads do the same at
+      once, each on its own connection (the best any client could do with
+      N parts against this server); the line then also has
+      "together_ms=T" (from before the first upload to after the last
+      download) and the figures are the first thread's.
   part8.py timeline LOG FROM_MS TO_MS
       Where the time of one end-to-end run went, from the server's request
       log (--log: a "start" and an "end" line per request): the requests
@@ -84,7 +88,30 @@ def call(c, method, path, token, body=None, headers=None):
     return now_ms() - t0, r.status, data
 
 
-def latency(port, token, csv_file):
+def latency(port, token, csv_file, together=1):
+    if together > 1:
+        import threading
+        lines = [None] * together
+        start = threading.Barrier(together)
+
+        def one(i):
+            start.wait()
+            lines[i] = part_latency(port, token, csv_file)
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(together)]
+        t0 = now_ms()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if None in lines:
+            raise SystemExit("part8.py: a thread failed")
+        print("%s together_ms=%.1f" % (lines[0], now_ms() - t0))
+        return
+    print(part_latency(port, token, csv_file))
+
+
+def part_latency(port, token, csv_file):
+    """One part's upload, create, polls and download; returns the line."""
     with open(csv_file, "rb") as f:
         text = f.read()
     if text.endswith(b"\n") and not text.endswith(b"\r\n"):
@@ -132,8 +159,8 @@ def latency(port, token, csv_file):
         raise SystemExit("part8.py: result download answered %d" % st)
     total = now_ms() - t0
     c.close()
-    print("total_ms=%.1f org_ms=%.1f upload_ms=%.1f create_ms=%.1f poll_ms=%.1f polls=%d "
-          "result_ms=%.1f zip_bytes=%d" % (total, org_ms, up_ms, cr_ms, poll_ms, polls, res_ms, len(data)))
+    return ("total_ms=%.1f org_ms=%.1f upload_ms=%.1f create_ms=%.1f poll_ms=%.1f polls=%d "
+            "result_ms=%.1f zip_bytes=%d" % (total, org_ms, up_ms, cr_ms, poll_ms, polls, res_ms, len(data)))
 
 
 def epoch_ms(stamp):
@@ -212,8 +239,9 @@ def timeline(log, from_ms, to_ms):
 def main(argv):
     if len(argv) == 4 and argv[1] == "configure":
         configure(int(argv[2]), json.loads(argv[3]))
-    elif len(argv) == 4 and argv[1] == "latency":
-        latency(int(argv[2]), os.environ["ZCRM_TEST_TOKEN"], argv[3])
+    elif len(argv) in (4, 5) and argv[1] == "latency":
+        latency(int(argv[2]), os.environ["ZCRM_TEST_TOKEN"], argv[3],
+                int(argv[4]) if len(argv) == 5 else 1)
     elif len(argv) == 5 and argv[1] == "timeline":
         timeline(argv[2], float(argv[3]), float(argv[4]))
     else:
