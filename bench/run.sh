@@ -18,6 +18,10 @@
 #   7. CSV+zip of 1,000,000 rows x 10 columns by zcrm_write_plan against
 #      COPY (same query) TO STDOUT (FORMAT csv) deflated by zlib at the
 #      same level, and the backend's peak memory growth;
+#   8. end to end (bench/part8.sh): 100,000 rows into the local server with
+#      a fixed delay per call, zcrm_write and zcrm_write_submit + poller
+#      against CSV+zip + ceil(parts / max_concurrency) x the server's
+#      per-part latency measured directly;
 #
 # and prints one Markdown table of the results and their ratios, also
 # written to $BENCH_WORK/results.md.  Everything it started is stopped on
@@ -31,9 +35,13 @@
 #   BENCH_DELAY_MS   the mock's --delay-ms in part 3 (default 50)
 #   BENCH_CONCURRENCY  zcrm_bulk.max_concurrency values of part 3 (default "5 1 10";
 #                    the first is the headline)
-#   BENCH_PARTS      which parts to run (default "1 2 3 4 5 6 7")
+#   BENCH_PARTS      which parts to run (default "1 2 3 4 5 6 7 8")
 #   BENCH_PART7_ROUNDS  interleaved rounds of part 7 (default 3)
 #   BENCH_PART7_ROWS rows of part 7's query (default 1000000)
+#   BENCH_PART8_ROUNDS  interleaved rounds of part 8 (default 3), after a
+#                    warm-up round unless BENCH_PART8_WARMUP=0
+#   BENCH_PART8_ROWS rows of part 8's query (default 100000)
+#   BENCH_PART8_DELAY_MS  the server's call_delay_ms in part 8 (default 100)
 #   BENCH_WORK       work dir (default /tmp/zcrm_bulk.bench)
 #   BENCH_PGPORT     PostgreSQL port, of the Unix socket only (default 54340)
 #   BENCH_NGINX_PORT first of nginx's four ports (default 18180)
@@ -56,7 +64,7 @@ RUNS=${BENCH_RUNS:-3}
 PART1_ROUNDS=${BENCH_PART1_ROUNDS:-3}
 DELAY_MS=${BENCH_DELAY_MS:-50}
 CONCURRENCY=${BENCH_CONCURRENCY:-5 1 10}
-PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7}
+PARTS=${BENCH_PARTS:-1 2 3 4 5 6 7 8}
 NGINX_WORKERS=${BENCH_NGINX_WORKERS:-1}
 NGINX_PORT=${BENCH_NGINX_PORT:-18180}
 PORT_HTTP=$NGINX_PORT
@@ -870,6 +878,9 @@ part7() {
 	row "7. backend peak memory growth over one zcrm_write_plan call of $nrows rows" \
 		"VmHWM +$growth kB (from $hwm0 kB; VmRSS before: $rss0 kB)" "target ≤ 32768 kB" "$(met "$growth" '<=' 32768)"
 }
+
+# Part 8: end to end against the local server with a fixed delay
+source "$BENCH_ROOT/part8.sh"
 
 for p in $PARTS; do
 	zcrm_log "part $p"

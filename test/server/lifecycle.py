@@ -25,6 +25,11 @@ Zoho's behaviour is unverified the server can be told to behave either way
 - a create's reply is held: "create_reply_delay_ms": N, or null (the job is
   created at once, its 201 sent N ms later: a client that goes away
   meanwhile never learns that the job exists);
+- every lifecycle answer is held: "call_delay_ms": N, or null (the org
+  call, the upload, the create, a poll of a created job and the result
+  download each wait N ms after routing, before their first byte: a server
+  with a fixed latency per call, for benchmarks; on top of
+  create_reply_delay_ms and of --delay-ms);
 - a broken result file, to test a client's checks: "result_variant" null
   (the real one) or one of RESULT_VARIANTS (not a zip, a zip bomb, a CSV
   without STATUS, ...).
@@ -97,6 +102,7 @@ DEFAULT_CONFIG = {
     "upload_read_bytes_per_s": None,
     "create_reply_delay_ms": None,
     "result_variant": None,
+    "call_delay_ms": None,
 }
 
 # What "result_variant" makes of a job's result zip (see result_zip()).
@@ -148,6 +154,9 @@ class Lifecycle:
                     raise KeyError(k)
                 if k == "result_variant" and v is not None and v not in RESULT_VARIANTS:
                     raise KeyError("result_variant %s" % v)
+                if k == "call_delay_ms" and v is not None and (
+                        isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                    raise KeyError("call_delay_ms %r (null or a whole number of ms, 0 or more)" % (v,))
             for k, v in changes.items():
                 self.config[k] = v
             return dict(self.config)
@@ -520,9 +529,26 @@ def handle(h, path, auth, log):
             return False        # the caller answers the auth failure
         name, reply = fn(h, lc, m)
         job_id = m.group(3) if pattern is RESULT_PATH else None
-        h.run_scenario(log(name, job_id), reply)
+        h.run_scenario(log(name, job_id), call_delayed(lc, reply))
         return True
     return False
+
+
+def call_delayed(lc, fn):
+    """fn, held "call_delay_ms" first when that is set (read now, when the
+    request is routed).  Like --delay-ms, the wait ends early, with nothing
+    sent, when the client goes away or the server stops."""
+    with lc.lock:
+        delay = lc.config["call_delay_ms"]
+    if not delay:
+        return fn
+
+    def run(h):
+        if not h.stall(delay / 1000.0):
+            h.cut_response()
+            return
+        fn(h)
+    return run
 
 
 def lifecycle_path(path):

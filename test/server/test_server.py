@@ -2332,6 +2332,52 @@ class LifecycleTest(unittest.TestCase):
         # the job existed before its reply was sent
         self.assertIn(doc["details"]["id"], SERVER.admin("GET", "lifecycle")["jobs"])
 
+    def test_call_delay(self):
+        """"call_delay_ms" holds the org call, the upload, the create, a
+        poll of a created job and the result download, each once; not the
+        job-details answer of another job, not an auth failure, not admin
+        calls; bad values are refused, null ends it."""
+        def timed(fn, *args):
+            t0 = time.monotonic()
+            out = fn(*args)
+            return time.monotonic() - t0, out
+        self.configure({"call_delay_ms": 300, "polls_in_progress": 0})
+        took = {}
+        took["org"], r = timed(self.call, "GET", "/crm/v8/org")
+        self.assertEqual(r.code, 200)
+        took["upload"], (_, up) = timed(self.upload, zip_of({"part1.csv": LEADS_CSV}))
+        self.assertEqual(up["code"], "FILE_UPLOAD_SUCCESS")
+        body = {"operation": "insert", "resource": [{"type": "data", "module": {"api_name": "Leads"},
+                                                     "file_id": up["details"]["file_id"]}]}
+        took["create"], (r, doc) = timed(self.create, body)
+        self.assertEqual(r.code, 201, doc)
+        job = doc["details"]["id"]
+        took["poll"], r = timed(self.call, "GET", WRITE + job)
+        poll = json.loads(r.body)
+        self.assertEqual(poll["status"], "COMPLETED")          # polls_in_progress 0: at once
+        took["result"], r = timed(self.call, "GET", poll["result"]["download_url"])
+        self.assertEqual((r.code, r.h.get("content-type")), (200, "application/zip"))
+        for call, t in took.items():
+            self.assertGreater(t, 0.29, call)
+            self.assertLess(t, 2.0, call)                      # once, not twice
+        took["seed"], r = timed(self.call, "GET", WRITE + "4150868000005392002")
+        self.assertEqual(r.code, 200)
+        took["bad_auth"], r = timed(get, SERVER.port, "/crm/v8/org", "Zoho-oauthtoken nope")
+        self.assertEqual(r.code, 401)
+        took["admin"], _ = timed(SERVER.admin, "GET", "lifecycle")
+        for call in ("seed", "bad_auth", "admin"):
+            self.assertLess(took[call], 0.25, call)
+        names = [e["scenario"] for e in SERVER.admin("GET", "requests")]
+        self.assertEqual(names[:5], ["org", "upload", "create", "lifecycle_job", "result"])
+        for bad in (-1, "100", True, 1.5):
+            with Conn(SERVER.port) as c:
+                r = c.request("POST", "/__admin/lifecycle", body=json.dumps({"call_delay_ms": bad}).encode())
+            self.assertEqual(r.code, 400, bad)
+        self.configure({"call_delay_ms": None})
+        t, r = timed(self.call, "GET", "/crm/v8/org")
+        self.assertEqual(r.code, 200)
+        self.assertLess(t, 0.25)
+
     def test_upload_throttle_and_headers_recorded(self):
         rows = "".join("R%d,r%d@example.com,%s\r\n" % (i, i, os.urandom(32).hex()) for i in range(6000))
         data = zip_of({"a.csv": LEADS_CSV + rows})

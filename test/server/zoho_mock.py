@@ -1709,7 +1709,8 @@ class Handler(BaseHTTPRequestHandler):
             host, port = self.server.server_address[:2]
             base = "%s://%s:%d" % ("https" if self.server.ssl_context else "http",
                                    "[%s]" % host if ":" in host else host, port)
-            name, fn = "lifecycle_job", lifecycle.json_reply(200, lc.job_doc(job_id, base, version))
+            name, fn = "lifecycle_job", lifecycle.call_delayed(
+                lc, lifecycle.json_reply(200, lc.job_doc(job_id, base, version)))
         elif sc is not None:
             name, fn = sc.name, sc.fn
         else:
