@@ -430,6 +430,7 @@ BEGIN
 		IF n OPERATOR(pg_catalog.=) 0 THEN
 			RAISE NOTICE 'the query returned no rows: no bulk write job was created'
 				USING DETAIL = pg_catalog.format('Run %s is recorded as completed with no parts.', run_id);
+			PERFORM pg_catalog.set_config('search_path', caller_path, true);
 			RETURN;
 		END IF;
 	END IF;
@@ -543,6 +544,8 @@ BEGIN
 		  AND w.state OPERATOR(pg_catalog.=) 'sending';
 	END IF;
 	COMMIT;
+	-- the caller (a DO block, a procedure) goes on with its own search_path
+	PERFORM pg_catalog.set_config('search_path', caller_path, true);
 END
 $$;
 
@@ -733,6 +736,7 @@ DECLARE
 	res pg_catalog.jsonb;
 	old_res pg_catalog.jsonb;
 	payload pg_catalog.text;
+	caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
 	wr_run pg_catalog.int8;
 	wr_part pg_catalog.int4;
 BEGIN
@@ -906,6 +910,8 @@ BEGIN
 		-- COMMIT ended the SET LOCAL: pin search_path again before anything else
 		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	END LOOP;
+	-- (2.1) the caller (a DO block, a procedure) goes on with its own search_path
+	PERFORM pg_catalog.set_config('search_path', caller_path, true);
 END
 $$;
 

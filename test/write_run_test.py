@@ -606,6 +606,29 @@ def nightly_recipe_test():
           "%s %s %s %s %s" % (first, second, third, rows, (out + out2 + out3)[-300:]))
 
 
+def search_path_restored_test():
+    """The procedures pin search_path for their own statements and give the
+    caller's back when they return (a DO block or a procedure goes on in
+    the same transaction): before, the caller's next unqualified name
+    failed with 42P01."""
+    reset()
+    out = run("SET search_path = public;\n"
+              "DO $$DECLARE r bigint; p int; c int; f int; BEGIN\n"
+              "  CALL zcrm_poll_tracked_jobs('0', p, c, f);\n"
+              "  RAISE NOTICE 'after poll: %', current_setting('search_path');\n"
+              "  CALL zcrm_write_submit('Leads', 'SELECT id, last_name AS \"Last_Name\" FROM few', "
+              "key_column => 'id', connection => '" + SERVER + "', run_id => r);\n"
+              "  RAISE NOTICE 'after submit: %', current_setting('search_path');\n"
+              "  r := NULL;\n"
+              "  CALL zcrm_write_submit('Leads', 'SELECT 1 AS \"Last_Name\" WHERE false', "
+              "connection => '" + SERVER + "', run_id => r);\n"
+              "  RAISE NOTICE 'after empty submit: %', current_setting('search_path');\n"
+              "END $$;\n")
+    check("the caller's search_path is back after the poller and after zcrm_write_submit",
+          "after poll: public" in out and "after submit: public" in out
+          and "after empty submit: public" in out, out[-600:])
+
+
 def interrupt_create_cancel_test():
     interrupt_create_test("cancel")
 
@@ -619,7 +642,8 @@ def main():
     tests = [end_to_end_test, shuffle_test, unmatched_test, upsert_and_failure_test,
              interactive_test, errors_test, interrupt_prepare_test, interrupt_upload_test,
              between_upload_and_create_test, interrupt_create_test, interrupt_create_cancel_test,
-             terminate_prepare_test, after_create_test, nightly_recipe_test]
+             terminate_prepare_test, after_create_test, search_path_restored_test,
+             nightly_recipe_test]
     # python3 test/write_run_test.py NAME...: only the tests named (for
     # debugging one; the suite always runs them all)
     chosen = [t for t in tests if t.__name__ in sys.argv[1:]] or tests
