@@ -6,7 +6,8 @@
 # debug5 with verbose error fields), the local Zoho API server over HTTP
 # and, with test certificates, over HTTPS, and nginx serving the seed's job
 # over HTTPS with HTTP/2, then runs
-#   1. the C unit tests of the parser and of the CSV and zip writers under
+#   1. the C unit tests of the parser, the CSV and zip writers, the result
+#      file reader and the row matcher under
 #      AddressSanitizer + UBSan,
 #   2. the libFuzzer harness: regression inputs, then ZCRM_FUZZ_SECONDS (60),
 #   3. the local API server's self-test (seed replayed byte for byte),
@@ -30,7 +31,16 @@
 #      cluster (test/dump_test.py),
 #  14. the README's user mapping recipe keeps its secrets out of the log
 #      (test/readme_secret_test.py),
-#  15. a scan of every log and test output for the access tokens and the
+#  15. the prepare engine of 2.1: UTF-8 from a LATIN1 database, memory over
+#      1,000,000 rows, cancel (test/write_prepare_test.py),
+#  16. the upload and create calls (test/write_send_test.py),
+#  17. zcrm_write_job_results() on jobs created by hand, broken result zips
+#      (test/write_results_test.py),
+#  18. bulk write runs end to end: 60,000 rows, shuffled results, errors,
+#      cancel and termination at every step and the resumes, privileges,
+#      the README's nightly recipe (test/write_run_test.py),
+#  19. README command 1's demo (test/demo_test.py),
+#  20. a scan of every log and test output for the access tokens and the
 #      test connections' secrets.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.  ZCRM_QUICK=1 shortens the fuzz and load runs to 10 s each.
@@ -118,16 +128,16 @@ zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
-zcrm_log "1/19 unit tests: parser, CSV and zip writers (AddressSanitizer, UBSan)"
+zcrm_log "1/20 unit tests: parser, CSV and zip writers (AddressSanitizer, UBSan)"
 run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
-zcrm_log "2/19 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
+zcrm_log "2/20 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
 run_suite fuzz make -C "$ZCRM_ROOT/test/fuzz" -s regress run FUZZ_SECONDS="$ZCRM_FUZZ_SECONDS"
 
-zcrm_log "3/19 local API server self-test"
+zcrm_log "3/20 local API server self-test"
 run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
 
-zcrm_log "4/19 pg_regress suite"
+zcrm_log "4/20 pg_regress suite"
 make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
 ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
@@ -141,53 +151,53 @@ if [ $rc -ne 0 ]; then
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "5/19 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
+zcrm_log "5/20 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
 
-zcrm_log "6/19 leak test (10,000 mixed calls in one backend)"
+zcrm_log "6/20 leak test (10,000 mixed calls in one backend)"
 run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
 
-zcrm_log "7/19 security tests (hostile arguments, TLS, tokens as bind parameters)"
+zcrm_log "7/20 security tests (hostile arguments, TLS, tokens as bind parameters)"
 run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
 
-zcrm_log "8/19 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
+zcrm_log "8/20 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
 # debug5 would log a quarter of a million transactions: keep this run quiet.
 PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
 
-zcrm_log "9/19 token refresh through servers and user mappings (test/oauth_test.py)"
+zcrm_log "9/20 token refresh through servers and user mappings (test/oauth_test.py)"
 run_suite oauth "$ZCRM_PY" "$ZCRM_ROOT/test/oauth_test.py"
 
-zcrm_log "10/19 scheduled checks and pg_cron (test/schedule_test.py)"
+zcrm_log "10/20 scheduled checks and pg_cron (test/schedule_test.py)"
 run_suite schedule "$ZCRM_PY" "$ZCRM_ROOT/test/schedule_test.py"
 
-zcrm_log "11/19 batch functions (test/batch_test.py)"
+zcrm_log "11/20 batch functions (test/batch_test.py)"
 run_suite batch "$ZCRM_PY" "$ZCRM_ROOT/test/batch_test.py"
 
-zcrm_log "12/19 limits: waits, memory and interrupts on hostile documents (test/limits_test.py)"
+zcrm_log "12/20 limits: waits, memory and interrupts on hostile documents (test/limits_test.py)"
 run_suite limits "$ZCRM_PY" "$ZCRM_ROOT/test/limits_test.py"
 
-zcrm_log "13/19 pg_dump and restore into a second cluster (test/dump_test.py)"
+zcrm_log "13/20 pg_dump and restore into a second cluster (test/dump_test.py)"
 run_suite dump "$ZCRM_PY" "$ZCRM_ROOT/test/dump_test.py"
 
-zcrm_log "14/19 the README's user mapping recipe keeps secrets out of the log"
+zcrm_log "14/20 the README's user mapping recipe keeps secrets out of the log"
 run_suite readme_secret "$ZCRM_PY" "$ZCRM_ROOT/test/readme_secret_test.py"
 
-zcrm_log "15/19 the prepare engine: UTF-8 from LATIN1, memory over 1,000,000 rows, cancel (test/write_prepare_test.py)"
+zcrm_log "15/20 the prepare engine: UTF-8 from LATIN1, memory over 1,000,000 rows, cancel (test/write_prepare_test.py)"
 run_suite write_prepare "$ZCRM_PY" "$ZCRM_ROOT/test/write_prepare_test.py"
 
-zcrm_log "16/19 upload and create calls through the local server (test/write_send_test.py)"
+zcrm_log "16/20 upload and create calls through the local server (test/write_send_test.py)"
 run_suite write_send "$ZCRM_PY" "$ZCRM_ROOT/test/write_send_test.py"
 
-zcrm_log "17/19 zcrm_write_job_results on jobs created by hand (test/write_results_test.py)"
+zcrm_log "17/20 zcrm_write_job_results on jobs created by hand (test/write_results_test.py)"
 run_suite write_results "$ZCRM_PY" "$ZCRM_ROOT/test/write_results_test.py"
 
-zcrm_log "18/19 bulk write runs end to end: submit, poll, results, interruptions and resumes (test/write_run_test.py)"
+zcrm_log "18/20 bulk write runs end to end: submit, poll, results, interruptions and resumes (test/write_run_test.py)"
 run_suite write_run "$ZCRM_PY" "$ZCRM_ROOT/test/write_run_test.py"
 
-zcrm_log "18a/19 README command 1: the demo loads a local table and joins the results back (test/demo_test.py)"
+zcrm_log "19/20 README command 1: the demo loads a local table and joins the results back (test/demo_test.py)"
 run_suite demo "$ZCRM_PY" "$ZCRM_ROOT/test/demo_test.py"
 
-zcrm_log "19/19 no access token or connection secret in logs or test outputs"
+zcrm_log "20/20 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
 zcrm_stop_mock "$DIR"

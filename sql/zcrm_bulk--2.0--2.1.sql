@@ -356,9 +356,9 @@ EXCEPTION WHEN check_violation THEN
 END
 $$;
 
-REVOKE ALL ON FUNCTION @extschema@.zcrm_write_raise(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text),
-	@extschema@.zcrm_write_default_connection(),
-	@extschema@.zcrm_write_new_run(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
+-- zcrm_write_raise() and zcrm_write_default_connection() stay PUBLIC's:
+-- one raises the error it is given, the other reads a setting.
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write_new_run(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text,
 								   pg_catalog.text, pg_catalog.text, pg_catalog.bool, pg_catalog.bool)
 	FROM PUBLIC;
 

@@ -629,6 +629,43 @@ def search_path_restored_test():
           and "after empty submit: public" in out, out[-600:])
 
 
+def privileges_test():
+    """The README's grants let an ordinary role load rows; the poller
+    collects its results as that role; another role sees none of its run."""
+    readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")).read()
+    m = re.search(r"<!-- recipe: loader grants -->\n```sql\n(.*?)```", readme, re.S)
+    check("the README has the loader grants", m is not None)
+    if m is None:
+        return
+    reset()
+    psql("DROP ROLE IF EXISTS regress_zcrm_loader; DROP ROLE IF EXISTS regress_zcrm_other;"
+         "CREATE ROLE regress_zcrm_loader; CREATE ROLE regress_zcrm_other;"
+         "CREATE TABLE loads (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO loads SELECT i, 'L' || i, 'g' || i || '@example.org', 'C' "
+         "FROM generate_series(1, 8) AS i;"
+         "GRANT SELECT ON loads TO regress_zcrm_loader")
+    psql(m.group(1).replace("zoho_prod", SERVER).replace(" loader;", " regress_zcrm_loader;")
+         .replace(" TO loader", " TO regress_zcrm_loader"))
+    psql(m.group(1).replace("zoho_prod", SERVER).replace(" loader;", " regress_zcrm_other;")
+         .replace(" TO loader", " TO regress_zcrm_other"))
+    out = run("SET ROLE regress_zcrm_loader;\n"
+              "CALL zcrm_write_submit('Leads', %s, key_column => 'id', connection => '%s');\n"
+              % (psql_literal(query_of("loads")), SERVER))
+    m2 = re.search(r"^(\d+)$", out, re.M)
+    run_id = int(m2.group(1)) if m2 else None
+    check("an ordinary role with the README's grants submits a run", run_id is not None, out[-400:])
+    if run_id is None:
+        return
+    state = poll_until_done(run_id)
+    mine = psql("SET ROLE regress_zcrm_loader; SELECT count(*) FROM zcrm_write_result "
+                "WHERE run_id = %d AND status = 'added'" % run_id).splitlines()[-1]
+    theirs = psql("SET ROLE regress_zcrm_other; SELECT count(*) FROM zcrm_write_run r "
+                  "FULL JOIN zcrm_write_result w USING (run_id) WHERE run_id = %d"
+                  % run_id).splitlines()[-1]
+    check("the poller collects the role's results; the role reads them, another role sees nothing",
+          state == "completed" and mine == "8" and theirs == "0", "%s %s %s" % (state, mine, theirs))
+
+
 def interrupt_create_cancel_test():
     interrupt_create_test("cancel")
 
@@ -642,7 +679,7 @@ def main():
     tests = [end_to_end_test, shuffle_test, unmatched_test, upsert_and_failure_test,
              interactive_test, errors_test, interrupt_prepare_test, interrupt_upload_test,
              between_upload_and_create_test, interrupt_create_test, interrupt_create_cancel_test,
-             terminate_prepare_test, after_create_test, search_path_restored_test,
+             terminate_prepare_test, after_create_test, search_path_restored_test, privileges_test,
              nightly_recipe_test]
     # python3 test/write_run_test.py NAME...: only the tests named (for
     # debugging one; the suite always runs them all)
