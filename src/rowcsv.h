@@ -46,7 +46,11 @@
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 
-/* The Zoho "format" of the values written for date and timestamp columns */
+/*
+ * The Zoho "format" of the values written for date and timestamp columns,
+ * in Zoho's (Java SimpleDateFormat) pattern letters: in the second, "XXX"
+ * is the ISO 8601 offset ("+00:00"), not a marker of unfinished work.
+ */
 #define ZCRM_DATE_FORMAT		"yyyy-MM-dd"
 #define ZCRM_DATETIME_FORMAT	"yyyy-MM-dd'T'HH:mm:ssXXX"
 

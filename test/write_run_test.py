@@ -307,7 +307,6 @@ def interactive_test():
               "count(DISTINCT run_id) AS runs, count(*) FILTER (WHERE row_number::text = source_key) AS joined "
               "FROM zcrm_write('Leads', %s, key_column => 'id', token => :'token');\n"
               % psql_literal(query_of("leads_i")))
-    agree = psql("SELECT count(*) FROM leads_i_expected")
     m = re.search(r"^(\d+)\|(\d+)\|(\d+)\|(\d+)$", out, re.M)
     check("zcrm_write with a token: 1,000 result rows of one run, each joined to its source row",
           m is not None and m.group(1) == "1000" and m.group(3) == "1" and m.group(4) == "1000",
@@ -325,7 +324,7 @@ def interactive_test():
     stored = psql("SELECT count(*) FROM zcrm_write_run r JOIN zcrm_write_run_job j USING (run_id) "
                   "WHERE strpos(r::text || j::text, '%s') > 0" % token.replace("'", "''"))
     check("zcrm_write with a token: its jobs are not tracked and the token is stored nowhere",
-          tracked == "0" and stored == "0" and agree == "1000", "%s %s" % (tracked, stored))
+          tracked == "0" and stored == "0", "%s %s" % (tracked, stored))
 
 
 def errors_test():
@@ -378,6 +377,13 @@ def settle():
         elif time.monotonic() - since >= 1.0:
             return
         time.sleep(0.1)
+
+
+def readme_recipe(name):
+    """The SQL of the README's recipe "name" (between its markers), or None."""
+    readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")).read()
+    m = re.search(r"<!-- recipe: %s -->\n```sql\n(.*?)```" % re.escape(name), readme, re.S)
+    return m.group(1) if m else None
 
 
 def wait_for(sql, want, timeout=20):
@@ -568,10 +574,9 @@ def nightly_recipe_test():
     """The README's nightly pg_cron recipe (all but the cron.schedule
     calls), taken from the README itself: the first night loads every lead,
     the second finds nothing new, the third loads only the rows added."""
-    readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")).read()
-    m = re.search(r"<!-- recipe: nightly load -->\n```sql\n(.*?)```", readme, re.S)
-    check("the README has the nightly recipe", m is not None)
-    if m is None:
+    recipe = readme_recipe("nightly load")
+    check("the README has the nightly recipe", recipe is not None)
+    if recipe is None:
         return
     reset()
     psql("CREATE TABLE public.leads (id integer PRIMARY KEY, last_name text, email text, company text);"
@@ -588,7 +593,7 @@ def nightly_recipe_test():
     psql("ALTER USER MAPPING FOR PUBLIC SERVER zoho_prod OPTIONS (SET client_secret '%s')"
          % os.environ["ZCRM_TEST_CLIENT_SECRET"])
     psql("CREATE SCHEMA IF NOT EXISTS zcrm_bulk")
-    recipe = m.group(1).replace("zcrm_bulk.", "public.")
+    recipe = recipe.replace("zcrm_bulk.", "public.")
     psql(recipe)
     out = run("CALL load_new_leads();\n")
     first = counts()
@@ -632,10 +637,9 @@ def search_path_restored_test():
 def privileges_test():
     """The README's grants let an ordinary role load rows; the poller
     collects its results as that role; another role sees none of its run."""
-    readme = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "README.md")).read()
-    m = re.search(r"<!-- recipe: loader grants -->\n```sql\n(.*?)```", readme, re.S)
-    check("the README has the loader grants", m is not None)
-    if m is None:
+    grants = readme_recipe("loader grants")
+    check("the README has the loader grants", grants is not None)
+    if grants is None:
         return
     reset()
     psql("DROP ROLE IF EXISTS regress_zcrm_loader; DROP ROLE IF EXISTS regress_zcrm_other;"
@@ -644,10 +648,8 @@ def privileges_test():
          "INSERT INTO loads SELECT i, 'L' || i, 'g' || i || '@example.org', 'C' "
          "FROM generate_series(1, 8) AS i;"
          "GRANT SELECT ON loads TO regress_zcrm_loader")
-    psql(m.group(1).replace("zoho_prod", SERVER).replace(" loader;", " regress_zcrm_loader;")
-         .replace(" TO loader", " TO regress_zcrm_loader"))
-    psql(m.group(1).replace("zoho_prod", SERVER).replace(" loader;", " regress_zcrm_other;")
-         .replace(" TO loader", " TO regress_zcrm_other"))
+    for role in ("regress_zcrm_loader", "regress_zcrm_other"):
+        psql(grants.replace("zoho_prod", SERVER).replace(" TO loader", " TO " + role))
     out = run("SET ROLE regress_zcrm_loader;\n"
               "CALL zcrm_write_submit('Leads', %s, key_column => 'id', connection => '%s');\n"
               % (psql_literal(query_of("loads")), SERVER))
