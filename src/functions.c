@@ -189,14 +189,9 @@ int4_or_null(Datum *values, bool *nulls, int col, bool has, int32 v)
 	nulls[col] = !has;
 }
 
-/*
- * check_result_columns
- *		The result type must have the "ncols" columns this library fills,
- *		plus the error columns for a batch function; a mismatch means the
- *		SQL definitions and the library are of different versions.
- */
-static void
-check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
+/* See functions.h. */
+void
+zcrm_check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
 {
 	int			want = ncols + (batch ? ZCRM_ERROR_NCOLS : 0);
 
@@ -227,7 +222,7 @@ zcrm_emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *ca
 	MemoryContext rowcxt;
 	MemoryContext oldcxt;
 
-	check_result_columns(rsinfo, JOB_NCOLS, job_id != NULL);
+	zcrm_check_result_columns(rsinfo, JOB_NCOLS, job_id != NULL);
 	for (int col = JOB_NCOLS; col < JOB_NCOLS + ZCRM_ERROR_NCOLS; col++)
 		nulls[col] = true;
 
@@ -299,7 +294,7 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 	MemoryContext rowcxt;
 	MemoryContext oldcxt;
 
-	check_result_columns(rsinfo, MAP_NCOLS, job_id != NULL);
+	zcrm_check_result_columns(rsinfo, MAP_NCOLS, job_id != NULL);
 
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 								   "zcrm_bulk field mapping row",
@@ -547,7 +542,7 @@ emit_error_row(ReturnSetInfo *rsinfo, int ncols, const char *job_id,
 	Datum	   *values = palloc0(sizeof(Datum) * (ncols + ZCRM_ERROR_NCOLS));
 	bool	   *nulls = palloc(sizeof(bool) * (ncols + ZCRM_ERROR_NCOLS));
 
-	check_result_columns(rsinfo, ncols, true);
+	zcrm_check_result_columns(rsinfo, ncols, true);
 	memset(nulls, true, sizeof(bool) * (ncols + ZCRM_ERROR_NCOLS));
 	if (job_id)
 	{
@@ -590,7 +585,7 @@ materialize_batch(FunctionCallInfo fcinfo, ZcrmEmitRows emit, int ncols)
 	bool		raise;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	check_result_columns(rsinfo, ncols, true);
+	zcrm_check_result_columns(rsinfo, ncols, true);
 	raise = batch_on_error(fcinfo);
 	njobs = batch_jobs(fcinfo, &jobs, &ids, &nreqs);
 	open_call(fcinfo, &call);

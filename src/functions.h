@@ -32,6 +32,15 @@
 extern void zcrm_resolve_call(FunctionCallInfo fcinfo, ZcrmCall *call);
 
 /*
+ * zcrm_check_result_columns
+ *		A materialize-mode function's result type must have the "ncols"
+ *		columns this library fills (plus the error columns for a batch
+ *		function); a mismatch means the SQL definitions and the library are
+ *		of different versions: 42804 with a hint to update the extension.
+ */
+extern void zcrm_check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch);
+
+/*
  * zcrm_emit_job_rows
  *		Put the rows of zcrm_write_job() for "job" into the tuplestore of
  *		a materialize-mode set-returning function; "job_id" NULL for the

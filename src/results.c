@@ -596,12 +596,7 @@ zcrm_write_job_results(PG_FUNCTION_ARGS)
 	ZcrmJobResults *r;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (rsinfo->setDesc->natts != RES_NCOLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("function returning a set has %d result columns, this library returns %d",
-						rsinfo->setDesc->natts, RES_NCOLS),
-				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
+	zcrm_check_result_columns(rsinfo, RES_NCOLS, false);
 	zcrm_resolve_call(fcinfo, &call);
 	r = zcrm_fetch_job_results(&call, call.job_id);
 	PG_TRY();

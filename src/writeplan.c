@@ -27,6 +27,7 @@
 #include "utils/jsonb.h"
 #include "utils/tuplestore.h"
 
+#include "functions.h"
 #include "prepare.h"
 
 PG_FUNCTION_INFO_V1(zcrm_write_plan);
@@ -107,12 +108,7 @@ zcrm_write_plan(PG_FUNCTION_ARGS)
 	ZcrmPrepareResult result;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	if (rsinfo->setDesc->natts != PLAN_NCOLS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("function returning a set has %d result columns, this library returns %d",
-						rsinfo->setDesc->natts, PLAN_NCOLS),
-				 errhint("Run ALTER EXTENSION zcrm_bulk UPDATE.")));
+	zcrm_check_result_columns(rsinfo, PLAN_NCOLS, false);
 	spec_from_args(fcinfo, &spec);
 	spec.ignore_empty = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
 	spec.zip = true;
