@@ -69,8 +69,7 @@ CREATE TABLE @extschema@.zcrm_write_source (
 	row_number pg_catalog.int8 NOT NULL,	-- 1-based, query order, whole run
 	source_key pg_catalog.text,
 	echo pg_catalog.text[] NOT NULL,
-	PRIMARY KEY (run_id, row_number),
-	FOREIGN KEY (run_id, part) REFERENCES @extschema@.zcrm_write_run_job ON DELETE CASCADE
+	PRIMARY KEY (run_id, row_number)
 );
 
 -- One row per row of a part's result file.  row_number and source_key are
@@ -85,10 +84,36 @@ CREATE TABLE @extschema@.zcrm_write_result (
 	record_id pg_catalog.text,
 	errors pg_catalog.jsonb,
 	result_row pg_catalog.int8 NOT NULL,	-- the row's place in the result file
-	PRIMARY KEY (run_id, part, result_row),
-	FOREIGN KEY (run_id, part) REFERENCES @extschema@.zcrm_write_run_job ON DELETE CASCADE
+	PRIMARY KEY (run_id, part, result_row)
 );
 CREATE INDEX zcrm_write_result_source ON @extschema@.zcrm_write_result (run_id, row_number);
+
+-- zcrm_write_source and zcrm_write_result hold a row per source row and
+-- per result row, written only by the run's steps.  They have no foreign
+-- key to zcrm_write_run_job: its check costs a query per inserted row
+-- (about 8 us, more than the insert itself).  Deleting a part (or its run,
+-- which cascades to its parts) deletes their rows instead, by this
+-- trigger.  It is SECURITY DEFINER because the run's row, which their
+-- row-level security policies look for, may already be gone when it runs;
+-- it deletes only the rows of the parts just deleted.
+CREATE FUNCTION @extschema@.zcrm_write_run_job_deleted()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM @extschema@.zcrm_write_source AS s USING gone AS g
+	WHERE s.run_id OPERATOR(pg_catalog.=) g.run_id AND s.part OPERATOR(pg_catalog.=) g.part;
+	DELETE FROM @extschema@.zcrm_write_result AS w USING gone AS g
+	WHERE w.run_id OPERATOR(pg_catalog.=) g.run_id AND w.part OPERATOR(pg_catalog.=) g.part;
+	RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION @extschema@.zcrm_write_run_job_deleted() FROM PUBLIC;
+CREATE TRIGGER zcrm_write_run_job_deleted AFTER DELETE ON @extschema@.zcrm_write_run_job
+	REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.zcrm_write_run_job_deleted();
 
 -- Not PUBLIC's: the owner grants them with EXECUTE on the write functions.
 -- Each role sees and changes its own runs only (and those of the roles it
@@ -241,36 +266,40 @@ CREATE TYPE @extschema@.zcrm_write_step_outcome AS (
 -- The steps of a run, in C (src/write_run.c).  Each works on the run's
 -- rows as the calling role (row-level security applies) and commits
 -- nothing: zcrm_write_submit() commits between them, zcrm_write() runs
--- them in its own transaction.
+-- them in its own transaction.  The send and collect steps take several
+-- parts and make their requests together, at most
+-- zcrm_bulk.max_concurrency at once.
 CREATE FUNCTION @extschema@.zcrm_write_step_prepare(run_id pg_catalog.int8, query pg_catalog.text,
 													mappings pg_catalog.jsonb)
 RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'zcrm_write_step_prepare'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION @extschema@.zcrm_write_step_upload(run_id pg_catalog.int8, part pg_catalog.int4,
+CREATE FUNCTION @extschema@.zcrm_write_step_upload(run_id pg_catalog.int8, parts pg_catalog.int4[],
 												   token pg_catalog.text, connection pg_catalog.text)
 RETURNS @extschema@.zcrm_write_step_outcome
 AS 'MODULE_PATHNAME', 'zcrm_write_step_upload'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION @extschema@.zcrm_write_step_create(run_id pg_catalog.int8, part pg_catalog.int4,
+CREATE FUNCTION @extschema@.zcrm_write_step_create(run_id pg_catalog.int8, parts pg_catalog.int4[],
 												   token pg_catalog.text, connection pg_catalog.text,
 												   track pg_catalog.bool)
 RETURNS @extschema@.zcrm_write_step_outcome
 AS 'MODULE_PATHNAME', 'zcrm_write_step_create'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
-CREATE FUNCTION @extschema@.zcrm_write_step_collect(run_id pg_catalog.int8, part pg_catalog.int4,
+CREATE FUNCTION @extschema@.zcrm_write_step_collect(run_id pg_catalog.int8, parts pg_catalog.int4[],
 													token pg_catalog.text, connection pg_catalog.text)
-RETURNS pg_catalog.int8
+RETURNS TABLE (part pg_catalog.int4, job_id pg_catalog.text, status pg_catalog.text,
+			   resource_module pg_catalog.text, processed pg_catalog.int8, total pg_catalog.int8,
+			   collected pg_catalog.bool, result_rows pg_catalog.int8)
 AS 'MODULE_PATHNAME', 'zcrm_write_step_collect'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 REVOKE ALL ON FUNCTION @extschema@.zcrm_write_step_prepare(pg_catalog.int8, pg_catalog.text, pg_catalog.jsonb),
-	@extschema@.zcrm_write_step_upload(pg_catalog.int8, pg_catalog.int4, pg_catalog.text, pg_catalog.text),
-	@extschema@.zcrm_write_step_create(pg_catalog.int8, pg_catalog.int4, pg_catalog.text, pg_catalog.text, pg_catalog.bool),
-	@extschema@.zcrm_write_step_collect(pg_catalog.int8, pg_catalog.int4, pg_catalog.text, pg_catalog.text)
+	@extschema@.zcrm_write_step_upload(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text),
+	@extschema@.zcrm_write_step_create(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text, pg_catalog.bool),
+	@extschema@.zcrm_write_step_collect(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text)
 	FROM PUBLIC;
 
 -- Raise a recorded error again: its SQLSTATE, message, detail and hint.
@@ -397,6 +426,12 @@ DECLARE
 	hnt pg_catalog.text;
 	failed pg_catalog.bool := false;
 	left_over pg_catalog.int4;
+	todo pg_catalog.int4[];
+	batch pg_catalog.int4[];
+	-- parts sent together: zcrm_bulk.max_concurrency (5, its default, when
+	-- the library is not loaded yet and the setting was never set)
+	grp pg_catalog.int4 := GREATEST(coalesce(NULLIF(pg_catalog.current_setting(
+		'zcrm_bulk.max_concurrency', true), '')::pg_catalog.int4, 5), 1);
 	-- the query runs with the caller's search_path, everything else with
 	-- a pinned one
 	caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
@@ -467,8 +502,11 @@ BEGIN
 	COMMIT;
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 
+	-- first the parts whose create was interrupted, and the uncertain ones
 	FOR p IN SELECT j.part, j.state, j.file_id FROM @extschema@.zcrm_write_run_job AS j
-			 WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id ORDER BY j.part
+			 WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id
+			   AND j.state OPERATOR(pg_catalog.=) ANY ('{creating,uncertain}'::pg_catalog.text[])
+			 ORDER BY j.part
 	LOOP
 		IF p.state OPERATOR(pg_catalog.=) 'creating' THEN
 			UPDATE @extschema@.zcrm_write_run_job AS j
@@ -495,33 +533,52 @@ BEGIN
 				updated_at = pg_catalog.clock_timestamp()
 			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id AND j.part OPERATOR(pg_catalog.=) p.part
 			  AND j.state OPERATOR(pg_catalog.=) 'uncertain';
-			p.state := 'prepared';
-		END IF;
-		IF p.state OPERATOR(pg_catalog.=) ANY ('{prepared,uploading,failed}'::pg_catalog.text[]) THEN
-			UPDATE @extschema@.zcrm_write_run_job AS j
-			SET state = 'uploading', last_error = NULL, updated_at = pg_catalog.clock_timestamp()
-			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id AND j.part OPERATOR(pg_catalog.=) p.part
-			  AND j.state OPERATOR(pg_catalog.=) p.state;
 			COMMIT;
 			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-			o := @extschema@.zcrm_write_step_upload(r.run_id, p.part, NULL, r.connection);
+		END IF;
+	END LOOP;
+
+	-- then the others, in part order, a group of up to max_concurrency at
+	-- a time: upload the group's parts together, then create their jobs
+	-- together, each state committed before the requests that change it
+	LOOP
+		todo := ARRAY(SELECT j.part FROM @extschema@.zcrm_write_run_job AS j
+					  WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id
+						AND j.state OPERATOR(pg_catalog.=) ANY
+							('{prepared,uploading,failed,uploaded}'::pg_catalog.text[])
+					  ORDER BY j.part LIMIT grp);
+		EXIT WHEN pg_catalog.cardinality(todo) OPERATOR(pg_catalog.=) 0;
+		WITH u AS (
+			UPDATE @extschema@.zcrm_write_run_job AS j
+			SET state = 'uploading', last_error = NULL, updated_at = pg_catalog.clock_timestamp()
+			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id
+			  AND j.part OPERATOR(pg_catalog.=) ANY (todo)
+			  AND j.state OPERATOR(pg_catalog.=) ANY ('{prepared,uploading,failed}'::pg_catalog.text[])
+			RETURNING j.part)
+		SELECT ARRAY(SELECT u.part FROM u ORDER BY u.part) INTO batch;
+		COMMIT;
+		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+		IF pg_catalog.cardinality(batch) OPERATOR(pg_catalog.>) 0 THEN
+			o := @extschema@.zcrm_write_step_upload(r.run_id, batch, NULL, r.connection);
 			COMMIT;
 			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 			IF NOT o.ok THEN
 				PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
 			END IF;
-			p.state := 'uploaded';
 		END IF;
-		IF p.state OPERATOR(pg_catalog.=) 'uploaded' THEN
+		-- (a part another call has taken is not in the batch)
+		WITH u AS (
 			UPDATE @extschema@.zcrm_write_run_job AS j
 			SET state = 'creating', updated_at = pg_catalog.clock_timestamp()
-			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id AND j.part OPERATOR(pg_catalog.=) p.part
-			  AND j.state OPERATOR(pg_catalog.=) 'uploaded';
-			GET DIAGNOSTICS n = ROW_COUNT;
-			COMMIT;
-			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-			CONTINUE WHEN n OPERATOR(pg_catalog.=) 0;	-- another call took it
-			o := @extschema@.zcrm_write_step_create(r.run_id, p.part, NULL, r.connection, true);
+			WHERE j.run_id OPERATOR(pg_catalog.=) r.run_id
+			  AND j.part OPERATOR(pg_catalog.=) ANY (todo)
+			  AND j.state OPERATOR(pg_catalog.=) 'uploaded'
+			RETURNING j.part)
+		SELECT ARRAY(SELECT u.part FROM u ORDER BY u.part) INTO batch;
+		COMMIT;
+		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+		IF pg_catalog.cardinality(batch) OPERATOR(pg_catalog.>) 0 THEN
+			o := @extschema@.zcrm_write_step_create(r.run_id, batch, NULL, r.connection, true);
 			COMMIT;
 			PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 			IF NOT o.ok THEN
@@ -587,8 +644,12 @@ DECLARE
 	o @extschema@.zcrm_write_step_outcome;
 	deadline pg_catalog.timestamptz;
 	pause pg_catalog.float8 := 0.5;
-	waiting pg_catalog.text[];
-	w @extschema@.zcrm_write_jobs_row;
+	waiting pg_catalog.int4[];
+	todo pg_catalog.int4[];
+	c record;
+	-- parts sent together, as in zcrm_write_submit()
+	grp pg_catalog.int4 := GREATEST(coalesce(NULLIF(pg_catalog.current_setting(
+		'zcrm_bulk.max_concurrency', true), '')::pg_catalog.int4, 5), 1);
 BEGIN
 	IF timeout IS NULL OR timeout OPERATOR(pg_catalog.<) '0'::pg_catalog.interval THEN
 		RAISE EXCEPTION 'timeout must not be null or negative'
@@ -613,18 +674,23 @@ BEGIN
 	END IF;
 	UPDATE @extschema@.zcrm_write_run AS x SET state = 'sending'
 	WHERE x.run_id OPERATOR(pg_catalog.=) run;
-	FOR p IN SELECT j.part FROM @extschema@.zcrm_write_run_job AS j
-			 WHERE j.run_id OPERATOR(pg_catalog.=) run ORDER BY j.part
+	-- a group of up to max_concurrency parts at a time: their uploads
+	-- together, then their creates together
 	LOOP
+		todo := ARRAY(SELECT j.part FROM @extschema@.zcrm_write_run_job AS j
+					  WHERE j.run_id OPERATOR(pg_catalog.=) run
+						AND j.state OPERATOR(pg_catalog.=) 'prepared'
+					  ORDER BY j.part LIMIT grp);
+		EXIT WHEN pg_catalog.cardinality(todo) OPERATOR(pg_catalog.=) 0;
 		UPDATE @extschema@.zcrm_write_run_job AS j SET state = 'uploading'
-		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) p.part;
-		o := @extschema@.zcrm_write_step_upload(run, p.part, token, conn);
+		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) ANY (todo);
+		o := @extschema@.zcrm_write_step_upload(run, todo, token, conn);
 		IF NOT o.ok THEN
 			PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
 		END IF;
 		UPDATE @extschema@.zcrm_write_run_job AS j SET state = 'creating'
-		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) p.part;
-		o := @extschema@.zcrm_write_step_create(run, p.part, token, conn, false);
+		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) ANY (todo);
+		o := @extschema@.zcrm_write_step_create(run, todo, token, conn, false);
 		IF NOT o.ok THEN
 			PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
 		END IF;
@@ -632,32 +698,24 @@ BEGIN
 	UPDATE @extschema@.zcrm_write_run AS x SET state = 'submitted'
 	WHERE x.run_id OPERATOR(pg_catalog.=) run;
 
-	-- wait for every job, all polled together
+	-- wait for every job, all polled together, collecting each finished
+	-- one's result as soon as a poll finds it finished
 	LOOP
-		waiting := ARRAY(SELECT j.job_id FROM @extschema@.zcrm_write_run_job AS j
+		waiting := ARRAY(SELECT j.part FROM @extschema@.zcrm_write_run_job AS j
 						 WHERE j.run_id OPERATOR(pg_catalog.=) run
 						   AND j.state OPERATOR(pg_catalog.=) 'created' ORDER BY j.part);
 		EXIT WHEN pg_catalog.cardinality(waiting) OPERATOR(pg_catalog.=) 0;
-		FOR w IN SELECT x.* FROM @extschema@.zcrm_write_jobs(waiting, token, conn) AS x
-				 ORDER BY x.job_id, x.resource_index
+		FOR c IN SELECT x.* FROM @extschema@.zcrm_write_step_collect(run, waiting, token, conn) AS x
+				 ORDER BY x.part
 		LOOP
-			IF w.error_sqlstate IS NOT NULL THEN
-				PERFORM @extschema@.zcrm_write_raise(w.error_sqlstate, w.error_message,
-					pg_catalog.format('Bulk write job %s of run %s could not be fetched.', w.job_id, run), NULL);
-			END IF;
-			IF w.status OPERATOR(pg_catalog.=) ANY ('{COMPLETED,FAILED}'::pg_catalog.text[]) THEN
-				SELECT j.part INTO n FROM @extschema@.zcrm_write_run_job AS j
-				WHERE j.job_id OPERATOR(pg_catalog.=) w.job_id;
-				PERFORM @extschema@.zcrm_write_step_collect(run, n::pg_catalog.int4, token, conn);
+			IF c.collected THEN
 				PERFORM pg_catalog.pg_notify('zcrm_bulk_write_job',
-					pg_catalog.jsonb_build_object('job_id', w.job_id, 'new_status', w.status,
-												  'run_id', run, 'part', n)::pg_catalog.text);
+					pg_catalog.jsonb_build_object('job_id', c.job_id, 'new_status', c.status,
+												  'run_id', run, 'part', c.part)::pg_catalog.text);
 			ELSE
-				RAISE NOTICE 'bulk write job %: % (%: % of % records processed)', w.job_id, w.status,
-					coalesce(w.resource_module, 'resource'),
-					coalesce(w.added_count, 0) OPERATOR(pg_catalog.+) coalesce(w.updated_count, 0)
-						OPERATOR(pg_catalog.+) coalesce(w.skipped_count, 0),
-					coalesce(w.total_count::pg_catalog.text, 'an unknown number');
+				RAISE NOTICE 'bulk write job %: % (%: % of % records processed)', c.job_id, c.status,
+					coalesce(c.resource_module, 'resource'), coalesce(c.processed, 0),
+					coalesce(c.total::pg_catalog.text, 'an unknown number');
 			END IF;
 		END LOOP;
 		CONTINUE WHEN NOT EXISTS (SELECT FROM @extschema@.zcrm_write_run_job AS j
@@ -667,7 +725,11 @@ BEGIN
 		   pg_catalog.make_interval(secs => pause) OPERATOR(pg_catalog.>) deadline THEN
 			RAISE EXCEPTION 'bulk write run % did not finish within the timeout', run
 				USING ERRCODE = 'object_not_in_prerequisite_state',
-					  DETAIL = pg_catalog.format('Jobs still running: %s.', pg_catalog.array_to_string(waiting, ', ')),
+					  DETAIL = pg_catalog.format('Jobs still running: %s.',
+						  (SELECT pg_catalog.string_agg(j.job_id, ', ' ORDER BY j.part)
+						   FROM @extschema@.zcrm_write_run_job AS j
+						   WHERE j.run_id OPERATOR(pg_catalog.=) run
+							 AND j.state OPERATOR(pg_catalog.=) 'created')),
 					  HINT = 'Pass a longer timeout, or use zcrm_write_submit(), which does not wait.';
 		END IF;
 		PERFORM pg_catalog.pg_sleep(pause);
@@ -864,7 +926,7 @@ BEGIN
 							WHERE rj.job_id OPERATOR(pg_catalog.=) j.job_id;
 						END IF;
 						IF wr_run IS NOT NULL THEN
-							PERFORM @extschema@.zcrm_write_step_collect(wr_run, wr_part, NULL, conn);
+							PERFORM @extschema@.zcrm_write_step_collect(wr_run, ARRAY[wr_part], NULL, conn);
 						END IF;
 						PERFORM pg_catalog.set_config('role', caller_role, true);
 					END IF;

@@ -225,36 +225,70 @@ raise_csv_error(const char *job_id, const char *entry, const ZcrmResultError *re
 			 errhint("A result file has the columns STATUS, RECORD_ID and ERRORS.") : 0));
 }
 
-/*
- * download_zip
- *		GET the job's result zip into *resp (palloc'd body), capped at
- *		zcrm_bulk.max_result_size; any failure is raised.
- */
-static void
-download_zip(ZcrmCall *call, const ZcrmJob *job, ZcrmHttpResponse *resp)
-{
-	ZcrmRequest req;
-	ZcrmOutcome out;
+static void no_result_file(const ZcrmJob *job);
 
-	memset(&req, 0, sizeof(req));
-	req.url = zcrm_download_url(call, job->download_url);
-	req.token = call->token;
-	req.what = psprintf("the result file of bulk write job %s", call->job_id);
-	req.max_body = (size_t) zcrm_max_result_size;
-	zcrm_http_request_many(&req, 1, 1, &out);
-	if (!out.complete && out.kind == ZCRM_FAIL_TOO_LARGE)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result file of bulk write job %s is larger than zcrm_bulk.max_result_size", call->job_id),
-				 errdetail("The download was aborted after %ld bytes.", out.limit),
-				 errhint("A superuser can raise zcrm_bulk.max_result_size.")));
-	if (!out.complete)
-		zcrm_raise_transport_error(out.kind, out.reason, req.what, out.limit,
-								   out.attempts);
-	if (out.resp.status < 200 || out.resp.status > 299 || out.resp.status == 204)
+/*
+ * result_job_id
+ *		The id a job's result file is named by in errors: the call's job id
+ *		when it was opened for one job, else the job's own.
+ */
+static const char *
+result_job_id(const ZcrmCall *call, const ZcrmJob *job)
+{
+	return call->job_id ? call->job_id : job->id;
+}
+
+/*
+ * zcrm_download_result_zips
+ *		See results.h.
+ */
+void
+zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int n,
+						  ZcrmHttpResponse *resps)
+{
+	ZcrmRequest *reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
+	ZcrmOutcome *outs = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
+	int			bad = -1;
+	const char **ids = palloc0(sizeof(char *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		no_result_file(jobs[i]);
+		ids[i] = result_job_id(call, jobs[i]);
+		reqs[i].url = zcrm_download_url(call, jobs[i]->download_url);
+		reqs[i].token = call->token;
+		reqs[i].what = psprintf("the result file of bulk write job %s", ids[i]);
+		reqs[i].max_body = (size_t) zcrm_max_result_size;
+	}
+	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outs);
+	for (int i = 0; i < n && bad < 0; i++)
+		if (!outs[i].complete || outs[i].resp.status < 200 ||
+			outs[i].resp.status > 299 || outs[i].resp.status == 204)
+			bad = i;
+	if (bad >= 0)
+	{
+		ZcrmOutcome out = outs[bad];
+
+		for (int i = 0; i < n; i++)
+			if (i != bad && outs[i].complete)
+				pfree(outs[i].resp.body);
+		if (!out.complete && out.kind == ZCRM_FAIL_TOO_LARGE)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("result file of bulk write job %s is larger than zcrm_bulk.max_result_size", ids[bad]),
+					 errdetail("The download was aborted after %ld bytes.", out.limit),
+					 errhint("A superuser can raise zcrm_bulk.max_result_size.")));
+		if (!out.complete)
+			zcrm_raise_transport_error(out.kind, out.reason, reqs[bad].what, out.limit,
+									   out.attempts);
 		zcrm_raise_http_error(out.resp.status, out.resp.body, out.resp.body_len,
-							  out.resp.content_type, call->job_id, call->secrets);
-	*resp = out.resp;
+							  out.resp.content_type, ids[bad], call->secrets);
+	}
+	for (int i = 0; i < n; i++)
+		resps[i] = outs[i].resp;
+	pfree(reqs);
+	pfree(outs);
+	pfree(ids);
 }
 
 /*
@@ -378,15 +412,30 @@ read_entries(ZcrmCall *call, ZcrmDownload *d, ZcrmJobResults *r)
 }
 
 /*
- * zcrm_download_job_results
+ * no_result_file
+ *		A job without a download_url has no result file to download: 55000.
+ */
+static void
+no_result_file(const ZcrmJob *job)
+{
+	if (job->download_url == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bulk write job %s has no result file", job->id),
+				 errdetail("Its status is %s and it has no download_url.",
+						   job->status ? job->status : "unknown"),
+				 errhint("Wait until the job is COMPLETED, for example with zcrm_write_job_wait().")));
+}
+
+/*
+ * zcrm_read_job_results
  *		See results.h.
  */
 ZcrmJobResults *
-zcrm_download_job_results(ZcrmCall *call, const ZcrmJob *job)
+zcrm_read_job_results(ZcrmCall *call, const ZcrmJob *job, ZcrmHttpResponse *resp)
 {
 	ZcrmJobResults *r = palloc0(sizeof(ZcrmJobResults));
 	MemoryContextCallback *cb = palloc0(sizeof(MemoryContextCallback));
-	ZcrmHttpResponse resp;
 	ZcrmDownload *d = palloc0(sizeof(ZcrmDownload));	/* not a local: set
 														 * inside PG_TRY */
 	ZcrmZipError zerr;
@@ -395,21 +444,13 @@ zcrm_download_job_results(ZcrmCall *call, const ZcrmJob *job)
 		call->job_id = pstrdup(job->id);
 	r->job_id = pstrdup(call->job_id);
 	r->status = pstrdup(job->status ? job->status : "");
-	if (job->download_url == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("bulk write job %s has no result file", r->job_id),
-				 errdetail("Its status is %s and it has no download_url.",
-						   job->status ? job->status : "unknown"),
-				 errhint("Wait until the job is COMPLETED, for example with zcrm_write_job_wait().")));
 	cb->func = free_parts;
 	cb->arg = r;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, cb);
 
-	download_zip(call, job, &resp);
 	PG_TRY();
 	{
-		d->unzip = zcrm_unzip_open(resp.body, resp.body_len, &zerr);
+		d->unzip = zcrm_unzip_open(resp->body, resp->body_len, &zerr);
 		if (d->unzip == NULL)
 			raise_zip_error(r->job_id, NULL, &zerr);
 		read_entries(call, d, r);
@@ -425,9 +466,24 @@ zcrm_download_job_results(ZcrmCall *call, const ZcrmJob *job)
 	PG_END_TRY();
 	zcrm_unzip_close(d->unzip);
 	pfree(d);
-	pfree(resp.body);
+	pfree(resp->body);
+	resp->body = NULL;
 	map_entries(job, r);
 	return r;
+}
+
+/*
+ * zcrm_download_job_results
+ *		See results.h.
+ */
+ZcrmJobResults *
+zcrm_download_job_results(ZcrmCall *call, const ZcrmJob *job)
+{
+	ZcrmHttpResponse resp;
+	ZcrmJob    *jobs[1] = {(ZcrmJob *) job};
+
+	zcrm_download_result_zips(call, jobs, 1, &resp);
+	return zcrm_read_job_results(call, job, &resp);
 }
 
 /*

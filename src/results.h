@@ -90,6 +90,28 @@ extern ZcrmJobResults *zcrm_download_job_results(ZcrmCall *call,
 												 const ZcrmJob *job);
 
 /* Free the parsed files now (NULL and repeated calls are accepted). */
+/*
+ * zcrm_download_result_zips
+ *		GET the result zips of the n fetched jobs (each must have a
+ *		download_url: 55000 otherwise) at most zcrm_bulk.max_concurrency at
+ *		a time, each capped at zcrm_bulk.max_result_size, into resps[i]
+ *		(palloc'd bodies).  The first failure (by position) is raised, as
+ *		zcrm_download_job_results() raises it, after freeing the others'
+ *		bodies.  The jobs are named by call->job_id when it is set (a call
+ *		opened for one job), else by their ids.
+ */
+extern void zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int n,
+									  ZcrmHttpResponse *resps);
+
+/*
+ * zcrm_read_job_results
+ *		Unzip and read the downloaded result zip *resp of "job" as
+ *		zcrm_download_job_results() does (freeing resp->body), naming the
+ *		job by call->job_id, which is set to the job's id when NULL.
+ */
+extern ZcrmJobResults *zcrm_read_job_results(ZcrmCall *call, const ZcrmJob *job,
+											 ZcrmHttpResponse *resp);
+
 extern void zcrm_job_results_free(ZcrmJobResults *r);
 
 /*

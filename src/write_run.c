@@ -42,14 +42,18 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "utils/tuplestore.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "catalog/pg_type_d.h"
+#include "utils/array.h"
 #include "utils/lsyscache.h"
 
 #include "errors.h"
 #include "prepare.h"
 #include "results.h"
 #include "run_store.h"
+#include "settings.h"
 #include "zoho.h"
 #include "zoho_write.h"
 
@@ -178,31 +182,48 @@ opt_text(FunctionCallInfo fcinfo, int argno)
 	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
-/* Arguments run_id and part: neither may be NULL. */
-static void
-run_and_part(FunctionCallInfo fcinfo, int64 *run_id, int32 *part)
+/*
+ * run_and_parts
+ *		Arguments run_id and parts (integer[]; neither may be NULL, nor may
+ *		an element): the run into *run_id, the parts into a palloc'd array.
+ *		Returns how many parts.
+ */
+static int
+run_and_parts(FunctionCallInfo fcinfo, int64 *run_id, int32 **parts)
 {
+	ArrayType  *a;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("run_id and part must not be null")));
+				 errmsg("run_id and parts must not be null")));
 	*run_id = PG_GETARG_INT64(0);
-	*part = PG_GETARG_INT32(1);
+	a = PG_GETARG_ARRAYTYPE_P(1);
+	deconstruct_array(a, INT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &n);
+	*parts = palloc(sizeof(int32) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("parts must not hold a null")));
+		(*parts)[i] = DatumGetInt32(elems[i]);
+	}
+	return n;
 }
 
 /*
  * open_part
- *		The part named by arguments 0 and 1, which must be in state "state"
- *		for step "step", into *rp, with its zip when want_zip.
+ *		Part "part" of run_id, which must be in state "state" for step
+ *		"step", into *rp, with its zip when want_zip.
  */
 static void
-open_part(FunctionCallInfo fcinfo, const char *schema, const char *state,
+open_part(const char *schema, int64 run_id, int32 part, const char *state,
 		  const char *step, bool want_zip, ZcrmRunPart *rp)
 {
-	int64		run_id;
-	int32		part;
-
-	run_and_part(fcinfo, &run_id, &part);
 	zcrm_run_read_part(schema, run_id, part, want_zip, rp);
 	require_state(rp, state, step);
 }
@@ -218,139 +239,282 @@ part_lacks(const ZcrmRunPart *rp, const char *what)
 }
 
 /*
- * refused
- *		Record Zoho's refusal err of part rp (the part and its run become
- *		failed) and return it as the step's outcome.
+ * SendFailure
+ *		The first part of a send step that did not succeed, for the step's
+ *		outcome: Zoho's refusal (recorded) or a failure whose effect is not
+ *		known (the part left in the state committed before the request).
  */
-static Datum
-refused(FunctionCallInfo fcinfo, const char *schema, const ZcrmRunPart *rp,
-		const ZcrmError *err)
+typedef struct SendFailure
 {
-	zcrm_run_record_refusal(schema, rp, refusal_text(err));
-	return outcome(fcinfo, err, part_context(rp));
+	bool		any;
+	ZcrmError	err;
+	char	   *context;
+} SendFailure;
+
+/*
+ * send_failed
+ *		Part rp's request ended with "result" and err: record a refusal
+ *		(the part and its run become failed) and keep the first failure.
+ */
+static void
+send_failed(const char *schema, const ZcrmRunPart *rp, ZcrmSendResult result,
+			const ZcrmError *err, SendFailure *first)
+{
+	if (result == ZCRM_SEND_REFUSED)
+		zcrm_run_record_refusal(schema, rp, refusal_text(err));
+	if (!first->any)
+	{
+		first->any = true;
+		first->err = *err;
+		first->context = part_context(rp);
+	}
 }
 
 /*
- * zcrm_write_step_upload(run_id bigint, part integer, token text,
+ * zcrm_write_step_upload(run_id bigint, parts integer[], token text,
  *						  connection text) RETURNS zcrm_write_step_outcome
- *		Upload the zip of a part in state "uploading" and make it
- *		"uploaded" with its file id; a refusal makes it "failed" and is
- *		returned.  A transport failure is raised and leaves it uploading.
+ *		Upload the zips of the given parts, each in state "uploading", at
+ *		most zcrm_bulk.max_concurrency at once (and so at most that many
+ *		zips in memory), and make each "uploaded" with its file id.  A part
+ *		Zoho refused becomes "failed"; a part whose upload failed otherwise
+ *		stays "uploading".  Once a group has a failure no further group is
+ *		sent.  Returns ok, or the first failure, for the caller to raise
+ *		once what was recorded is committed.
  */
 Datum
 zcrm_write_step_upload(PG_FUNCTION_ARGS)
 {
 	char	   *schema = ext_schema(fcinfo);
-	ZcrmRunPart rp;
+	int64		run_id;
+	int32	   *parts;
+	int			n = run_and_parts(fcinfo, &run_id, &parts);
+	int			group = Max(zcrm_max_concurrency, 1);
 	ZcrmCall	call;
-	ZcrmError	err;
-	char	   *file_id = NULL;
-	char	   *name;
+	SendFailure first;
 
-	open_part(fcinfo, schema, "uploading", "upload", true, &rp);
-	if (rp.zip == NULL)
-		part_lacks(&rp, "zip to upload");
+	memset(&first, 0, sizeof(first));
 	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
-	name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip", rp.run_id, rp.part);
-	if (!zcrm_write_upload(&call, VARDATA(rp.zip), VARSIZE(rp.zip) - VARHDRSZ, name,
-						   &file_id, &err))
-		PG_RETURN_DATUM(refused(fcinfo, schema, &rp, &err));
-	if (!zcrm_run_set_part(schema, &rp, "{uploading}", "uploaded", "file_id", file_id, false))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("part %d of bulk write run " INT64_FORMAT " changed state during its upload",
-						rp.part, rp.run_id)));
-	PG_RETURN_DATUM(outcome(fcinfo, NULL, NULL));
+	for (int start = 0; start < n && !first.any; start += group)
+	{
+		int			m = Min(group, n - start);
+		ZcrmRunPart *rps = palloc0(sizeof(ZcrmRunPart) * m);
+		ZcrmUploadItem *items = palloc0(sizeof(ZcrmUploadItem) * m);
+
+		for (int k = 0; k < m; k++)
+		{
+			ZcrmRunPart *rp = &rps[k];
+
+			open_part(schema, run_id, parts[start + k], "uploading", "upload", true, rp);
+			if (rp->zip == NULL)
+				part_lacks(rp, "zip to upload");
+			items[k].zip = VARDATA(rp->zip);
+			items[k].len = VARSIZE(rp->zip) - VARHDRSZ;
+			items[k].file_name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip",
+										  rp->run_id, rp->part);
+		}
+		zcrm_write_upload_many(&call, items, m);
+		for (int k = 0; k < m; k++)
+		{
+			ZcrmRunPart *rp = &rps[k];
+
+			if (items[k].result != ZCRM_SEND_OK)
+				send_failed(schema, rp, items[k].result, &items[k].err, &first);
+			else if (!zcrm_run_set_part(schema, rp, "{uploading}", "uploaded", "file_id",
+										items[k].file_id, false))
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("part %d of bulk write run " INT64_FORMAT " changed state during its upload",
+								rp->part, rp->run_id)));
+			pfree(rp->zip);
+			rp->zip = NULL;
+		}
+	}
+	PG_RETURN_DATUM(outcome(fcinfo, first.any ? &first.err : NULL, first.context));
 }
 
 /*
- * zcrm_write_step_create(run_id bigint, part integer, token text,
+ * zcrm_write_step_create(run_id bigint, parts integer[], token text,
  *						  connection text, track boolean)
  *		RETURNS zcrm_write_step_outcome
- *		Create the job of a part in state "creating" (or "uncertain") from
- *		its file id and the run's settings, make it "created" with the job
- *		id, drop its zip, and with track, track the job as the caller
- *		(zcrm_track_job(), through the run's connection) for the poller.
- *		A refusal makes it "failed" and is returned.  Anything else is
- *		raised and leaves it "creating": the job may or may not exist.
+ *		Create the jobs of the given parts, each in state "creating", from
+ *		their file ids and the run's settings, at most
+ *		zcrm_bulk.max_concurrency at once; make each "created" with its job
+ *		id, drop its zip and, with track, track the job as the caller
+ *		(zcrm_track_job(), through the run's connection) for the poller.  A
+ *		part Zoho refused becomes "failed"; a part whose create failed
+ *		otherwise stays "creating" (its job may or may not exist).  Once a
+ *		group has a failure no further group is sent.  Returns ok or the
+ *		first failure, as zcrm_write_step_upload() does.
  */
 Datum
 zcrm_write_step_create(PG_FUNCTION_ARGS)
 {
 	char	   *schema = ext_schema(fcinfo);
-	ZcrmRunPart rp;
-	ZcrmCall	call;
-	ZcrmError	err;
-	ZcrmWriteJobSpec spec;
-	char	   *job_id = NULL;
+	int64		run_id;
+	int32	   *parts;
+	int			n = run_and_parts(fcinfo, &run_id, &parts);
+	int			group = Max(zcrm_max_concurrency, 1);
 	char	   *connection = opt_text(fcinfo, 3);
 	bool		track = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	ZcrmCall	call;
+	SendFailure first;
 
-	open_part(fcinfo, schema, "creating", "create", false, &rp);
-	if (rp.file_id == NULL)
-		part_lacks(&rp, "file id");
+	memset(&first, 0, sizeof(first));
 	zcrm_call_open(&call, opt_text(fcinfo, 2), connection);
-	memset(&spec, 0, sizeof(spec));
-	spec.module = rp.module;
-	spec.operation = rp.operation;
-	spec.find_by = rp.find_by;
-	spec.field_mappings = rp.field_mappings;
-	spec.ignore_empty = rp.ignore_empty;
-	spec.file_id = rp.file_id;
-	if (!zcrm_write_create(&call, &spec, &job_id, &err))
-		PG_RETURN_DATUM(refused(fcinfo, schema, &rp, &err));
-	if (!zcrm_run_set_part(schema, &rp, "{creating,uncertain}", "created", "job_id", job_id, true))
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("part %d of bulk write run " INT64_FORMAT " changed state while its job %s was created",
-						rp.part, rp.run_id, job_id),
-				 errdetail("Bulk write job %s exists in Zoho CRM for file %s.", job_id, rp.file_id),
-				 errhint("Track it by hand with zcrm_track_job() if no other call recorded it.")));
-	if (track)
-		zcrm_run_track(schema, job_id, connection);
-	PG_RETURN_DATUM(outcome(fcinfo, NULL, NULL));
+	for (int start = 0; start < n && !first.any; start += group)
+	{
+		int			m = Min(group, n - start);
+		ZcrmRunPart *rps = palloc0(sizeof(ZcrmRunPart) * m);
+		ZcrmWriteJobSpec *specs = palloc0(sizeof(ZcrmWriteJobSpec) * m);
+		ZcrmCreateItem *items = palloc0(sizeof(ZcrmCreateItem) * m);
+
+		for (int k = 0; k < m; k++)
+		{
+			ZcrmRunPart *rp = &rps[k];
+
+			open_part(schema, run_id, parts[start + k], "creating", "create", false, rp);
+			if (rp->file_id == NULL)
+				part_lacks(rp, "file id");
+			specs[k].module = rp->module;
+			specs[k].operation = rp->operation;
+			specs[k].find_by = rp->find_by;
+			specs[k].field_mappings = rp->field_mappings;
+			specs[k].ignore_empty = rp->ignore_empty;
+			specs[k].file_id = rp->file_id;
+			items[k].spec = &specs[k];
+		}
+		zcrm_write_create_many(&call, items, m);
+		for (int k = 0; k < m; k++)
+		{
+			ZcrmRunPart *rp = &rps[k];
+			const char *job_id = items[k].job_id;
+
+			if (items[k].result != ZCRM_SEND_OK)
+			{
+				send_failed(schema, rp, items[k].result, &items[k].err, &first);
+				continue;
+			}
+			if (!zcrm_run_set_part(schema, rp, "{creating,uncertain}", "created", "job_id",
+								   job_id, true))
+				ereport(WARNING,
+						(errcode(ERRCODE_WARNING),
+						 errmsg("part %d of bulk write run " INT64_FORMAT " changed state while its job %s was created",
+								rp->part, rp->run_id, job_id),
+						 errdetail("Bulk write job %s exists in Zoho CRM for file %s.", job_id, rp->file_id),
+						 errhint("Track it by hand with zcrm_track_job() if no other call recorded it.")));
+			if (track)
+				zcrm_run_track(schema, job_id, connection);
+		}
+	}
+	PG_RETURN_DATUM(outcome(fcinfo, first.any ? &first.err : NULL, first.context));
+}
+
+/* Columns of zcrm_write_step_collect(). */
+enum
+{
+	COL_PART,
+	COL_JOB_ID,
+	COL_STATUS,
+	COL_MODULE,
+	COL_PROCESSED,
+	COL_TOTAL,
+	COL_COLLECTED,
+	COL_RESULT_ROWS,
+	COL_NCOLS
+};
+
+/*
+ * collect_row
+ *		One row of zcrm_write_step_collect(): part rp, the job's status and
+ *		progress when it was fetched (job NULL: the part was collected
+ *		before), whether its results are stored and how many.
+ */
+static void
+collect_row(FunctionCallInfo fcinfo, const ZcrmRunPart *rp, const ZcrmJob *job,
+			bool collected, int64 result_rows)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum		values[COL_NCOLS];
+	bool		nulls[COL_NCOLS];
+
+	memset(nulls, true, sizeof(nulls));
+	values[COL_PART] = Int32GetDatum(rp->part);
+	nulls[COL_PART] = false;
+	values[COL_JOB_ID] = CStringGetTextDatum(rp->job_id);
+	nulls[COL_JOB_ID] = false;
+	if (job != NULL && job->status)
+	{
+		values[COL_STATUS] = CStringGetTextDatum(job->status);
+		nulls[COL_STATUS] = false;
+	}
+	if (job != NULL && job->nresources > 0)
+	{
+		int64		processed = 0;
+		int64		total = 0;
+		bool		has_total = false;
+
+		if (job->resources[0].module)
+		{
+			values[COL_MODULE] = CStringGetTextDatum(job->resources[0].module);
+			nulls[COL_MODULE] = false;
+		}
+		for (int i = 0; i < job->nresources; i++)
+		{
+			const ZcrmResource *r = &job->resources[i];
+
+			processed += (r->has_added_count ? r->added_count : 0) +
+				(r->has_updated_count ? r->updated_count : 0) +
+				(r->has_skipped_count ? r->skipped_count : 0);
+			if (r->has_total_count)
+			{
+				total += r->total_count;
+				has_total = true;
+			}
+		}
+		values[COL_PROCESSED] = Int64GetDatum(processed);
+		nulls[COL_PROCESSED] = false;
+		values[COL_TOTAL] = Int64GetDatum(total);
+		nulls[COL_TOTAL] = !has_total;
+	}
+	values[COL_COLLECTED] = BoolGetDatum(collected);
+	nulls[COL_COLLECTED] = false;
+	if (collected)
+	{
+		values[COL_RESULT_ROWS] = Int64GetDatum(result_rows);
+		nulls[COL_RESULT_ROWS] = false;
+	}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* Whether a fetched job is finished: COMPLETED or FAILED. */
+static bool
+job_finished(const ZcrmJob *job)
+{
+	return job->status && (strcmp(job->status, "COMPLETED") == 0 ||
+						   strcmp(job->status, "FAILED") == 0);
 }
 
 /*
- * zcrm_write_step_collect(run_id bigint, part integer, token text,
- *						   connection text) RETURNS bigint
- *		Collect the result file of a part whose job is finished: one
- *		zcrm_write_result row per result row, matched to the part's source
- *		rows (a WARNING counts the rows that could not be), the part
- *		"completed" (last_error noting a job that FAILED) and, with its
- *		last part, the run.  A part already collected is left as it is.
- *		Returns the part's number of result rows.  A job not finished is
- *		55000, from results.c.
+ * store_result
+ *		Store the downloaded result zip *resp of part rp's finished job:
+ *		one zcrm_write_result row per result row (a WARNING counts the rows
+ *		that could not be matched), the part "completed" (last_error noting
+ *		a job that FAILED) and, with its last part, the run.  Returns the
+ *		number of result rows.
  */
-Datum
-zcrm_write_step_collect(PG_FUNCTION_ARGS)
+static int64
+store_result(const char *schema, ZcrmCall *call, const ZcrmRunPart *rp,
+			 const ZcrmJob *job, ZcrmHttpResponse *resp)
 {
-	char	   *schema = ext_schema(fcinfo);
-	int64		run_id;
-	int32		part;
-	ZcrmRunPart rp;
-	ZcrmCall	call;
 	ZcrmJobResults *volatile results = NULL;
 	int64		nrows = 0;
 	size_t		unmatched = 0;
-	char	   *job_status = NULL;
 
-	run_and_part(fcinfo, &run_id, &part);
-	zcrm_run_read_part(schema, run_id, part, false, &rp);
-	if (strcmp(rp.state, "completed") == 0)
-		PG_RETURN_INT64(zcrm_run_count_results(schema, &rp));
-	require_state(&rp, "created", "collect");
-	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
+	call->job_id = NULL;		/* name the job by its own id */
 	PG_TRY();
 	{
-		results = zcrm_fetch_job_results(&call, rp.job_id);
-		job_status = pstrdup(results->status);
-		if (results->nparts < 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("the result file of bulk write job %s holds no CSV file", rp.job_id),
-					 errdetail("%s", part_context(&rp))));
-		nrows = zcrm_run_store_results(schema, &rp, results->parts[0].file,
+		results = zcrm_read_job_results(call, job, resp);
+		nrows = zcrm_run_store_results(schema, rp, results->parts[0].file,
 									   &unmatched);
 	}
 	PG_FINALLY();
@@ -363,14 +527,121 @@ zcrm_write_step_collect(PG_FUNCTION_ARGS)
 		ereport(WARNING,
 				(errcode(ERRCODE_WARNING),
 				 errmsg("%zu of " INT64_FORMAT " result rows of bulk write job %s could not be matched to their source rows",
-						unmatched, nrows, rp.job_id),
+						unmatched, nrows, rp->job_id),
 				 errdetail("Their row_number and source_key are NULL in zcrm_write_result.  %s",
-						   part_context(&rp)),
+						   part_context(rp)),
 				 errhint("Zoho's result file repeats the first three columns sent: make them unique within a part (put a unique column first) so that every row can be matched.")));
-	zcrm_run_mark_collected(schema, &rp,
-							strcmp(job_status, "COMPLETED") == 0 ? NULL
-							: psprintf("the job ended %s", job_status));
-	PG_RETURN_INT64(nrows);
+	zcrm_run_mark_collected(schema, rp,
+							strcmp(job->status, "COMPLETED") == 0 ? NULL
+							: psprintf("the job ended %s", job->status));
+	return nrows;
+}
+
+/*
+ * zcrm_write_step_collect(run_id bigint, parts integer[], token text,
+ *						   connection text)
+ *		RETURNS TABLE (part integer, job_id text, status text,
+ *					   resource_module text, processed bigint, total bigint,
+ *					   collected boolean, result_rows bigint)
+ *		Poll the jobs of the given parts (each "created", or "completed":
+ *		already collected, not polled again) together, and collect the
+ *		result file of each finished one: the files are downloaded at most
+ *		zcrm_bulk.max_concurrency at once and stored one after another
+ *		(store_result()).  One row per part: the job's status and progress
+ *		as polled, whether its results are stored and how many rows.  A job
+ *		that cannot be fetched, or is finished without a result file, is
+ *		raised, naming the part.
+ */
+Datum
+zcrm_write_step_collect(PG_FUNCTION_ARGS)
+{
+	char	   *schema = ext_schema(fcinfo);
+	int64		run_id;
+	int32	   *parts;
+	int			n = run_and_parts(fcinfo, &run_id, &parts);
+	int			group = Max(zcrm_max_concurrency, 1);
+	ZcrmRunPart *rps = palloc0(sizeof(ZcrmRunPart) * Max(n, 1));
+	char	  **ids = palloc0(sizeof(char *) * Max(n, 1));
+	int		   *of = palloc0(sizeof(int) * Max(n, 1));
+	ZcrmJob   **jobs = palloc0(sizeof(ZcrmJob *) * Max(n, 1));
+	int			nwait = 0;
+	ZcrmCall	call;
+	ZcrmFetched *f;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (int i = 0; i < n; i++)
+	{
+		zcrm_run_read_part(schema, run_id, parts[i], false, &rps[i]);
+		if (strcmp(rps[i].state, "completed") == 0)
+		{
+			collect_row(fcinfo, &rps[i], NULL, true,
+						zcrm_run_count_results(schema, &rps[i]));
+			continue;
+		}
+		require_state(&rps[i], "created", "collect");
+		of[nwait] = i;
+		ids[nwait++] = rps[i].job_id;
+	}
+	if (nwait == 0)
+		PG_RETURN_NULL();
+
+	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
+	f = zcrm_fetch_jobs(&call, ids, nwait);
+	PG_TRY();
+	{
+		ZcrmJob   **done = palloc0(sizeof(ZcrmJob *) * nwait);
+		int		   *done_of = palloc0(sizeof(int) * nwait);
+		int			ndone = 0;
+
+		for (int k = 0; k < nwait; k++)
+		{
+			const ZcrmRunPart *rp = &rps[of[k]];
+			ZcrmError	err;
+
+			jobs[k] = zcrm_fetched_job(&call, f, k, &err);
+			if (jobs[k] == NULL)
+				zcrm_raise_error_context(&err, part_context(rp));
+			zcrm_fetched_release(f, k);
+			if (!job_finished(jobs[k]))
+				collect_row(fcinfo, rp, jobs[k], false, 0);
+			else if (jobs[k]->download_url == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("bulk write job %s is finished and has no result file", rp->job_id),
+						 errdetail("Its status is %s, without a download_url.  %s",
+								   jobs[k]->status, part_context(rp))));
+			else
+			{
+				done_of[ndone] = of[k];
+				done[ndone++] = jobs[k];
+			}
+		}
+		for (int start = 0; start < ndone; start += group)
+		{
+			int			m = Min(group, ndone - start);
+			ZcrmHttpResponse *resps = palloc0(sizeof(ZcrmHttpResponse) * m);
+
+			call.job_id = NULL;
+			zcrm_download_result_zips(&call, &done[start], m, resps);
+			for (int j = 0; j < m; j++)
+			{
+				const ZcrmRunPart *rp = &rps[done_of[start + j]];
+				int64		nrows = store_result(schema, &call, rp, done[start + j],
+												 &resps[j]);
+
+				collect_row(fcinfo, rp, done[start + j], true, nrows);
+			}
+			pfree(resps);
+		}
+	}
+	PG_FINALLY();
+	{
+		for (int k = 0; k < nwait; k++)
+			if (jobs[k] != NULL)
+				zcrm_job_free(jobs[k]);
+	}
+	PG_END_TRY();
+	PG_RETURN_NULL();
 }
 
 /*

@@ -195,31 +195,84 @@ send_request(ZcrmCall *call, BuildRequest build, const void *arg,
 }
 
 /*
- * refused
+ * reply_failure
  *		After a reply that parse.c did not accept with status "st" (and
- *		*perr): when it is a definite refusal (a Zoho error object with an
- *		HTTP status below 500), describe it in *err and return; raise
- *		anything else: an unreadable 2xx, or an error status without a Zoho
- *		error, or a 5xx.
+ *		*perr): describe it in *err and say whether it is a definite refusal
+ *		(a Zoho error object with an HTTP status below 500: nothing was
+ *		made) or a failure whose effect is unknown (an unreadable 2xx, an
+ *		error status without a Zoho error, a 5xx).
  */
-static void
-refused(const ZcrmCall *call, const ZcrmHttpResponse *resp, const char *what,
-		ZcrmParseStatus st, const ZcrmParseError *perr, ZcrmError *err)
+static ZcrmSendResult
+reply_failure(const ZcrmCall *call, const ZcrmHttpResponse *resp, const char *what,
+			  ZcrmParseStatus st, const ZcrmParseError *perr, ZcrmError *err)
 {
 	if (st == ZCRM_PARSE_API_ERROR && resp->status < 500)
 	{
 		zcrm_describe_api_reply(resp->status, resp->body, resp->body_len,
 								resp->content_type, what, call->secrets, err);
-		return;
+		return ZCRM_SEND_REFUSED;
 	}
 	if (st != ZCRM_PARSE_API_ERROR && resp->status >= 200 && resp->status <= 299)
-	{
 		zcrm_describe_reply_parse_error(perr, what, err);
+	else
+		zcrm_describe_api_reply(resp->status, resp->body, resp->body_len,
+								resp->content_type, what, call->secrets, err);
+	return ZCRM_SEND_FAILED;
+}
+
+/*
+ * refused
+ *		reply_failure(), raising anything that is not a definite refusal.
+ */
+static void
+refused(const ZcrmCall *call, const ZcrmHttpResponse *resp, const char *what,
+		ZcrmParseStatus st, const ZcrmParseError *perr, ZcrmError *err)
+{
+	if (reply_failure(call, resp, what, st, perr, err) != ZCRM_SEND_REFUSED)
 		zcrm_raise_error(err);
+}
+
+/*
+ * send_many
+ *		Build request i of a batch from args[i] with "build", send all n at
+ *		most zcrm_bulk.max_concurrency at a time and fill outcomes[i].
+ *		Through a connection, the requests answered INVALID_TOKEN (refused:
+ *		nothing was made) are built and sent once more after one refresh of
+ *		the token.  A request that fails does not raise: its outcome says
+ *		why.
+ */
+static void
+send_many(ZcrmCall *call, BuildRequest build, const void *const *args, int n,
+		  ZcrmOutcome *outcomes)
+{
+	ZcrmRequest *reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
+	int		   *again;
+	int			nagain = 0;
+
+	for (int i = 0; i < n; i++)
+		build(call, args[i], &reqs[i]);
+	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
+	if (call->conn == NULL)
+		return;
+	again = palloc(sizeof(int) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+		if (outcomes[i].complete && zcrm_is_invalid_token(&outcomes[i].resp))
+			again[nagain++] = i;
+	if (nagain > 0)
+	{
+		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
+
+		zcrm_call_refresh(call);
+		for (int k = 0; k < nagain; k++)
+			build(call, args[again[k]], &reqs[k]);
+		zcrm_http_request_many(reqs, nagain, zcrm_max_concurrency, retried);
+		for (int k = 0; k < nagain; k++)
+		{
+			pfree(outcomes[again[k]].resp.body);
+			outcomes[again[k]] = retried[k];
+		}
 	}
-	zcrm_describe_api_reply(resp->status, resp->body, resp->body_len,
-							resp->content_type, what, call->secrets, err);
-	zcrm_raise_error(err);
+	pfree(again);
 }
 
 /* BuildRequest of the org call. */
@@ -372,34 +425,90 @@ reply_id(ParseReply parse, const ZcrmHttpResponse *resp, char **id,
 }
 
 /*
- * zcrm_write_upload
+ * transport_failed
+ *		Outcome o got no complete response: describe it in *err.
+ */
+static ZcrmSendResult
+transport_failed(const ZcrmOutcome *o, const char *what, ZcrmError *err)
+{
+	zcrm_describe_transport_error(o->kind, o->reason, what, o->limit,
+								  o->attempts, err);
+	return ZCRM_SEND_FAILED;
+}
+
+/*
+ * zcrm_write_upload_many
  *		See zoho_write.h.  Success is the body's "status":"success" with a
  *		file id, whatever the HTTP status; Zoho sends its errors with 200 as
  *		often as with 4xx.
+ */
+void
+zcrm_write_upload_many(ZcrmCall *call, ZcrmUploadItem *items, int n)
+{
+	UploadArg  *args = palloc0(sizeof(UploadArg) * Max(n, 1));
+	const void **argp = palloc0(sizeof(void *) * Max(n, 1));
+	ZcrmOutcome *outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
+	ZcrmError	err;
+	char	   *zgid = zcrm_write_org_id(call, &err);
+
+	for (int i = 0; i < n; i++)
+	{
+		items[i].file_id = NULL;
+		if (zgid == NULL)
+		{
+			items[i].result = ZCRM_SEND_REFUSED;	/* the org call was */
+			items[i].err = err;
+			continue;
+		}
+		args[i].zip = items[i].zip;
+		args[i].len = items[i].len;
+		args[i].file_name = items[i].file_name;
+		args[i].zgid = zgid;
+		argp[i] = &args[i];
+	}
+	if (zgid == NULL)
+		return;
+
+	send_many(call, upload_request, argp, n, outcomes);
+	for (int i = 0; i < n; i++)
+	{
+		ZcrmOutcome *o = &outcomes[i];
+		ZcrmParseError perr;
+		ZcrmParseStatus st;
+
+		if (!o->complete)
+		{
+			items[i].result = transport_failed(o, WHAT_UPLOAD, &items[i].err);
+			continue;
+		}
+		st = reply_id(zcrm_parse_upload_reply, &o->resp, &items[i].file_id, &perr);
+		items[i].result = st == ZCRM_PARSE_OK ? ZCRM_SEND_OK
+			: reply_failure(call, &o->resp, WHAT_UPLOAD, st, &perr, &items[i].err);
+		pfree(o->resp.body);
+	}
+}
+
+/*
+ * zcrm_write_upload
+ *		See zoho_write.h: a batch of one, whose failure is raised.
  */
 bool
 zcrm_write_upload(ZcrmCall *call, const char *zip, size_t len,
 				  const char *file_name, char **file_id, ZcrmError *err)
 {
-	UploadArg	arg;
-	ZcrmHttpResponse resp;
-	ZcrmParseError perr;
-	ZcrmParseStatus st;
+	ZcrmUploadItem item;
 
-	*file_id = NULL;
-	arg.zip = zip;
-	arg.len = len;
-	arg.file_name = file_name;
-	arg.zgid = zcrm_write_org_id(call, err);
-	if (arg.zgid == NULL)
-		return false;
-
-	send_request(call, upload_request, &arg, &resp);
-	st = reply_id(zcrm_parse_upload_reply, &resp, file_id, &perr);
-	if (st != ZCRM_PARSE_OK)
-		refused(call, &resp, WHAT_UPLOAD, st, &perr, err);
-	pfree(resp.body);
-	return st == ZCRM_PARSE_OK;
+	memset(&item, 0, sizeof(item));
+	item.zip = zip;
+	item.len = len;
+	item.file_name = file_name;
+	zcrm_write_upload_many(call, &item, 1);
+	if (item.result == ZCRM_SEND_FAILED)
+		zcrm_raise_error(&item.err);
+	*file_id = item.file_id;
+	if (item.result == ZCRM_SEND_REFUSED)
+		*err = item.err;
+	return item.result == ZCRM_SEND_OK;
 }
 
 /*
@@ -451,39 +560,81 @@ create_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 }
 
 /*
+ * create_outcome
+ *		How the create request of *item ended, from its outcome o: a 2xx
+ *		with a valid job id is success; a Zoho error below 500 a refusal;
+ *		anything else a failure after which the job may exist.
+ */
+static void
+create_outcome(const ZcrmCall *call, ZcrmOutcome *o, ZcrmCreateItem *item)
+{
+	ZcrmParseError perr;
+	ZcrmParseStatus st;
+	ZcrmError	bad;
+
+	item->job_id = NULL;
+	if (!o->complete)
+	{
+		item->result = transport_failed(o, WHAT_CREATE, &item->err);
+		return;
+	}
+	st = reply_id(zcrm_parse_create_reply, &o->resp, &item->job_id, &perr);
+	if (st == ZCRM_PARSE_OK && (o->resp.status < 200 || o->resp.status > 299))
+		st = ZCRM_PARSE_API_ERROR;	/* a success body with an error status */
+	if (st != ZCRM_PARSE_OK)
+	{
+		item->job_id = NULL;
+		item->result = reply_failure(call, &o->resp, WHAT_CREATE, st, &perr, &item->err);
+	}
+	else if (zcrm_bad_job_id(item->job_id, &bad))
+	{
+		memset(&item->err, 0, sizeof(item->err));
+		item->err.sqlstate = ERRCODE_DATA_EXCEPTION;
+		item->err.message = pstrdup("Zoho CRM API answered the creation of a bulk write job with an id that is not a job id");
+		item->err.detail = pstrdup(bad.detail ? bad.detail : bad.message);
+		item->err.hint = pstrdup("The job may exist: look for it in Zoho CRM (Setup > Data Administration > Import History) before creating it again.");
+		item->job_id = NULL;
+		item->result = ZCRM_SEND_FAILED;
+	}
+	else
+		item->result = ZCRM_SEND_OK;
+	pfree(o->resp.body);
+}
+
+/*
+ * zcrm_write_create_many
+ *		See zoho_write.h.
+ */
+void
+zcrm_write_create_many(ZcrmCall *call, ZcrmCreateItem *items, int n)
+{
+	const void **bodies = palloc0(sizeof(void *) * Max(n, 1));
+	ZcrmOutcome *outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		bodies[i] = zcrm_write_create_body(items[i].spec);
+	send_many(call, create_request, bodies, n, outcomes);
+	for (int i = 0; i < n; i++)
+		create_outcome(call, &outcomes[i], &items[i]);
+}
+
+/*
  * zcrm_write_create
- *		See zoho_write.h.  A 2xx with the job id is success; a Zoho error
- *		below 500 a refusal; a 5xx or anything unreadable is raised, since
- *		the job may exist.
+ *		See zoho_write.h: a batch of one, whose failure is raised.
  */
 bool
 zcrm_write_create(ZcrmCall *call, const ZcrmWriteJobSpec *spec, char **job_id,
 				  ZcrmError *err)
 {
-	char	   *body = zcrm_write_create_body(spec);
-	ZcrmHttpResponse resp;
-	ZcrmParseError perr;
-	ZcrmParseStatus st;
-	ZcrmError	bad;
+	ZcrmCreateItem item;
 
-	*job_id = NULL;
-	send_request(call, create_request, body, &resp);
-	st = reply_id(zcrm_parse_create_reply, &resp, job_id, &perr);
-	if (st == ZCRM_PARSE_OK && (resp.status < 200 || resp.status > 299))
-		st = ZCRM_PARSE_API_ERROR;	/* a success body with an error status */
-	if (st != ZCRM_PARSE_OK)
-	{
-		*job_id = NULL;
-		refused(call, &resp, WHAT_CREATE, st, &perr, err);
-		pfree(resp.body);
-		return false;
-	}
-	pfree(resp.body);
-	if (zcrm_bad_job_id(*job_id, &bad))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("Zoho CRM API answered the creation of a bulk write job with an id that is not a job id"),
-				 errdetail("%s", bad.detail ? bad.detail : bad.message),
-				 errhint("The job may exist: look for it in Zoho CRM (Setup > Data Administration > Import History) before creating it again.")));
-	return true;
+	memset(&item, 0, sizeof(item));
+	item.spec = spec;
+	zcrm_write_create_many(call, &item, 1);
+	if (item.result == ZCRM_SEND_FAILED)
+		zcrm_raise_error(&item.err);
+	*job_id = item.job_id;
+	if (item.result == ZCRM_SEND_REFUSED)
+		*err = item.err;
+	return item.result == ZCRM_SEND_OK;
 }

@@ -60,6 +60,34 @@ typedef struct ZcrmWriteJobSpec
 	bool		ignore_empty;
 } ZcrmWriteJobSpec;
 
+/* How one request of a batch of uploads or creates ended. */
+typedef enum ZcrmSendResult
+{
+	ZCRM_SEND_OK,				/* done: file id or job id set */
+	ZCRM_SEND_REFUSED,			/* Zoho refused it for good: nothing made */
+	ZCRM_SEND_FAILED			/* anything else: what Zoho did is unknown */
+} ZcrmSendResult;
+
+/* One upload of a batch: the zip (in), how it ended (out). */
+typedef struct ZcrmUploadItem
+{
+	const char *zip;
+	size_t		len;
+	const char *file_name;
+	ZcrmSendResult result;
+	char	   *file_id;		/* ZCRM_SEND_OK: palloc'd, as Zoho sent it */
+	ZcrmError	err;			/* otherwise: why (scrubbed) */
+} ZcrmUploadItem;
+
+/* One create of a batch: what the job is made of (in), how it ended. */
+typedef struct ZcrmCreateItem
+{
+	const ZcrmWriteJobSpec *spec;
+	ZcrmSendResult result;
+	char	   *job_id;			/* ZCRM_SEND_OK: palloc'd, a valid job id */
+	ZcrmError	err;			/* otherwise: why (scrubbed) */
+} ZcrmCreateItem;
+
 /*
  * zcrm_write_org_id
  *		The organisation id (zgid, digits) of the call's token, palloc'd,
@@ -97,6 +125,18 @@ extern bool zcrm_write_upload(ZcrmCall *call, const char *zip, size_t len,
  */
 extern bool zcrm_write_create(ZcrmCall *call, const ZcrmWriteJobSpec *spec,
 							  char **job_id, ZcrmError *err);
+
+/*
+ * zcrm_write_upload_many / zcrm_write_create_many
+ *		The same for n items at once, at most zcrm_bulk.max_concurrency in
+ *		flight, each item's outcome in the item: nothing but an interrupt
+ *		(cancel, statement_timeout) or libcurl's setup failing raises, so
+ *		that a caller can record what was made before it raises what was
+ *		not.  The uploads share one org call; a refused org call refuses
+ *		every upload.
+ */
+extern void zcrm_write_upload_many(ZcrmCall *call, ZcrmUploadItem *items, int n);
+extern void zcrm_write_create_many(ZcrmCall *call, ZcrmCreateItem *items, int n);
 
 /*
  * zcrm_write_create_body

@@ -414,7 +414,11 @@ def resume(run_id, extra=""):
                "zcrm_write_resume")
 
 
-SMALL_PARTS = "SET zcrm_bulk.max_part_rows = 10;\n"
+# three parts of 10 rows, sent one at a time (a group of one: the steps of
+# each part in turn), or all three together (GROUP_PARTS, the default
+# max_concurrency of 5: uploaded together, then created together)
+GROUP_PARTS = "SET zcrm_bulk.max_part_rows = 10;\n"
+SMALL_PARTS = GROUP_PARTS + "SET zcrm_bulk.max_concurrency = 1;\n"
 
 
 def interrupt_prepare_test(how="cancel"):
@@ -446,13 +450,13 @@ def interrupt_prepare_test(how="cancel"):
           == "failed" and counts() == (0, 0), out[-300:])
 
 
-def interrupt_upload_test():
+def interrupt_upload_test(group=False):
     reset()
-    psql("CREATE TABLE thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
+    psql("CREATE TABLE IF NOT EXISTS thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
          "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
-         "FROM generate_series(1, 30) AS i")
+         "FROM generate_series(1, 30) AS i ON CONFLICT DO NOTHING")
     lifecycle({"upload_read_bytes_per_s": 40})
-    s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+    s = Session((GROUP_PARTS if group else SMALL_PARTS) + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_up")
     run_id = None
     ok = wait_for("SELECT count(*) FROM zcrm_write_run_job j JOIN zcrm_write_run r USING (run_id) "
@@ -465,15 +469,22 @@ def interrupt_upload_test():
     lifecycle({"upload_read_bytes_per_s": None})
     settle()
     run_id = last_run()
-    check("cancel mid-upload: 57014 at once, part 1 left uploading, the others prepared, no job",
+    if group:
+        label, want = "the three parts uploading together left uploading", "uploading,uploading,uploading"
+    else:
+        label, want = "part 1 left uploading, the others prepared", "uploading,prepared,prepared"
+    check("cancel mid-upload: 57014 at once, %s, no job" % label,
           ok and "57014" in out and took < 2.0
-          and part_states(run_id) == "uploading,prepared,prepared" and counts()[1] == 0,
+          and part_states(run_id) == want and counts()[1] == 0,
           "%s %.2f %s %s" % (ok, took, part_states(run_id), out[-300:]))
     out = resume(run_id)
-    check("resume after a cancel mid-upload: every part uploaded and created once",
+    check("resume after a cancel mid-upload%s: every part uploaded and created once"
+          % (" of a group" if group else ""),
           part_states(run_id) == "created,created,created" and counts()[1] == 3
           and psql("SELECT count(DISTINCT job_id) FROM zcrm_write_run_job WHERE run_id = %d" % run_id)
           == "3", "%s %s %s" % (part_states(run_id), counts(), out[-300:]))
+    if group:
+        return
     out = resume(run_id)
     check("resume of a run whose parts are all created: no request at all",
           counts()[1] == 3 and part_states(run_id) == "created,created,created", out[-300:])
@@ -513,10 +524,10 @@ def between_upload_and_create_test():
           "%s %s %s" % (counts(), part_states(run_id), out[-300:]))
 
 
-def interrupt_create_test(how="terminate"):
+def interrupt_create_test(how="terminate", group=False):
     reset()
     lifecycle({"create_reply_delay_ms": 5000})
-    s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+    s = Session((GROUP_PARTS if group else SMALL_PARTS) + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_cr")
     ok = wait_for("SELECT count(*) FROM zcrm_write_run_job j "
                   "WHERE j.run_id = (SELECT max(run_id) FROM zcrm_write_run) AND j.part = 1 "
@@ -528,6 +539,9 @@ def interrupt_create_test(how="terminate"):
     lifecycle({"create_reply_delay_ms": None})
     run_id = last_run()
     file_id = psql("SELECT file_id FROM zcrm_write_run_job WHERE run_id = %d AND part = 1" % run_id)
+    if group:
+        interrupted_group(how, ok, run_id)
+        return
     check("%s during the create call: part 1 left creating (the server did create it)" % how,
           ok and part_states(run_id) == "creating,prepared,prepared" and counts()[1] == 1,
           "%s %s %s" % (ok, part_states(run_id), counts()))
@@ -544,6 +558,28 @@ def interrupt_create_test(how="terminate"):
     out = resume(run_id, ", retry_uncertain => true")
     check("resume with retry_uncertain: part 1 uploaded and created again, on purpose",
           part_states(run_id) == "created,created,created" and counts()[1] == 4, str(counts()))
+
+
+def interrupted_group(how, ok, run_id):
+    """After an interrupt while a group of three parts was being created
+    together: each of them may have a job, so each becomes uncertain."""
+    files = psql("SELECT string_agg(file_id, ',' ORDER BY part) FROM zcrm_write_run_job "
+                 "WHERE run_id = %d" % run_id).split(",")
+    check("%s during the create calls of a group: the three parts left creating "
+          "(the server created all three)" % how,
+          ok and part_states(run_id) == "creating,creating,creating" and counts()[1] == 3,
+          "%s %s %s" % (ok, part_states(run_id), counts()))
+    out = resume(run_id)
+    warned = all(re.search(r"WARNING:  .*part %d of bulk write run %d may or may not have a job"
+                           % (p, run_id), out) for p in (1, 2, 3))
+    check("resume after a %s during a group's creates: every part uncertain with a WARNING "
+          "naming its file id, none created again" % how,
+          part_states(run_id) == "uncertain,uncertain,uncertain" and counts()[1] == 3
+          and warned and all(f in out for f in files),
+          "%s %s %s" % (part_states(run_id), counts(), out[-500:]))
+    out = resume(run_id, ", retry_uncertain => true")
+    check("resume of the group with retry_uncertain: all three uploaded and created again, on purpose",
+          part_states(run_id) == "created,created,created" and counts() == (6, 6), str(counts()))
 
 
 def after_create_test():
@@ -666,10 +702,60 @@ def privileges_test():
                   % run_id).splitlines()[-1]
     check("the poller collects the role's results; the role reads them, another role sees nothing",
           state == "completed" and mine == "8" and theirs == "0", "%s %s %s" % (state, mine, theirs))
+    # deleting a run deletes its parts (foreign key) and their source and
+    # result rows (the trigger on zcrm_write_run_job), and nothing else
+    count = ("SELECT (SELECT count(*) FROM zcrm_write_source WHERE run_id %s %d) || ',' || "
+             "(SELECT count(*) FROM zcrm_write_result WHERE run_id %s %d)")
+    others = psql(count % ("<>", run_id, "<>", run_id))
+    before = psql(count % ("=", run_id, "=", run_id))
+    psql("DELETE FROM zcrm_write_run WHERE run_id = %d" % run_id)
+    check("deleting a run deletes its source and result rows, and no other run's",
+          before == "8,8" and psql(count % ("=", run_id, "=", run_id)) == "0,0"
+          and psql(count % ("<>", run_id, "<>", run_id)) == others and others != "0,0",
+          "%s %s" % (before, others))
 
 
 def interrupt_create_cancel_test():
     interrupt_create_test("cancel")
+
+
+def concurrent_send_test():
+    """A group of three parts is uploaded together and created together:
+    while the parts are uploading and while they are creating (the server
+    delays every lifecycle call), the server has three requests in flight
+    at once."""
+    reset()
+    psql("CREATE TABLE IF NOT EXISTS thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
+         "FROM generate_series(1, 30) AS i ON CONFLICT DO NOTHING")
+    lifecycle({"call_delay_ms": 1500})
+    s = Session(GROUP_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+                "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_conc")
+    seen = {"uploading": 0, "creating": 0}
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        flying = mock_admin("/__admin/stats")["in_flight"]
+        states = psql("SELECT string_agg(DISTINCT j.state, ',') FROM zcrm_write_run_job j "
+                      "WHERE j.run_id = (SELECT max(run_id) FROM zcrm_write_run)")
+        if states in seen:
+            seen[states] = max(seen[states], flying)
+        if states == "created":
+            break
+        time.sleep(0.02)
+    out = s.finish(30)
+    lifecycle({"call_delay_ms": None})
+    run_id = last_run()
+    check("the three parts of a group: uploaded together and created together (3 requests in flight)",
+          seen == {"uploading": 3, "creating": 3} and part_states(run_id) == "created,created,created"
+          and counts() == (3, 3), "%s %s %s" % (seen, counts(), out[-300:]))
+
+
+def interrupt_upload_group_test():
+    interrupt_upload_test(group=True)
+
+
+def interrupt_create_group_test():
+    interrupt_create_test("cancel", group=True)
 
 
 def terminate_prepare_test():
@@ -681,6 +767,7 @@ def main():
     tests = [end_to_end_test, shuffle_test, unmatched_test, upsert_and_failure_test,
              interactive_test, errors_test, interrupt_prepare_test, interrupt_upload_test,
              between_upload_and_create_test, interrupt_create_test, interrupt_create_cancel_test,
+             concurrent_send_test, interrupt_upload_group_test, interrupt_create_group_test,
              terminate_prepare_test, after_create_test, search_path_restored_test, privileges_test,
              nightly_recipe_test]
     # python3 test/write_run_test.py NAME...: only the tests named (for
