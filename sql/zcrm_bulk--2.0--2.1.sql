@@ -296,7 +296,14 @@ RETURNS TABLE (part pg_catalog.int4, job_id pg_catalog.text, status pg_catalog.t
 AS 'MODULE_PATHNAME', 'zcrm_write_step_collect'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- The org call (X-CRM-ORG) in the background, while prepare zips the rows.
+CREATE FUNCTION @extschema@.zcrm_write_step_prefetch(token pg_catalog.text, connection pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'zcrm_write_step_prefetch'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 REVOKE ALL ON FUNCTION @extschema@.zcrm_write_step_prepare(pg_catalog.int8, pg_catalog.text, pg_catalog.jsonb),
+	@extschema@.zcrm_write_step_prefetch(pg_catalog.text, pg_catalog.text),
 	@extschema@.zcrm_write_step_upload(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text),
 	@extschema@.zcrm_write_step_create(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text, pg_catalog.bool),
 	@extschema@.zcrm_write_step_collect(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text)
@@ -443,6 +450,13 @@ BEGIN
 			ignore_empty, true);
 		COMMIT;
 		PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+		BEGIN
+			-- the org call runs while the rows are prepared
+			PERFORM @extschema@.zcrm_write_step_prefetch(NULL,
+				coalesce(connection, @extschema@.zcrm_write_default_connection()));
+		EXCEPTION WHEN OTHERS THEN
+			NULL;	-- met again, and handled, when the parts are uploaded
+		END;
 		BEGIN
 			PERFORM pg_catalog.set_config('search_path', caller_path, true);
 			n := @extschema@.zcrm_write_step_prepare(run_id, query, mappings);
@@ -667,6 +681,12 @@ BEGIN
 	END IF;
 	run := @extschema@.zcrm_write_new_run(module, query, operation, find_by, key_column, conn,
 										  ignore_empty, token IS NULL);
+	BEGIN
+		-- the org call runs while the rows are prepared
+		PERFORM @extschema@.zcrm_write_step_prefetch(token, conn);
+	EXCEPTION WHEN OTHERS THEN
+		NULL;	-- met again, and handled, when the parts are uploaded
+	END;
 	n := @extschema@.zcrm_write_step_prepare(run, query, mappings);
 	IF n OPERATOR(pg_catalog.=) 0 THEN
 		RAISE NOTICE 'the query returned no rows: no bulk write job was created';

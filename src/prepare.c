@@ -56,6 +56,7 @@
 
 #include "csv.h"
 #include "prepare.h"
+#include "transport.h"
 #include "rowcsv.h"
 #include "settings.h"
 #include "zip.h"
@@ -533,6 +534,7 @@ flush_part(Engine *e)
 		ZcrmZipStatus st;
 
 		CHECK_FOR_INTERRUPTS();
+		zcrm_http_step();
 		st = zcrm_zip_one(e->zip_entry, p.csv, p.csv_len, ZCRM_PART_ZIP_LEVEL,
 						  ZCRM_PART_MAX_ZIP, &e->zip, &ziplen, &zerr);
 		if (st != ZCRM_ZIP_OK)
@@ -611,6 +613,7 @@ add_row(Engine *e, HeapTuple tuple, int64 row)
 	int			idx = 0;
 
 	CHECK_FOR_INTERRUPTS();
+	zcrm_http_step();			/* a request in the background goes on */
 	old = MemoryContextSwitchTo(e->rowcxt);
 	heap_deform_tuple(tuple, e->tupdesc, e->values, e->nulls);
 	resetStringInfo(&e->rowbuf);

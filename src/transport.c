@@ -55,6 +55,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -96,7 +97,7 @@ typedef struct ZcrmUploadCursor
 typedef struct ZcrmSlot
 {
 	CURL	   *easy;			/* zcrm_easy for slot 0, else made per batch */
-	bool		attached;		/* added to zcrm_multi */
+	CURLM	   *attached;		/* the multi handle it is added to, or NULL */
 	int			req;			/* the request it carries, or -1 */
 	struct curl_slist *headers;
 	curl_mime  *mime;			/* an upload's form, or NULL */
@@ -105,9 +106,10 @@ typedef struct ZcrmSlot
 	char	   *errbuf;
 } ZcrmSlot;
 
-/* One call of zcrm_http_request_many(). */
+/* One call of zcrm_http_request_many(), or a background request. */
 typedef struct ZcrmBatch
 {
+	CURLM	   *multi;			/* zcrm_multi, or a background request's own */
 	const ZcrmRequest *reqs;
 	ZcrmOutcome *out;
 	ZcrmQueue	q;				/* which request stands where */
@@ -470,8 +472,8 @@ static void
 release_slot(ZcrmSlot *slot)
 {
 	if (slot->attached)
-		curl_multi_remove_handle(zcrm_multi, slot->easy);
-	slot->attached = false;
+		curl_multi_remove_handle(slot->attached, slot->easy);
+	slot->attached = NULL;
 	curl_slist_free_all(slot->headers);
 	slot->headers = NULL;
 	if (slot->mime)
@@ -640,8 +642,8 @@ start_attempt(ZcrmBatch *b, ZcrmSlot *slot, int i)
 		setup = configure_request(slot, req, Max(remaining, 1));
 	if (setup == CURLE_OK)
 	{
-		if (curl_multi_add_handle(zcrm_multi, slot->easy) == CURLM_OK)
-			slot->attached = true;
+		if (curl_multi_add_handle(b->multi, slot->easy) == CURLM_OK)
+			slot->attached = b->multi;
 		else
 			setup = CURLE_FAILED_INIT;
 	}
@@ -696,7 +698,7 @@ run_batch(ZcrmBatch *b)
 			int			left;
 			bool		finished;
 
-			mc = curl_multi_perform(zcrm_multi, &still);
+			mc = curl_multi_perform(b->multi, &still);
 			if (mc != CURLM_OK)
 			{
 				/* the multi handle is unusable: every transfer fails */
@@ -711,7 +713,7 @@ run_batch(ZcrmBatch *b)
 				continue;
 			}
 			finished = false;
-			while ((msg = curl_multi_info_read(zcrm_multi, &left)) != NULL)
+			while ((msg = curl_multi_info_read(b->multi, &left)) != NULL)
 			{
 				if (msg->msg != CURLMSG_DONE)
 					continue;
@@ -736,7 +738,7 @@ run_batch(ZcrmBatch *b)
 			if (b->running > 0)
 			{
 				/* A signal may cut the wait short; either way we loop back. */
-				(void) curl_multi_poll(zcrm_multi, NULL, 0, (int) zcrm_queue_wait_ms(&b->q, ZCRM_POLL_INTERVAL_MS), NULL);
+				(void) curl_multi_poll(b->multi, NULL, 0, (int) zcrm_queue_wait_ms(&b->q, ZCRM_POLL_INTERVAL_MS), NULL);
 			}
 		}
 		else
@@ -765,6 +767,7 @@ zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
 		return;
 
 	memset(&b, 0, sizeof(b));
+	b.multi = zcrm_multi;
 	b.reqs = reqs;
 	b.out = outcomes;
 	b.q.nreqs = nreqs;
@@ -817,4 +820,178 @@ zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp)
 		zcrm_raise_transport_error(out.kind, out.reason, req->what,
 								   out.limit, out.attempts);
 	*resp = out.resp;
+}
+
+/*
+ * The background request (zcrm_http_begin): a batch of one on a multi handle
+ * of its own, so that the batches run meanwhile never see its transfer, kept
+ * in TopMemoryContext since it outlives the call that starts it.  At most
+ * one at a time.
+ */
+struct ZcrmBackground
+{
+	ZcrmBatch	b;
+	ZcrmRequest req;
+	ZcrmOutcome out;
+	ZcrmTrack	track;
+	ZcrmSlot	slot;
+	char		errbuf[CURL_ERROR_SIZE];
+};
+
+static ZcrmBackground *zcrm_background = NULL;
+
+/*
+ * background_step
+ *		Let libcurl do what it can for the background request without
+ *		waiting, and take its result when it is done (or start its retry).
+ */
+static void
+background_step(ZcrmBackground *bg)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	CURLMsg    *msg;
+	int			still;
+	int			left;
+
+	fill_slots(&bg->b);
+	if (bg->b.running > 0)
+	{
+		if (curl_multi_perform(bg->b.multi, &still) != CURLM_OK)
+			finish_attempt(&bg->b, &bg->slot, CURLE_FAILED_INIT, true);
+		else
+			while ((msg = curl_multi_info_read(bg->b.multi, &left)) != NULL)
+				if (msg->msg == CURLMSG_DONE && bg->slot.req >= 0)
+					finish_attempt(&bg->b, &bg->slot, msg->data.result, false);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * zcrm_http_abandon
+ *		See transport.h.
+ */
+void
+zcrm_http_abandon(ZcrmBackground *bg)
+{
+	if (bg == NULL)
+		return;
+	release_batch(&bg->b);
+	curl_multi_cleanup(bg->b.multi);
+	if (bg->out.complete)
+	{
+		pfree(bg->out.resp.body);
+		if (bg->out.resp.content_type)
+			pfree(bg->out.resp.content_type);
+	}
+	if (bg->out.reason)
+		pfree(bg->out.reason);
+	pfree((char *) bg->req.url);
+	if (bg->req.token)
+		pfree((char *) bg->req.token);
+	pfree((char *) bg->req.what);
+	if (zcrm_background == bg)
+		zcrm_background = NULL;
+	pfree(bg);
+}
+
+/*
+ * zcrm_http_begin
+ *		See transport.h.
+ */
+ZcrmBackground *
+zcrm_http_begin(const ZcrmRequest *req)
+{
+	MemoryContext old;
+	ZcrmBackground *bg;
+
+	Assert(req->form == NULL && req->json == NULL && req->upload == NULL &&
+		   req->headers == NULL);
+	ensure_handles();
+	zcrm_http_abandon(zcrm_background);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	bg = palloc0(sizeof(ZcrmBackground));
+	bg->req = *req;
+	bg->req.url = pstrdup(req->url);
+	bg->req.token = req->token ? pstrdup(req->token) : NULL;
+	bg->req.what = pstrdup(req->what);
+	bg->b.multi = curl_multi_init();
+	bg->b.reqs = &bg->req;
+	bg->b.out = &bg->out;
+	bg->b.q.nreqs = 1;
+	bg->b.q.track = &bg->track;
+	bg->b.nslots = 1;
+	bg->b.slots = &bg->slot;
+	bg->slot.req = -1;
+	bg->slot.errbuf = bg->errbuf;
+	MemoryContextSwitchTo(old);
+	if (bg->b.multi == NULL)
+	{
+		pfree(bg);
+		return NULL;
+	}
+	zcrm_background = bg;
+	PG_TRY();
+	{
+		background_step(bg);
+	}
+	PG_CATCH();
+	{
+		zcrm_http_abandon(bg);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return bg;
+}
+
+/*
+ * zcrm_http_step
+ *		See transport.h.
+ */
+void
+zcrm_http_step(void)
+{
+	static TimestampTz last = 0;
+	TimestampTz now;
+
+	if (zcrm_background == NULL || zcrm_background->b.q.ndone > 0)
+		return;
+	/* cheap enough for every row of a query: libcurl at most every 2 ms */
+	now = GetCurrentTimestamp();
+	if (now - last < 2000)
+		return;
+	last = now;
+	background_step(zcrm_background);
+}
+
+/*
+ * zcrm_http_end
+ *		See transport.h.
+ */
+void
+zcrm_http_end(ZcrmBackground *bg, ZcrmOutcome *out)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	PG_TRY();
+	{
+		run_batch(&bg->b);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		zcrm_http_abandon(bg);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	*out = bg->out;
+	if (out->complete)
+	{
+		out->resp.body = palloc(bg->out.resp.body_len + 1);
+		memcpy(out->resp.body, bg->out.resp.body, bg->out.resp.body_len + 1);
+		out->resp.content_type = bg->out.resp.content_type ?
+			pstrdup(bg->out.resp.content_type) : NULL;
+	}
+	out->reason = bg->out.reason ? pstrdup(bg->out.reason) : NULL;
+	zcrm_http_abandon(bg);
 }

@@ -109,4 +109,24 @@ extern void zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs,
  */
 extern void zcrm_http_request(const ZcrmRequest *req, ZcrmHttpResponse *resp);
 
+/*
+ * A request made in the background while the backend does something else
+ * (the org call while a query's rows are zipped): zcrm_http_begin() starts
+ * it (a GET: no form, body or upload) and returns at once, NULL when it
+ * could not be set up; zcrm_http_step(), called from long loops, lets it
+ * progress without waiting (at most every 2 ms; cheap to call per row)
+ * and never raises; zcrm_http_end() waits for it
+ * as zcrm_http_request_many() would (interruptible, retried, within
+ * zcrm_bulk.timeout) and fills *out in the caller's context;
+ * zcrm_http_abandon() drops it.  At most one is in the background: begin
+ * abandons the one before.  It lives in TopMemoryContext, so it survives
+ * commits and errors until ended or abandoned.
+ */
+typedef struct ZcrmBackground ZcrmBackground;
+
+extern ZcrmBackground *zcrm_http_begin(const ZcrmRequest *req);
+extern void zcrm_http_step(void);
+extern void zcrm_http_end(ZcrmBackground *bg, ZcrmOutcome *out);
+extern void zcrm_http_abandon(ZcrmBackground *bg);
+
 #endif							/* ZCRM_TRANSPORT_H */

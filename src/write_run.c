@@ -61,6 +61,7 @@ PG_FUNCTION_INFO_V1(zcrm_write_step_prepare);
 PG_FUNCTION_INFO_V1(zcrm_write_step_upload);
 PG_FUNCTION_INFO_V1(zcrm_write_step_create);
 PG_FUNCTION_INFO_V1(zcrm_write_step_collect);
+PG_FUNCTION_INFO_V1(zcrm_write_step_prefetch);
 
 /* Columns of zcrm_write_step_outcome. */
 enum
@@ -642,6 +643,24 @@ zcrm_write_step_collect(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_NULL();
+}
+
+/*
+ * zcrm_write_step_prefetch(token text, connection text) RETURNS void
+ *		Start the org call of the token or connection in the background
+ *		(zoho_write.h) unless its org id is cached, so that it runs while
+ *		the next step prepares the rows; the upload step takes its answer.
+ *		The callers ignore its errors: the upload step meets them again and
+ *		handles them.
+ */
+Datum
+zcrm_write_step_prefetch(PG_FUNCTION_ARGS)
+{
+	ZcrmCall	call;
+
+	zcrm_call_open(&call, opt_text(fcinfo, 0), opt_text(fcinfo, 1));
+	zcrm_write_org_prefetch(&call);
+	PG_RETURN_VOID();
 }
 
 /*

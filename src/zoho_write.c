@@ -286,6 +286,106 @@ org_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 }
 
 /*
+ * The org call started in the background by zcrm_write_org_prefetch(), and
+ * the cache key it is for (base in TopMemoryContext).
+ */
+static ZcrmBackground *org_pending = NULL;
+static OrgEntry org_pending_key;
+
+/* Whether two cache keys name the same entry. */
+static bool
+org_key_equal(const OrgEntry *a, const OrgEntry *b)
+{
+	if (a->by_conn != b->by_conn || strcmp(a->base, b->base) != 0)
+		return false;
+	return a->by_conn ? (a->serverid == b->serverid && a->umid == b->umid)
+		: strcmp(a->token_sha, b->token_sha) == 0;
+}
+
+/* Drop the org call in the background, if any. */
+static void
+org_pending_drop(void)
+{
+	zcrm_http_abandon(org_pending);
+	org_pending = NULL;
+	if (org_pending_key.base)
+		pfree(org_pending_key.base);
+	memset(&org_pending_key, 0, sizeof(org_pending_key));
+}
+
+/*
+ * zcrm_write_org_prefetch
+ *		See zoho_write.h.
+ */
+void
+zcrm_write_org_prefetch(ZcrmCall *call)
+{
+	OrgEntry	key;
+	ZcrmRequest req;
+
+	org_key(call, &key);
+	if (org_entry_find(&key) != NULL)
+		return;
+	org_pending_drop();
+	org_request(call, NULL, &req);
+	org_pending = zcrm_http_begin(&req);
+	if (org_pending == NULL)
+		return;
+	org_pending_key = key;
+	org_pending_key.base = MemoryContextStrdup(TopMemoryContext, key.base);
+}
+
+/*
+ * org_take_pending
+ *		The zgid from the org call in the background, when there is one for
+ *		key and it was answered with an org document; NULL otherwise (the
+ *		caller then makes the call itself, with every failure handled as
+ *		usual).  The background call is gone either way.
+ */
+static char *
+org_take_pending(const ZcrmCall *call, const OrgEntry *key)
+{
+	ZcrmOutcome out;
+	ZcrmOrgReply *reply = NULL;
+	ZcrmParseError perr;
+	ZcrmParseStatus st;
+	char	   *zgid = NULL;
+
+	if (org_pending == NULL || !org_key_equal(key, &org_pending_key))
+	{
+		org_pending_drop();
+		return NULL;
+	}
+	zcrm_http_end(org_pending, &out);
+	org_pending = NULL;			/* ended: released */
+	org_pending_drop();
+	if (!out.complete)
+		return NULL;
+	if (out.resp.status >= 200 && out.resp.status <= 299)
+	{
+		do
+			st = zcrm_parse_org_reply(out.resp.body, out.resp.body_len, &reply, &perr);
+		while (zcrm_parse_stopped(st));
+		if (st == ZCRM_PARSE_OK)
+		{
+			PG_TRY();
+			{
+				zgid = pstrdup(reply->zgid);
+			}
+			PG_FINALLY();
+			{
+				zcrm_org_reply_free(reply);
+			}
+			PG_END_TRY();
+		}
+		else
+			zcrm_org_reply_free(reply);
+	}
+	pfree(out.resp.body);
+	return zgid;
+}
+
+/*
  * zcrm_write_org_id
  *		See zoho_write.h.
  */
@@ -303,6 +403,11 @@ zcrm_write_org_id(ZcrmCall *call, ZcrmError *err)
 	org_key(call, &key);
 	if ((hit = org_entry_find(&key)) != NULL)
 		return pstrdup(hit->zgid);
+	if ((zgid = org_take_pending(call, &key)) != NULL)
+	{
+		org_entry_store(&key, zgid);
+		return zgid;
+	}
 
 	send_request(call, org_request, NULL, &resp);
 	do

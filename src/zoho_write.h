@@ -97,6 +97,16 @@ typedef struct ZcrmCreateItem
 extern char *zcrm_write_org_id(ZcrmCall *call, ZcrmError *err);
 
 /*
+ * zcrm_write_org_prefetch
+ *		When the call's org id is not cached, start the org call in the
+ *		background (transport.h), for zcrm_write_org_id() to take when it
+ *		is next asked for the same key: a caller overlaps the call with
+ *		other work (prepare.c zips rows meanwhile and lets it progress).
+ *		Raises nothing the org call itself would not.
+ */
+extern void zcrm_write_org_prefetch(ZcrmCall *call);
+
+/*
  * zcrm_write_upload_host
  *		Where the call uploads, palloc'd, without a trailing slash: the
  *		connection's upload_domain when set, else the content host of a Zoho
