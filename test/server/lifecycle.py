@@ -122,6 +122,26 @@ BOMB_SIZE = 80 * 1024 * 1024
 _bomb_cache = {}
 
 
+def csv_rows(text):
+    """list(csv.reader(io.StringIO(text, newline=""))), with the same rows
+    and the same csv.Error.
+
+    Fast path (a few times quicker): a text without any double quote or NUL
+    whose every line ends with CRLF (no lone CR or LF) and whose lines are
+    no longer than csv.field_size_limit() has no quoting and no field that
+    can exceed the limit, so csv.reader's rows are its lines split at the
+    commas (an empty line is an empty row, as csv.reader makes it)."""
+    crlf = text.count("\r\n")
+    if ('"' not in text and "\0" not in text
+            and text.count("\r") == crlf and text.count("\n") == crlf):
+        lines = text.split("\r\n")
+        if lines[-1] == "":
+            lines.pop()          # the text ended with a line end (or was empty)
+        if not lines or max(map(len, lines)) <= csv.field_size_limit():
+            return [line.split(",") if line else [] for line in lines]
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
 def error_doc(code, message, details=None):
     return {"code": code, "details": details or {}, "message": message, "status": "error"}
 
@@ -184,9 +204,7 @@ class Lifecycle:
                 raise zipfile.BadZipFile("no csv")
             tables = {}
             for n in names:
-                text = zf.read(n).decode("utf-8-sig")
-                rows = list(csv.reader(io.StringIO(text, newline="")))
-                tables[n] = rows
+                tables[n] = csv_rows(zf.read(n).decode("utf-8-sig"))
         except (zipfile.BadZipFile, UnicodeDecodeError, csv.Error, ValueError, EOFError):
             return None, error_doc("INVALID_FILE_FORMAT",
                                    "invalid file format. only zip format is supported")
