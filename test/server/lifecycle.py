@@ -64,6 +64,7 @@ import io
 import json
 import random
 import re
+import sys
 import threading
 import time
 import zipfile
@@ -315,55 +316,95 @@ class Lifecycle:
                      "details": {"id": job_id, "created_by": CREATOR}}
 
     def process(self, module, operation, find_by, columns, defaults, rows):
-        """Each row's (status, record id, errors); the lock is held."""
+        """Each row's (status, record id, errors); the lock is held.
+
+        A field's value in a row is the row's cell of the field's mapped
+        column, or, when it has no such column (not mapped, or the row is
+        short), the mapping's default_value "value" ("" without one).  Each
+        field's (column, default) is worked out once here, not per row and
+        per use; and the usual insert takes a shorter loop (see below)."""
         spec = MODULES[module]
         store = self.records[module]
-        seen = {f: set() for f in spec["unique"]}
         fail_after = self.config["fail_after"]
         results = []
+        append = results.append
+        never = sys.maxsize             # "no column": i < len(row) is never true
 
-        def value(row, field):
-            i = columns.get(field)
-            if i is not None and i < len(row):
-                return row[i]
-            d = defaults.get(field)
-            return d.get("value", "") if isinstance(d, dict) else ""
+        def field(name):
+            """(column index or never, value without that column)."""
+            i = columns.get(name)
+            d = defaults.get(name)
+            return (never if i is None else i), (d.get("value", "") if isinstance(d, dict) else "")
 
-        for n, row in enumerate(rows):
+        mandatory = [(f,) + field(f) for f in spec["mandatory"]]
+        unique = [(f, set()) + field(f) for f in spec["unique"]]   # set: seen in this file
+        mail_i, mail_d = field("Email") if "Email" in columns else (None, None)
+        key_i, key_d = field(find_by) if find_by else (None, None)
+        finds = operation in ("update", "upsert")
+        match = EMAIL.match
+
+        def one(n, row):
+            """The rules, for row number n."""
             if fail_after is not None and n >= fail_after:
-                results.append(("unprocessed", "", []))
-                continue
+                return ("unprocessed", "", [])
+            width = len(row)
             errors = []
-            empty = [f for f in spec["mandatory"] if value(row, f) == ""]
+            empty = [f for f, i, d in mandatory if (row[i] if i < width else d) == ""]
             if empty:
                 errors.append(("MANDATORY_NOT_FOUND", empty))
-            mail = value(row, "Email") if "Email" in columns else ""
-            if mail and not EMAIL.match(mail):
-                errors.append(("INVALID_DATA", ["Email"]))
-            key = value(row, find_by) if find_by else None
+            if mail_i is not None:
+                mail = row[mail_i] if mail_i < width else mail_d
+                if mail and not match(mail):
+                    errors.append(("INVALID_DATA", ["Email"]))
+            key = (row[key_i] if key_i < width else key_d) if key_i is not None else None
             if errors:
-                results.append(("skipped", "", errors))
-                continue
-            if operation in ("update", "upsert") and key in store:
-                results.append(("updated", store[key], []))
-                continue
+                return ("skipped", "", errors)
+            if finds and key in store:
+                return ("updated", store[key], [])
             if operation == "update":
-                results.append(("skipped", "", [("RESOURCE_NOT_FOUND", [find_by])]))
-                continue
-            dup = [f for f in spec["unique"] if value(row, f) != ""
-                   and (value(row, f) in seen[f] or value(row, f) in store)]
+                return ("skipped", "", [("RESOURCE_NOT_FOUND", [find_by])])
+            values = [(row[i] if i < width else d) for f, seen, i, d in unique]
+            dup = [u[0] for u, v in zip(unique, values) if v != "" and (v in u[1] or v in store)]
             if dup and operation == "insert":
-                results.append(("skipped", "", [("DUPLICATE_DATA", dup)]))
-                continue
+                return ("skipped", "", [("DUPLICATE_DATA", dup)])
             self.next_record += 1
             rid = str(self.next_record)
-            for f in spec["unique"]:
-                if value(row, f) != "":
-                    seen[f].add(value(row, f))
-                    store[value(row, f)] = rid
+            for u, v in zip(unique, values):
+                if v != "":
+                    u[1].add(v)
+                    store[v] = rid
             if find_by and key:
                 store[key] = rid
-            results.append(("added", rid, []))
+            return ("added", rid, [])
+
+        # The usual insert (Leads, Contacts, Accounts: one mandatory and one
+        # unique field, both mapped, every row wide enough, no find_by or
+        # fail_after): a row whose mandatory value and unique value are not
+        # empty, whose Email (if mapped) is an address and whose unique value
+        # is new is "added" right here; any other row goes through one(),
+        # which then finds the same state (seen, store, next_record).
+        used = [i for _, i, _ in mandatory] + [i for _, _, i, _ in unique] + [
+            i for i in (mail_i,) if i is not None]
+        if (operation == "insert" and not find_by and fail_after is None
+                and len(mandatory) == 1 and len(unique) == 1 and never not in used
+                and rows and min(map(len, rows)) > max(used)):
+            m_i = mandatory[0][1]
+            _, seen, u_i, _ = unique[0]
+            for n, row in enumerate(rows):
+                v = row[u_i]
+                mail = row[mail_i] if mail_i is not None else ""
+                if (row[m_i] == "" or (mail and not match(mail))
+                        or v == "" or v in seen or v in store):
+                    append(one(n, row))
+                    continue
+                self.next_record += 1
+                rid = str(self.next_record)
+                seen.add(v)
+                store[v] = rid
+                append(("added", rid, []))
+        else:
+            for n, row in enumerate(rows):
+                append(one(n, row))
         final = "FAILED" if fail_after is not None and fail_after < len(rows) else "COMPLETED"
         return results, final
 
