@@ -515,9 +515,15 @@ def result_lines(shown, rows, results, order):
     return "".join([heads[n] + "," + tails[n] for n in order])
 
 
-def zip_bytes(entries, directory=None):
+# Deflate level of result files: 1, the fastest (25,000 rows: ~8 instead of
+# ~28 ms; the zip is some 30% larger).  No client or test depends on the
+# compressed bytes, only on what they inflate to.
+RESULT_ZIP_LEVEL = 1
+
+
+def zip_bytes(entries, directory=None, level=RESULT_ZIP_LEVEL):
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
         if directory:
             zf.writestr(zipfile.ZipInfo(directory), b"")
         for name, data in entries:
@@ -529,7 +535,7 @@ def bomb(lying):
     """A zip of one entry of BOMB_SIZE zeros (about 80 kB), made once;
     lying: its local and central headers declare 1,000 bytes instead."""
     if lying not in _bomb_cache:
-        data = zip_bytes([("Leads-bomb.csv", b"\0" * BOMB_SIZE)])
+        data = zip_bytes([("Leads-bomb.csv", b"\0" * BOMB_SIZE)], level=None)   # zlib's default
         if lying:
             b = bytearray(data)
             local = b.find(b"PK\x03\x04")
