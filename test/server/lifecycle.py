@@ -57,6 +57,7 @@ first three mapped columns of the upload, then STATUS, RECORD_ID, ERRORS
 (errors "CODE-col,col:CODE-col").  Python standard library only.
 """
 
+import collections
 import csv
 import email.parser
 import email.policy
@@ -154,14 +155,22 @@ def error_doc(code, message, details=None):
 
 
 class Lifecycle:
-    """Uploaded files, created jobs and stored records, behind one lock."""
+    """Uploaded files, created jobs and stored records.
+
+    self.lock guards everything, briefly.  A create processes its rows
+    (tens of ms) holding only self.process_lock, which alone guards the
+    stored records, next_record and next_job, so that the other requests
+    (uploads, polls, downloads, the call delay's lookup) need not wait for
+    it; creates still run one at a time, in job id order.  Lock order:
+    process_lock, then lock."""
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.process_lock = threading.Lock()
         self.reset()
 
     def reset(self):
-        with getattr(self, "lock", threading.Lock()):
+        with self.process_lock, self.lock:
             self.config = dict(DEFAULT_CONFIG)
             self.files = {}
             self.jobs = {}
@@ -301,28 +310,33 @@ class Lifecycle:
         if len(rows) > MAX_ROWS:
             return 400, error_doc("LIMIT_EXCEEDED", "more than %d records" % MAX_ROWS)
 
-        with self.lock:
-            self.next_job += 1
-            job_id = str(self.next_job)
-            results, final = self.process(name, operation, find_by, columns, defaults, rows)
+        with self.process_lock:
+            with self.lock:
+                self.next_job += 1
+                job_id = str(self.next_job)
+                config = dict(self.config)      # as it is when the job is created
+            results, final = self.process(name, operation, find_by, columns, defaults, rows,
+                                          config["fail_after"])
             order = list(range(len(rows)))
-            if self.config["shuffle"]:
+            if config["shuffle"]:
                 random.Random(int(job_id)).shuffle(order)
-            self.jobs[job_id] = {
+            job = {
                 "version": version, "module": name, "operation": operation,
                 "file_id": str(file_id), "csv_name": csv_name, "header": header, "rows": rows,
                 "mappings": mappings, "columns": columns, "results": results, "order": order,
                 "polls": 0, "final_status": final, "ignore_empty": body.get("ignore_empty", False),
                 "callback": body.get("callback"), "created_time": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
-                "polls_in_progress": self.config["polls_in_progress"],
-                "absolute": self.config["absolute_download_url"],
+                "polls_in_progress": config["polls_in_progress"],
+                "absolute": config["absolute_download_url"],
             }
-            self.creates += 1
+            with self.lock:
+                self.jobs[job_id] = job
+                self.creates += 1
         return 201, {"status": "success", "code": "SUCCESS", "message": "success",
                      "details": {"id": job_id, "created_by": CREATOR}}
 
-    def process(self, module, operation, find_by, columns, defaults, rows):
-        """Each row's (status, record id, errors); the lock is held.
+    def process(self, module, operation, find_by, columns, defaults, rows, fail_after):
+        """Each row's (status, record id, errors); process_lock is held.
 
         A field's value in a row is the row's cell of the field's mapped
         column, or, when it has no such column (not mapped, or the row is
@@ -331,7 +345,6 @@ class Lifecycle:
         per use; and the usual insert takes a shorter loop (see below)."""
         spec = MODULES[module]
         store = self.records[module]
-        fail_after = self.config["fail_after"]
         results = []
         append = results.append
         never = sys.maxsize             # "no column": i < len(row) is never true
@@ -386,22 +399,27 @@ class Lifecycle:
         # The usual insert (Leads, Contacts, Accounts: one mandatory and one
         # unique field, both mapped, every row wide enough, no find_by or
         # fail_after): a row whose mandatory value and unique value are not
-        # empty, whose Email (if mapped) is an address and whose unique value
-        # is new is "added" right here; any other row goes through one(),
-        # which then finds the same state (seen, store, next_record).
+        # empty and whose Email (if mapped) is an address is "added" right
+        # here, or skipped as DUPLICATE_DATA when its unique value was seen
+        # (those rows share one errors list: nothing changes it); any other
+        # row goes through one(), which then finds the same state (seen,
+        # store, next_record).
         used = [i for _, i, _ in mandatory] + [i for _, _, i, _ in unique] + [
             i for i in (mail_i,) if i is not None]
         if (operation == "insert" and not find_by and fail_after is None
                 and len(mandatory) == 1 and len(unique) == 1 and never not in used
                 and rows and min(map(len, rows)) > max(used)):
             m_i = mandatory[0][1]
-            _, seen, u_i, _ = unique[0]
+            u_name, seen, u_i, _ = unique[0]
+            duplicate = [("DUPLICATE_DATA", [u_name])]
             for n, row in enumerate(rows):
                 v = row[u_i]
                 mail = row[mail_i] if mail_i is not None else ""
-                if (row[m_i] == "" or (mail and not match(mail))
-                        or v == "" or v in seen or v in store):
+                if row[m_i] == "" or (mail and not match(mail)) or v == "":
                     append(one(n, row))
+                    continue
+                if v in seen or v in store:
+                    append(("skipped", "", duplicate))
                     continue
                 self.next_record += 1
                 rid = str(self.next_record)
@@ -430,10 +448,10 @@ class Lifecycle:
             status = job["final_status"] if done else "INPROGRESS"
             results = job["results"]
             share = len(results) if done else len(results) // 2
-            counted = results[:share]
-            counts = {"added_count": sum(r[0] == "added" for r in counted),
-                      "updated_count": sum(r[0] == "updated" for r in counted),
-                      "skipped_count": sum(r[0] == "skipped" for r in counted),
+            statuses = collections.Counter(map(operator.itemgetter(0), results[:share]))
+            counts = {"added_count": statuses["added"],
+                      "updated_count": statuses["updated"],
+                      "skipped_count": statuses["skipped"],
                       "total_count": len(results)}
         module = job["module"] if version == "v2" else {"id": MODULES[job["module"]]["id"],
                                                           "api_name": job["module"]}
@@ -508,10 +526,18 @@ def result_lines(shown, rows, results, order):
     if ('"' in joined or "\r" in joined or "\n" in joined
             or joined.count(",") != (len(shown) - 1) * len(heads)):
         return None
-    tails = ["%s,%s,%s\r\n" % (status, rid, csv_field(":".join("%s-%s" % (c, ",".join(f))
-                                                                  for c, f in errors))
-                                if errors else "")
-             for status, rid, errors in results]
+    tails = []
+    add = tails.append
+    texts = {}          # id(errors) -> its ERRORS field: rows may share one errors list
+    for status, rid, errors in results:
+        if errors:
+            text = texts.get(id(errors))
+            if text is None:
+                text = texts[id(errors)] = csv_field(
+                    ":".join("%s-%s" % (c, ",".join(f)) for c, f in errors))
+            add("%s,%s,%s\r\n" % (status, rid, text))
+        else:
+            add("%s,%s,\r\n" % (status, rid))
     return "".join([heads[n] + "," + tails[n] for n in order])
 
 
