@@ -62,6 +62,7 @@ import csv
 import email.parser
 import email.policy
 import io
+import itertools
 import json
 import operator
 import random
@@ -398,12 +399,13 @@ class Lifecycle:
 
         # The usual insert (Leads, Contacts, Accounts: one mandatory and one
         # unique field, both mapped, every row wide enough, no find_by or
-        # fail_after): a row whose mandatory value and unique value are not
-        # empty and whose Email (if mapped) is an address is "added" right
-        # here, or skipped as DUPLICATE_DATA when its unique value was seen
-        # (those rows share one errors list: nothing changes it); any other
-        # row goes through one(), which then finds the same state (seen,
-        # store, next_record).
+        # fail_after).  When every row is added, map/zip do it without a
+        # Python loop.  Otherwise a row whose mandatory value and unique
+        # value are not empty and whose Email (if mapped) is an address is
+        # "added" right here, or skipped as DUPLICATE_DATA when its unique
+        # value was seen (those rows share one errors list: nothing changes
+        # it); any other row goes through one(), which then finds the same
+        # state (seen, store, next_record).
         used = [i for _, i, _ in mandatory] + [i for _, _, i, _ in unique] + [
             i for i in (mail_i,) if i is not None]
         if (operation == "insert" and not find_by and fail_after is None
@@ -411,21 +413,35 @@ class Lifecycle:
                 and rows and min(map(len, rows)) > max(used)):
             m_i = mandatory[0][1]
             u_name, seen, u_i, _ = unique[0]
-            duplicate = [("DUPLICATE_DATA", [u_name])]
-            for n, row in enumerate(rows):
-                v = row[u_i]
-                mail = row[mail_i] if mail_i is not None else ""
-                if row[m_i] == "" or (mail and not match(mail)) or v == "":
-                    append(one(n, row))
-                    continue
-                if v in seen or v in store:
-                    append(("skipped", "", duplicate))
-                    continue
-                self.next_record += 1
-                rid = str(self.next_record)
-                seen.add(v)
-                store[v] = rid
-                append(("added", rid, NO_ERRORS))
+            keys = list(map(operator.itemgetter(u_i), rows))
+            if ("" not in map(operator.itemgetter(m_i), rows) and "" not in keys
+                    and (mail_i is None or all(map(match, filter(None, map(
+                        operator.itemgetter(mail_i), rows)))))
+                    and len(set(keys)) == len(keys) and set(keys).isdisjoint(store)):
+                # Every row is added (no empty mandatory or unique value, no
+                # bad Email, every unique value new): the loop below would
+                # give row n the record id next_record + 1 + n; all at once.
+                first = self.next_record + 1
+                self.next_record += len(rows)
+                ids = list(map(str, range(first, first + len(rows))))
+                store.update(zip(keys, ids))
+                results.extend(zip(itertools.repeat("added"), ids, itertools.repeat(NO_ERRORS)))
+            else:
+                duplicate = [("DUPLICATE_DATA", [u_name])]
+                for n, row in enumerate(rows):
+                    v = row[u_i]
+                    mail = row[mail_i] if mail_i is not None else ""
+                    if row[m_i] == "" or (mail and not match(mail)) or v == "":
+                        append(one(n, row))
+                        continue
+                    if v in seen or v in store:
+                        append(("skipped", "", duplicate))
+                        continue
+                    self.next_record += 1
+                    rid = str(self.next_record)
+                    seen.add(v)
+                    store[v] = rid
+                    append(("added", rid, NO_ERRORS))
         else:
             for n, row in enumerate(rows):
                 append(one(n, row))
