@@ -544,25 +544,19 @@ def result_lines(shown, rows, results, order):
     if ('"' in joined or "\r" in joined or "\n" in joined
             or joined.count(",") != (len(shown) - 1) * len(heads)):
         return None
-    if not any(map(operator.itemgetter(2), results)):
-        # No row has errors: the whole column at once ("%.0s" takes a row's
-        # empty errors and writes nothing).
-        tails = list(map("%s,%s,%.0s\r\n".__mod__, results))
-    else:
-        tails = []
-        add = tails.append
-        texts = {}          # id(errors) -> its ERRORS field: rows may share one errors list
-        for status, rid, errors in results:
-            if errors:
-                text = texts.get(id(errors))
-                if text is None:
-                    text = texts[id(errors)] = csv_field(
-                        ":".join("%s-%s" % (c, ",".join(f)) for c, f in errors))
-                add("%s,%s,%s\r\n" % (status, rid, text))
-            else:
-                add("%s,%s,\r\n" % (status, rid))
-    return "".join(map("%s,%s".__mod__, zip(map(heads.__getitem__, order),
-                                            map(tails.__getitem__, order))))
+    tails = []
+    add = tails.append
+    texts = {}          # id(errors) -> its ERRORS field: rows may share one errors list
+    for status, rid, errors in results:
+        if errors:
+            text = texts.get(id(errors))
+            if text is None:
+                text = texts[id(errors)] = csv_field(
+                    ":".join("%s-%s" % (c, ",".join(f)) for c, f in errors))
+            add("%s,%s,%s\r\n" % (status, rid, text))
+        else:
+            add("%s,%s,\r\n" % (status, rid))
+    return "".join([heads[n] + "," + tails[n] for n in order])
 
 
 # Deflate level of result files: 1, the fastest (25,000 rows: ~8 instead of
