@@ -23,11 +23,14 @@ Standard library only.
 """
 
 import csv
+import email.parser
+import email.policy
 import gzip
 import hashlib
 import io
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -2411,6 +2414,119 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(json.loads(self.call("GET", "/crm/v8/upload").body)["code"], "INVALID_REQUEST_METHOD")
         r = get(SERVER.port, "/crm/bulk/v8/write", auth="Zoho-oauthtoken nope", method="POST")
         self.assertEqual((r.code, json.loads(r.body)["code"]), (401, "INVALID_TOKEN"))
+
+
+class FastPathTest(unittest.TestCase):
+    """lifecycle.py's shortcuts against the standard library they stand in
+    for, on seeded random inputs: _fast_part() (via multipart_part) against
+    email.parser, csv_rows() against csv.reader, result_lines() against
+    csv.writer.  A shortcut that does not apply must say so (None), never
+    answer differently."""
+
+    @staticmethod
+    def email_part(ctype, body):
+        head = ("Content-Type: %s\r\nMIME-Version: 1.0\r\n\r\n" % ctype).encode("latin-1")
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        if not msg.is_multipart():
+            return None
+        for part in msg.iter_parts():
+            if part.get_param("name", header="content-disposition") == "file":
+                return part
+        return None
+
+    @staticmethod
+    def part_info(part):
+        if part is None:
+            return None
+        ctype = part.get("Content-Type")
+        return (part.get_filename(), None if ctype is None else str(ctype),
+                part.get_payload(decode=True))
+
+    def test_multipart(self):
+        rnd = random.Random(7)
+        pieces = [b"\r", b"\n", b"\r\n", b"--", b" ", b"\t", b"\x0c", b"\x85", b"\xff", b"x", b"\0"]
+        fast = 0
+        for _ in range(800):
+            boundary = rnd.choice(["zcrmtestboundary7MA4YWxk", "------------------------d74496d66958873e",
+                                   "a.b_c-d", "x"])
+            ctype = "multipart/form-data; boundary=" + boundary
+            if rnd.random() < 0.1:
+                ctype = rnd.choice([ctype + " ", ctype + ";", ctype.replace("=", '="') + '"'])
+            delim = b"--" + boundary.encode()
+            heads = [b'Content-Disposition: form-data; name="file"' + rnd.choice(
+                [b'; filename="part.zip"', b"", b'; filename="a b.zip"', b'; filename=""'])]
+            if rnd.random() < 0.3:
+                heads.append(rnd.choice([b"Content-Type: application/zip", b"Content-Type: text/plain",
+                                         b"Content-Type: multipart/mixed", b"Content-Type: Application/Zip"]))
+            if rnd.random() < 0.05:
+                heads.append(b"Content-Transfer-Encoding: base64")
+            payload = bytearray(os.urandom(rnd.randint(0, 60)))
+            for _ in range(rnd.randint(0, 6)):
+                at = rnd.randint(0, len(payload))
+                payload[at:at] = rnd.choice(pieces + [delim, delim + b"--", b"\r\n" + delim,
+                                                      b"\n" + delim + b"\r\n", b"\r" + delim + b"--"])
+            tail = rnd.choice([b"\r\n" + delim + b"--\r\n", b"\r\n" + delim + b"--",
+                               b"\n" + delim + b"-- \r\n", b"\r\n" + delim + b"\r\n", b""])
+            body = delim + b"\r\n" + b"\r\n".join(heads) + b"\r\n\r\n" + bytes(payload) + tail
+            if rnd.random() < 0.1:
+                body = rnd.choice([b"pre\r\n", b"\r\n"]) + body
+            part = lifecycle.multipart_part(ctype, body)
+            fast += isinstance(part, lifecycle._FastPart)
+            self.assertEqual(self.part_info(part), self.part_info(self.email_part(ctype, body)),
+                             (ctype, body))
+        self.assertGreater(fast, 100)         # the shortcut was taken, and often
+
+    def test_csv_rows(self):
+        rnd = random.Random(8)
+        chars = ["a", "b", ",", "\r\n", "\r\n", "\r", "\n", '"', " ", "\0", "\u00e9", "\u2028", ""]
+        texts = ["".join(rnd.choice(chars) for _ in range(rnd.randint(0, 20))) for _ in range(4000)]
+        texts.append("x" * (csv.field_size_limit() + 1) + "\r\n")
+
+        def reference(text):
+            try:
+                return list(csv.reader(io.StringIO(text, newline="")))
+            except csv.Error as e:
+                return "csv.Error: %s" % e
+
+        for text in texts:
+            try:
+                got = lifecycle.csv_rows(text)
+            except csv.Error as e:
+                got = "csv.Error: %s" % e
+            self.assertEqual(got, reference(text), repr(text))
+
+    def test_result_lines(self):
+        rnd = random.Random(9)
+        values = ["", "a", "b,c", 'q"u', "x\r\ny", "\r", "\n", "\u00e9", " s "]
+        shared = [("MANDATORY_NOT_FOUND", ["Deal_Name", "Stage"])]
+        outcomes = [("added", "7300000000000000001", lifecycle.NO_ERRORS), ("updated", "7300000000000000002", []),
+                    ("skipped", "", shared), ("skipped", "", [("RESOURCE_NOT_FOUND", ['a"b'])]),
+                    ("skipped", "", [("MANDATORY_NOT_FOUND", ["Last_Name"]), ("INVALID_DATA", ["Email"])]),
+                    ("unprocessed", "", lifecycle.NO_ERRORS)]
+        taken = 0
+        for _ in range(3000):
+            width = rnd.randint(1, 5)
+            shown = sorted(rnd.sample(range(width), rnd.randint(1, min(3, width))))
+            clean = rnd.random() < 0.5
+            rows = [[rnd.choice(["a", "bb", ""] if clean else values)
+                     for _ in range(width if clean else rnd.choice([width] * 6 + [0, width + 1]))]
+                    for _ in range(rnd.randint(0, 12))]
+            results = [rnd.choice(outcomes) for _ in rows]
+            order = list(range(len(rows)))
+            if rnd.random() < 0.5:
+                rnd.shuffle(order)
+            got = lifecycle.result_lines(shown, rows, results, order)
+            if got is None:
+                continue
+            taken += 1
+            out = io.StringIO(newline="")
+            w = csv.writer(out, lineterminator="\r\n")
+            for n in order:
+                status, rid, errors = results[n]
+                w.writerow([rows[n][i] for i in shown] +
+                           [status, rid, ":".join("%s-%s" % (c, ",".join(f)) for c, f in errors)])
+            self.assertEqual(got, out.getvalue(), (shown, rows, results, order))
+        self.assertGreater(taken, 500)
 
 
 class FilesTest(unittest.TestCase):
