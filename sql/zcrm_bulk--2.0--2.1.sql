@@ -784,8 +784,9 @@ REVOKE ALL ON FUNCTION @extschema@.zcrm_write(pg_catalog.text, pg_catalog.text, 
 -- zcrm_write_submit() is finished, its result file is collected into
 -- zcrm_write_result, as the tracking role, before the NOTIFY, whose payload
 -- then names the run and the part; a failed collection is recorded like a
--- failed fetch and retried on the next poll.  Call it with CALL, outside an explicit
--- transaction block.
+-- failed fetch and retried on the next poll.  The finished jobs of one run
+-- in a batch are collected together (their fetches and downloads
+-- concurrent).  Call it with CALL, outside an explicit transaction block.
 --
 -- The caller's search_path is never used: it is pinned at the start and
 -- after every COMMIT (a procedure that commits cannot have a SET clause),
@@ -821,6 +822,7 @@ DECLARE
 	caller_path pg_catalog.text := pg_catalog.current_setting('search_path');
 	wr_run pg_catalog.int8;
 	wr_part pg_catalog.int4;
+	wr_parts pg_catalog.int4[];
 BEGIN
 	PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
 	run_start := pg_catalog.clock_timestamp();
@@ -898,6 +900,31 @@ BEGIN
 				failed := failed OPERATOR(pg_catalog.+) pg_catalog.cardinality(ids);
 				CONTINUE;
 			END;
+
+			-- (2.1) the finished jobs of a run are collected together, a run
+			-- at a time, as the tracking role; whatever fails here is
+			-- collected again below, job by job, with its error recorded
+			PERFORM pg_catalog.set_config('role', tracker_name, true);
+			IF pg_catalog.has_table_privilege('@extschema@.zcrm_write_run_job', 'SELECT') THEN
+				FOR wr_run, wr_parts IN
+					SELECT rj.run_id, pg_catalog.array_agg(rj.part ORDER BY rj.part)
+					FROM @extschema@.zcrm_write_run_job AS rj
+					WHERE rj.state OPERATOR(pg_catalog.=) 'created'
+					  AND rj.job_id OPERATOR(pg_catalog.=) ANY (ARRAY(
+						  SELECT r.job_id FROM pg_catalog.unnest(job_rows) AS r
+						  WHERE r.status OPERATOR(pg_catalog.=) ANY ('{COMPLETED,FAILED}'::pg_catalog.text[])))
+					GROUP BY rj.run_id
+					HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 1
+					ORDER BY rj.run_id
+				LOOP
+					BEGIN
+						PERFORM @extschema@.zcrm_write_step_collect(wr_run, wr_parts, NULL, conn);
+					EXCEPTION WHEN OTHERS THEN
+						NULL;
+					END;
+				END LOOP;
+			END IF;
+			PERFORM pg_catalog.set_config('role', caller_role, true);
 
 			FOR j IN SELECT t.* FROM @extschema@.zcrm_tracked_job AS t
 					 WHERE t.job_id OPERATOR(pg_catalog.=) ANY (ids) ORDER BY t.job_id

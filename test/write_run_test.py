@@ -786,6 +786,35 @@ def prefetch_test():
               "%d %s" % (len(orgs), out[-300:]))
 
 
+def poller_collects_together_test():
+    """The poller collects the finished jobs of one run together: when it
+    finds the three jobs of a run finished in the same poll, it fetches
+    them again together and then downloads the three result files
+    together (one after another job by job would interleave fetches and
+    downloads)."""
+    reset()
+    psql("CREATE TABLE IF NOT EXISTS thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
+         "FROM generate_series(1, 30) AS i ON CONFLICT DO NOTHING")
+    out = run(GROUP_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
+              "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER))
+    run_id = last_run()
+    seen = len(mock_admin("/__admin/requests"))
+    state = poll_until_done(run_id)
+    kinds = []
+    for r in mock_admin("/__admin/requests")[seen:]:
+        path = r.get("path", "")
+        if "bulk-write" in path:
+            kinds.append("download")
+        elif "/crm/bulk/" in path and "/write/" in path:
+            kinds.append("fetch")
+    last = "".join("d" if k == "download" else "f" for k in kinds)
+    check("the poller collects a run's three finished jobs together: fetched together, then "
+          "their three result files downloaded together",
+          state == "completed" and last.endswith("fffddd") and last.count("d") == 3,
+          "%s %s %s" % (state, last, out[-300:]))
+
+
 def interrupt_upload_group_test():
     interrupt_upload_test(group=True)
 
@@ -803,7 +832,8 @@ def main():
     tests = [end_to_end_test, shuffle_test, unmatched_test, upsert_and_failure_test,
              interactive_test, errors_test, interrupt_prepare_test, interrupt_upload_test,
              between_upload_and_create_test, interrupt_create_test, interrupt_create_cancel_test,
-             concurrent_send_test, prefetch_test, interrupt_upload_group_test, interrupt_create_group_test,
+             concurrent_send_test, prefetch_test, poller_collects_together_test,
+             interrupt_upload_group_test, interrupt_create_group_test,
              terminate_prepare_test, after_create_test, search_path_restored_test, privileges_test,
              nightly_recipe_test]
     # python3 test/write_run_test.py NAME...: only the tests named (for
