@@ -60,17 +60,34 @@ CREATE TABLE @extschema@.zcrm_write_run_job (
 	PRIMARY KEY (run_id, part)
 );
 
--- Each source row of a run as stored at prepare time: its key (the
--- key_column, never sent) and the values of the first three sent columns,
--- as sent, which Zoho's result file echoes and the results are matched by.
-CREATE TABLE @extschema@.zcrm_write_source (
+-- The source rows of each part as stored at prepare time, one row per part
+-- (a part has up to 25,000 rows: one insert instead of 25,000): each row's
+-- key (the key_column, never sent) and the values of the first three sent
+-- columns (necho of them), as sent, which Zoho's result file echoes and the
+-- results are matched by; element i is the part's row first_row + i - 1.
+CREATE TABLE @extschema@.zcrm_write_source_part (
 	run_id pg_catalog.int8 NOT NULL,
 	part pg_catalog.int4 NOT NULL,
-	row_number pg_catalog.int8 NOT NULL,	-- 1-based, query order, whole run
-	source_key pg_catalog.text,
-	echo pg_catalog.text[] NOT NULL,
-	PRIMARY KEY (run_id, row_number)
+	first_row pg_catalog.int8 NOT NULL,	-- 1-based, query order, whole run
+	source_keys pg_catalog.text[] NOT NULL,
+	echo1 pg_catalog.text[] NOT NULL,
+	echo2 pg_catalog.text[] NOT NULL,
+	echo3 pg_catalog.text[] NOT NULL,
+	necho pg_catalog.int4 NOT NULL,
+	PRIMARY KEY (run_id, part)
 );
+
+-- Each source row of a run: zcrm_write_source_part a row per element.
+-- security_invoker: the caller's privileges and row-level security apply.
+CREATE VIEW @extschema@.zcrm_write_source WITH (security_invoker = true) AS
+	SELECT s.run_id, s.part,
+		   s.first_row OPERATOR(pg_catalog.+) u.o OPERATOR(pg_catalog.-) 1 AS row_number,
+		   u.k AS source_key,
+		   (ARRAY[u.e1, u.e2, u.e3])[1:s.necho] AS echo
+	FROM @extschema@.zcrm_write_source_part AS s,
+		 ROWS FROM (pg_catalog.unnest(s.source_keys), pg_catalog.unnest(s.echo1),
+					pg_catalog.unnest(s.echo2), pg_catalog.unnest(s.echo3))
+			 WITH ORDINALITY AS u(k, e1, e2, e3, o);
 
 -- One row per row of a part's result file.  row_number and source_key are
 -- the matched source row's, NULL when the result row could not be matched.
@@ -83,15 +100,18 @@ CREATE TABLE @extschema@.zcrm_write_result (
 	status pg_catalog.text NOT NULL,
 	record_id pg_catalog.text,
 	errors pg_catalog.jsonb,
-	result_row pg_catalog.int8 NOT NULL,	-- the row's place in the result file
-	PRIMARY KEY (run_id, part, result_row)
+	result_row pg_catalog.int8 NOT NULL	-- the row's place in the result file
 );
-CREATE INDEX zcrm_write_result_source ON @extschema@.zcrm_write_result (run_id, row_number);
+-- Rows are appended a part at a time (100,000 for a run of 100,000 rows)
+-- and read by run: a BRIN index costs a fraction of a B-tree's per insert.
+-- Nothing needs a unique index: a part's rows are inserted once, by the
+-- collect step, which locks the part and finds it completed if it was.
+CREATE INDEX zcrm_write_result_run ON @extschema@.zcrm_write_result USING brin (run_id, part);
 
--- zcrm_write_source and zcrm_write_result hold a row per source row and
--- per result row, written only by the run's steps.  They have no foreign
--- key to zcrm_write_run_job: its check costs a query per inserted row
--- (about 8 us, more than the insert itself).  Deleting a part (or its run,
+-- zcrm_write_source_part and zcrm_write_result are written only by the
+-- run's steps, zcrm_write_result a row per result row.  They have no
+-- foreign key to zcrm_write_run_job: its check costs a query per inserted
+-- row (about 8 us, more than the insert itself).  Deleting a part (or its run,
 -- which cascades to its parts) deletes their rows instead, by this
 -- trigger.  It is SECURITY DEFINER because the run's row, which their
 -- row-level security policies look for, may already be gone when it runs;
@@ -103,7 +123,7 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	DELETE FROM @extschema@.zcrm_write_source AS s USING gone AS g
+	DELETE FROM @extschema@.zcrm_write_source_part AS s USING gone AS g
 	WHERE s.run_id OPERATOR(pg_catalog.=) g.run_id AND s.part OPERATOR(pg_catalog.=) g.part;
 	DELETE FROM @extschema@.zcrm_write_result AS w USING gone AS g
 	WHERE w.run_id OPERATOR(pg_catalog.=) g.run_id AND w.part OPERATOR(pg_catalog.=) g.part;
@@ -119,10 +139,11 @@ CREATE TRIGGER zcrm_write_run_job_deleted AFTER DELETE ON @extschema@.zcrm_write
 -- Each role sees and changes its own runs only (and those of the roles it
 -- is a member of), as with zcrm_tracked_job.
 REVOKE ALL ON @extschema@.zcrm_write_run, @extschema@.zcrm_write_run_job,
-	@extschema@.zcrm_write_source, @extschema@.zcrm_write_result FROM PUBLIC;
+	@extschema@.zcrm_write_source_part, @extschema@.zcrm_write_source,
+	@extschema@.zcrm_write_result FROM PUBLIC;
 ALTER TABLE @extschema@.zcrm_write_run ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.zcrm_write_run_job ENABLE ROW LEVEL SECURITY;
-ALTER TABLE @extschema@.zcrm_write_source ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.zcrm_write_source_part ENABLE ROW LEVEL SECURITY;
 ALTER TABLE @extschema@.zcrm_write_result ENABLE ROW LEVEL SECURITY;
 CREATE POLICY zcrm_write_run_by_submitter ON @extschema@.zcrm_write_run
 	USING (pg_catalog.pg_has_role(submitted_by::pg_catalog.oid, 'MEMBER'))
@@ -130,9 +151,9 @@ CREATE POLICY zcrm_write_run_by_submitter ON @extschema@.zcrm_write_run
 CREATE POLICY zcrm_write_run_job_by_submitter ON @extschema@.zcrm_write_run_job
 	USING (EXISTS (SELECT FROM @extschema@.zcrm_write_run AS r
 				   WHERE r.run_id OPERATOR(pg_catalog.=) zcrm_write_run_job.run_id));
-CREATE POLICY zcrm_write_source_by_submitter ON @extschema@.zcrm_write_source
+CREATE POLICY zcrm_write_source_part_by_submitter ON @extschema@.zcrm_write_source_part
 	USING (EXISTS (SELECT FROM @extschema@.zcrm_write_run AS r
-				   WHERE r.run_id OPERATOR(pg_catalog.=) zcrm_write_source.run_id));
+				   WHERE r.run_id OPERATOR(pg_catalog.=) zcrm_write_source_part.run_id));
 CREATE POLICY zcrm_write_result_by_submitter ON @extschema@.zcrm_write_result
 	USING (EXISTS (SELECT FROM @extschema@.zcrm_write_run AS r
 				   WHERE r.run_id OPERATOR(pg_catalog.=) zcrm_write_result.run_id));
@@ -141,7 +162,7 @@ CREATE POLICY zcrm_write_result_by_submitter ON @extschema@.zcrm_write_result
 -- CREATE EXTENSION).
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_run', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_run_job', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_source', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_source_part', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_result', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.zcrm_write_run_run_id_seq', '');
 

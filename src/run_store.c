@@ -73,6 +73,34 @@ spi_datum(int col, bool *isnull)
 }
 
 /*
+ * SPI_copy_cstring
+ *		A copy of s in the memory of the procedure that called SPI_connect()
+ *		(it outlives SPI_finish()).
+ */
+static char *
+SPI_copy_cstring(const char *s)
+{
+	size_t		len = strlen(s);
+	char	   *copy = SPI_palloc(len + 1);
+
+	memcpy(copy, s, len + 1);
+	return copy;
+}
+
+/* A text datum as a C string, copied as SPI_copy_cstring() copies. */
+static char *
+SPI_text(Datum d)
+{
+	text	   *t = DatumGetTextPP(d);
+	size_t		len = VARSIZE_ANY_EXHDR(t);
+	char	   *copy = SPI_palloc(len + 1);
+
+	memcpy(copy, VARDATA_ANY(t), len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/*
  * text_array
  *		A 1-D text[] of the n C strings vals[] (NULL elements where vals[i]
  *		is NULL).
@@ -233,9 +261,10 @@ zcrm_run_count_results(const char *schema, const ZcrmRunPart *rp)
 	int64		n;
 
 	SPI_connect();
+	/* (not read-only: a fresh snapshot sees what a collector just committed) */
 	spi_exec(psprintf("SELECT pg_catalog.count(*) FROM %s.zcrm_write_result AS w "
 					  "WHERE w.run_id OPERATOR(pg_catalog.=) $1 AND w.part OPERATOR(pg_catalog.=) $2",
-					  schema), 2, types, values, NULL, true);
+					  schema), 2, types, values, NULL, false);
 	n = DatumGetInt64(spi_datum(1, &isnull));
 	SPI_finish();
 	return n;
@@ -304,26 +333,28 @@ zcrm_run_store_part(const ZcrmWritePart *p, void *arg)
 		e[j] = text_array(echo[j], j < p->necho ? n : 0);
 		CHECK_FOR_INTERRUPTS();
 	}
-	values[4] = text_array(p->source_keys, n);
-	values[5] = e[0];
-	values[6] = e[1];
-	values[7] = e[2];
+	values[2] = Int64GetDatum(p->first_row);
+	values[3] = text_array(p->source_keys, n);
+	values[4] = e[0];
+	values[5] = e[1];
+	values[6] = e[2];
+	values[7] = Int32GetDatum(p->necho);
+	types[3] = TEXTARRAYOID;
 	types[4] = TEXTARRAYOID;
 	types[5] = TEXTARRAYOID;
-	spi_exec(psprintf("INSERT INTO %s.zcrm_write_source AS s "
-					  "(run_id, part, row_number, source_key, echo) "
-					  "SELECT $1, $2, $3 OPERATOR(pg_catalog.+) u.o OPERATOR(pg_catalog.-) 1, u.k, "
-					  "(ARRAY[u.e1, u.e2, u.e3])[1:%d] "
-					  "FROM ROWS FROM (pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
-					  "pg_catalog.unnest($8)) WITH ORDINALITY AS u(k, e1, e2, e3, o)",
-					  st->schema, p->necho),
+	types[6] = TEXTARRAYOID;
+	types[7] = INT4OID;
+	spi_exec(psprintf("INSERT INTO %s.zcrm_write_source_part AS s "
+					  "(run_id, part, first_row, source_keys, echo1, echo2, echo3, necho) "
+					  "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", st->schema),
 			 8, types, values, NULL, false);
 	return true;
 }
 
 /* See run_store.h. */
 void
-zcrm_run_read_part(const char *schema, int64 run_id, int32 part, bool want_zip, ZcrmRunPart *rp)
+zcrm_run_read_part(const char *schema, int64 run_id, int32 part, bool want_zip, bool lock,
+				   ZcrmRunPart *rp)
 {
 	Oid			types[2] = {INT8OID, INT4OID};
 	Datum		values[2] = {Int64GetDatum(run_id), Int32GetDatum(part)};
@@ -338,10 +369,11 @@ zcrm_run_read_part(const char *schema, int64 run_id, int32 part, bool want_zip, 
 				   "r.module, r.operation, r.find_by, r.ignore_empty, r.field_mappings, r.connection "
 				   "FROM %s.zcrm_write_run_job AS j JOIN %s.zcrm_write_run AS r "
 				   "ON r.run_id OPERATOR(pg_catalog.=) j.run_id "
-				   "WHERE j.run_id OPERATOR(pg_catalog.=) $1 AND j.part OPERATOR(pg_catalog.=) $2",
-				   want_zip ? "j.zip" : "NULL::pg_catalog.bytea", schema, schema);
+				   "WHERE j.run_id OPERATOR(pg_catalog.=) $1 AND j.part OPERATOR(pg_catalog.=) $2%s",
+				   want_zip ? "j.zip" : "NULL::pg_catalog.bytea", schema, schema,
+				   lock ? " FOR UPDATE OF j" : "");
 	SPI_connect();
-	if (spi_exec(sql, 2, types, values, NULL, true) != 1)
+	if (spi_exec(sql, 2, types, values, NULL, !lock) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("part %d of bulk write run " INT64_FORMAT " does not exist", part, run_id),
@@ -441,51 +473,63 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 	char	  **record_ids;
 	char	  **errors;
 
-	/* the part's source rows, in order */
+	/* the part's source rows, in order: one row of per-part arrays */
 	{
 		Oid			t[2] = {INT8OID, INT4OID};
 		Datum		v[2] = {Int64GetDatum(rp->run_id), Int32GetDatum(rp->part)};
+		TupleDesc	td;
+		HeapTuple	tup;
+		bool		isnull;
+		int64		first;
+		Datum	   *kelems;
+		bool	   *knulls;
+		int			nkeys;
+		Datum	   *eelems[ZCRM_MAX_ECHO];
+		bool	   *enulls[ZCRM_MAX_ECHO];
+		int			neelems[ZCRM_MAX_ECHO];
 
 		SPI_connect();
-		nsrc = spi_exec(psprintf("SELECT s.row_number, s.source_key, s.echo "
-								 "FROM %s.zcrm_write_source AS s "
-								 "WHERE s.run_id OPERATOR(pg_catalog.=) $1 "
-								 "AND s.part OPERATOR(pg_catalog.=) $2 ORDER BY s.row_number",
-								 schema), 2, t, v, NULL, true);
+		if (spi_exec(psprintf("SELECT s.first_row, s.source_keys, s.echo1, s.echo2, s.echo3 "
+							  "FROM %s.zcrm_write_source_part AS s "
+							  "WHERE s.run_id OPERATOR(pg_catalog.=) $1 "
+							  "AND s.part OPERATOR(pg_catalog.=) $2",
+							  schema), 2, t, v, NULL, true) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("part %d of bulk write run " INT64_FORMAT " has no source rows",
+							rp->part, rp->run_id)));
+		td = SPI_tuptable->tupdesc;
+		tup = SPI_tuptable->vals[0];
+		first = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 2, &isnull)),
+						  TEXTOID, -1, false, TYPALIGN_INT, &kelems, &knulls, &nkeys);
+		for (int j = 0; j < k; j++)
+		{
+			Datum		d = SPI_getbinval(tup, td, 3 + j, &isnull);
+
+			neelems[j] = 0;
+			if (!isnull)
+				deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+								  &eelems[j], &enulls[j], &neelems[j]);
+		}
+		nsrc = (size_t) nkeys;
 		src = SPI_palloc(sizeof(char *) * (nsrc * k + 1));
 		src_rows = SPI_palloc(sizeof(int64) * (nsrc + 1));
 		src_keys = SPI_palloc(sizeof(char *) * (nsrc + 1));
 		for (size_t i = 0; i < nsrc; i++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[i];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		isnull;
-			Datum		*elems;
-			bool	   *enulls;
-			int			nelems;
-			char	   *key;
-
-			CHECK_FOR_INTERRUPTS();
-			src_rows[i] = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-			key = SPI_getvalue(tup, td, 2);
-			src_keys[i] = NULL;
-			if (key)
-			{
-				src_keys[i] = SPI_palloc(strlen(key) + 1);
-				strcpy(src_keys[i], key);
-			}
-			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 3, &isnull)),
-							  TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &nelems);
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			src_rows[i] = first + (int64) i;
+			src_keys[i] = knulls[i] ? NULL : SPI_text(kelems[i]);
 			for (int j = 0; j < k; j++)
 			{
-				char	   *e = (j < nelems && !enulls[j]) ? TextDatumGetCString(elems[j]) : "";
-				char	   *copy;
+				bool		has = (int) i < neelems[j] && !enulls[j][i];
+				char	   *e = has ? TextDatumGetCString(eelems[j][i]) : "";
+				char	   *conv = pg_server_to_any(e, strlen(e), PG_UTF8);
 
-				e = pg_server_to_any(e, strlen(e), PG_UTF8);
-				copy = SPI_palloc(strlen(e) + 1);
-
-				strcpy(copy, e);
-				src[i * k + j] = copy;
+				src[i * k + j] = (conv == e && has) ? SPI_copy_cstring(e)
+					: SPI_copy_cstring(conv);
 			}
 		}
 		SPI_finish();

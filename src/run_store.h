@@ -3,7 +3,7 @@
  * run_store.h
  *	  The tables of bulk write runs, read and written through SPI.
  *
- * zcrm_write_run, zcrm_write_run_job, zcrm_write_source and
+ * zcrm_write_run, zcrm_write_run_job, zcrm_write_source_part and
  * zcrm_write_result (sql/zcrm_bulk--2.0--2.1.sql) are reached only through
  * these functions, which write_run.c's steps glue together.  Every
  * statement is qualified with the extension's schema ("schema", quoted, as
@@ -63,8 +63,9 @@ extern void zcrm_run_read_spec(const char *schema, int64 run_id,
 /*
  * zcrm_run_store_part
  *		The prepare callback (arg: a ZcrmRunStore): one zcrm_write_run_job
- *		row in state prepared, with its zip, and one zcrm_write_source row
- *		per row of the part, the echoed values in the database encoding.
+ *		row in state prepared, with its zip, and one zcrm_write_source_part
+ *		row with the part's source keys and echoed values (in the database
+ *		encoding) as arrays, one element per row of the part.
  */
 extern bool zcrm_run_store_part(const ZcrmWritePart *p, void *arg);
 
@@ -79,11 +80,13 @@ extern void zcrm_run_finish_prepare(const char *schema, int64 run_id,
 /*
  * zcrm_run_read_part
  *		Part "part" of run "run_id", with the run's settings, into *rp
- *		(allocated in the caller's context), with its zip when want_zip;
- *		42704 when the caller cannot see it.
+ *		(allocated in the caller's context), with its zip when want_zip,
+ *		its row locked FOR UPDATE when lock (a part being collected: a
+ *		second collector waits, then finds it completed); 42704 when the
+ *		caller cannot see it.
  */
 extern void zcrm_run_read_part(const char *schema, int64 run_id, int32 part,
-							   bool want_zip, ZcrmRunPart *rp);
+							   bool want_zip, bool lock, ZcrmRunPart *rp);
 
 /*
  * zcrm_run_set_part

@@ -5,7 +5,7 @@
  *
  * A run (zcrm_write_submit() and zcrm_write(), in
  * sql/zcrm_bulk--2.0--2.1.sql) is a sequence of steps over its rows in
- * zcrm_write_run, zcrm_write_run_job, zcrm_write_source and
+ * zcrm_write_run, zcrm_write_run_job, zcrm_write_source_part and
  * zcrm_write_result.  Each step here is one SQL-callable function that
  * reads what the previous step stored, makes at most one kind of request,
  * stores what it learnt, and commits nothing: the procedure commits
@@ -225,7 +225,7 @@ static void
 open_part(const char *schema, int64 run_id, int32 part, const char *state,
 		  const char *step, bool want_zip, ZcrmRunPart *rp)
 {
-	zcrm_run_read_part(schema, run_id, part, want_zip, rp);
+	zcrm_run_read_part(schema, run_id, part, want_zip, false, rp);
 	require_state(rp, state, step);
 }
 
@@ -572,7 +572,7 @@ zcrm_write_step_collect(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	for (int i = 0; i < n; i++)
 	{
-		zcrm_run_read_part(schema, run_id, parts[i], false, &rps[i]);
+		zcrm_run_read_part(schema, run_id, parts[i], false, true, &rps[i]);
 		if (strcmp(rps[i].state, "completed") == 0)
 		{
 			collect_row(fcinfo, &rps[i], NULL, true,

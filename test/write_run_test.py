@@ -421,6 +421,13 @@ GROUP_PARTS = "SET zcrm_bulk.max_part_rows = 10;\n"
 SMALL_PARTS = GROUP_PARTS + "SET zcrm_bulk.max_concurrency = 1;\n"
 
 
+def thirty_table():
+    """The 30 rows the interrupt tests load, in three parts of 10."""
+    psql("CREATE TABLE IF NOT EXISTS thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
+         "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
+         "FROM generate_series(1, 30) AS i ON CONFLICT DO NOTHING")
+
+
 def interrupt_prepare_test(how="cancel"):
     reset()
     psql("CREATE TABLE IF NOT EXISTS slow (id integer PRIMARY KEY, last_name text);"
@@ -447,14 +454,12 @@ def interrupt_prepare_test(how="cancel"):
     out = resume(run_id)
     check("resume after a %s mid-prepare: 55000, the run recorded as failed, nothing uploaded" % how,
           "55000" in out and psql("SELECT state FROM zcrm_write_run WHERE run_id = %d" % run_id)
-          == "failed" and counts() == (0, 0), out[-300:])
+          == "failed" and counts() == (0, 0), "%s %s" % (counts(), out[-300:]))
 
 
 def interrupt_upload_test(group=False):
     reset()
-    psql("CREATE TABLE IF NOT EXISTS thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
-         "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
-         "FROM generate_series(1, 30) AS i ON CONFLICT DO NOTHING")
+    thirty_table()
     lifecycle({"upload_read_bytes_per_s": 40})
     s = Session((GROUP_PARTS if group else SMALL_PARTS) + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_up")
@@ -501,6 +506,7 @@ def between_upload_and_create_test():
     does.  Resuming creates it from the stored file id without uploading it
     again."""
     reset()
+    thirty_table()
     lifecycle({"upload_read_bytes_per_s": 40})
     s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_up2")
@@ -526,6 +532,7 @@ def between_upload_and_create_test():
 
 def interrupt_create_test(how="terminate", group=False):
     reset()
+    thirty_table()
     lifecycle({"create_reply_delay_ms": 5000})
     s = Session((GROUP_PARTS if group else SMALL_PARTS) + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_cr")
@@ -586,6 +593,7 @@ def after_create_test():
     """Terminated after part 1's job was created, while part 2 uploads:
     resuming never creates part 1 again."""
     reset()
+    thirty_table()
     lifecycle({"upload_read_bytes_per_s": 400})
     s = Session(SMALL_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_after")
@@ -725,9 +733,7 @@ def concurrent_send_test():
     delays every lifecycle call), the server has three requests in flight
     at once."""
     reset()
-    psql("CREATE TABLE IF NOT EXISTS thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
-         "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
-         "FROM generate_series(1, 30) AS i ON CONFLICT DO NOTHING")
+    thirty_table()
     lifecycle({"call_delay_ms": 1500})
     s = Session(GROUP_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_conc")
@@ -793,9 +799,12 @@ def poller_collects_together_test():
     together (one after another job by job would interleave fetches and
     downloads)."""
     reset()
-    psql("CREATE TABLE IF NOT EXISTS thirty (id integer PRIMARY KEY, last_name text, email text, company text);"
-         "INSERT INTO thirty SELECT i, 'L' || i, 't' || i || '@example.org', 'C' "
-         "FROM generate_series(1, 30) AS i ON CONFLICT DO NOTHING")
+    thirty_table()
+    # the jobs earlier tests left unfinished are collected first
+    for _ in range(10):
+        if psql("SELECT count(*) FROM zcrm_tracked_job WHERE finished_at IS NULL") == "0":
+            break
+        psql("CALL zcrm_poll_tracked_jobs('0')")
     out = run(GROUP_PARTS + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
               "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER))
     run_id = last_run()
@@ -815,6 +824,34 @@ def poller_collects_together_test():
           "%s %s %s" % (state, last, out[-300:]))
 
 
+def concurrent_collect_test():
+    """Two sessions collecting the same finished part at once store its
+    results once: the second waits for the first (the part's row is
+    locked) and finds the part completed."""
+    reset()
+    thirty_table()
+    run("CALL zcrm_write_submit('Leads', %s, key_column => 'id', connection => '%s');\n"
+        % (psql_literal(query_of("thirty").replace("@example.org", "@cc.example.org")), SERVER))
+    run_id = last_run()
+    job = psql("SELECT job_id FROM zcrm_write_run_job WHERE run_id = %d" % run_id)
+    # poll the job until the server has finished it, without collecting it
+    for _ in range(10):
+        if psql("SELECT status FROM zcrm_write_job('%s', connection => '%s')" % (job, SERVER)) == "COMPLETED":
+            break
+    lifecycle({"call_delay_ms": 500})
+    collect = ("SELECT collected, result_rows FROM zcrm_write_step_collect(%d, ARRAY[1], NULL, '%s');\n"
+               % (run_id, SERVER))
+    a = Session(collect, "zcrm_w_cc1")
+    b = Session(collect, "zcrm_w_cc2")
+    out = a.finish(30) + b.finish(30)
+    lifecycle({"call_delay_ms": None})
+    stored = psql("SELECT count(*) || ',' || count(DISTINCT result_row) FROM zcrm_write_result "
+                  "WHERE run_id = %d" % run_id)
+    check("two sessions collecting one part at once: its 30 results stored once",
+          stored == "30,30" and out.count("t|30") == 2 and "ERROR" not in out,
+          "%s %s" % (stored, out[-400:]))
+
+
 def interrupt_upload_group_test():
     interrupt_upload_test(group=True)
 
@@ -832,7 +869,7 @@ def main():
     tests = [end_to_end_test, shuffle_test, unmatched_test, upsert_and_failure_test,
              interactive_test, errors_test, interrupt_prepare_test, interrupt_upload_test,
              between_upload_and_create_test, interrupt_create_test, interrupt_create_cancel_test,
-             concurrent_send_test, prefetch_test, poller_collects_together_test,
+             concurrent_send_test, prefetch_test, poller_collects_together_test, concurrent_collect_test,
              interrupt_upload_group_test, interrupt_create_group_test,
              terminate_prepare_test, after_create_test, search_path_restored_test, privileges_test,
              nightly_recipe_test]
