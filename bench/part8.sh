@@ -63,7 +63,7 @@ part8() {
 		local r=$1 out=$WORK/part8-$1
 		zcrm_log "part 8, round $r: plan, per-part latency, zcrm_write, zcrm_write_submit + poller"
 		# the server starts again from job id 71...01: forget the earlier runs
-		q $db "TRUNCATE zcrm_write_result, zcrm_write_source, zcrm_write_run_job, zcrm_write_run, zcrm_tracked_job, zcrm_job_history" >/dev/null
+		q $db "TRUNCATE zcrm_write_result, zcrm_write_source_part, zcrm_write_run_job, zcrm_write_run, zcrm_tracked_job, zcrm_job_history" >/dev/null
 		"$ZCRM_PY" "$BENCH_ROOT/part8.py" configure "$port" \
 			"{\"reset\": true, \"call_delay_ms\": $delay, \"polls_in_progress\": 0}" >"$out.config" ||
 			die "part 8: configuring the server"

@@ -545,7 +545,9 @@ store_result(const char *schema, ZcrmCall *call, const ZcrmRunPart *rp,
  *					   resource_module text, processed bigint, total bigint,
  *					   collected boolean, result_rows bigint)
  *		Poll the jobs of the given parts (each "created", or "completed":
- *		already collected, not polled again) together, and collect the
+ *		already collected, not polled again) together (a job this backend
+ *		has just fetched and found finished is taken as it was fetched:
+ *		zcrm_take_recent_job()), and collect the
  *		result file of each finished one: the files are downloaded at most
  *		zcrm_bulk.max_concurrency at once and stored one after another
  *		(store_result()).  One row per part: the job's status and progress
@@ -587,22 +589,37 @@ zcrm_write_step_collect(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 
 	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
-	f = zcrm_fetch_jobs(&call, ids, nwait);
 	PG_TRY();
 	{
 		ZcrmJob   **done = palloc0(sizeof(ZcrmJob *) * nwait);
 		int		   *done_of = palloc0(sizeof(int) * nwait);
 		int			ndone = 0;
+		char	  **fetch_ids = palloc0(sizeof(char *) * nwait);
+		int		   *fetch_of = palloc0(sizeof(int) * nwait);
+		int			nfetch = 0;
 
+		/* a job this backend has just seen finished is not fetched again */
+		for (int k = 0; k < nwait; k++)
+			if ((jobs[k] = zcrm_take_recent_job(&call, ids[k])) == NULL)
+			{
+				fetch_of[nfetch] = k;
+				fetch_ids[nfetch++] = ids[k];
+			}
+		f = zcrm_fetch_jobs(&call, fetch_ids, nfetch);
+		for (int m = 0; m < nfetch; m++)
+		{
+			int			k = fetch_of[m];
+			ZcrmError	err;
+
+			jobs[k] = zcrm_fetched_job(&call, f, m, &err);
+			if (jobs[k] == NULL)
+				zcrm_raise_error_context(&err, part_context(&rps[of[k]]));
+			zcrm_fetched_release(f, m);
+		}
 		for (int k = 0; k < nwait; k++)
 		{
 			const ZcrmRunPart *rp = &rps[of[k]];
-			ZcrmError	err;
 
-			jobs[k] = zcrm_fetched_job(&call, f, k, &err);
-			if (jobs[k] == NULL)
-				zcrm_raise_error_context(&err, part_context(rp));
-			zcrm_fetched_release(f, k);
 			if (!job_finished(jobs[k]))
 				collect_row(fcinfo, rp, jobs[k], false, 0);
 			else if (jobs[k]->download_url == NULL)

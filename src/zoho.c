@@ -23,7 +23,9 @@
  */
 #include "postgres.h"
 
+#include "common/sha2.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "connections.h"
 #include "errors.h"
@@ -42,6 +44,141 @@ struct ZcrmFetched
 	ZcrmRequest *reqs;
 	ZcrmOutcome *outcomes;
 };
+
+/*
+ * Finished jobs fetched lately: a job's document as a fetch found it
+ * COMPLETED or FAILED with a download_url, with who fetched it (server and
+ * user mapping, or the SHA-256 of the token) and where (the API domain),
+ * so that zcrm_take_recent_job() can spare the collect step of a run a
+ * second fetch of a job the poller has just fetched.  Only documents the
+ * API sent are kept (nothing a caller passes in), each is taken at most
+ * once, by a call of the same identity, within RECENT_JOB_MS.  In
+ * TopMemoryContext, RECENT_JOBS entries, the oldest replaced.
+ */
+#define RECENT_JOBS			16
+#define RECENT_JOB_MS		30000
+#define RECENT_JOB_MAX_BODY	65536
+
+typedef struct RecentJob
+{
+	char	   *job_id;			/* NULL: a free entry */
+	bool		by_conn;
+	Oid			serverid;
+	Oid			umid;
+	char		token_sha[PG_SHA256_DIGEST_STRING_LENGTH];
+	char	   *base;
+	char	   *body;
+	size_t		len;
+	TimestampTz at;
+} RecentJob;
+
+static RecentJob recent_jobs[RECENT_JOBS];
+static int	recent_next = 0;
+
+/* Free entry e. */
+static void
+recent_clear(RecentJob *e)
+{
+	if (e->job_id)
+	{
+		pfree(e->job_id);
+		pfree(e->base);
+		pfree(e->body);
+	}
+	memset(e, 0, sizeof(*e));
+}
+
+/* Whether entry e was fetched by the identity of "call". */
+static bool
+recent_same_caller(const RecentJob *e, const ZcrmCall *call)
+{
+	char		sha[PG_SHA256_DIGEST_STRING_LENGTH];
+
+	if (e->by_conn != (call->conn != NULL) || strcmp(e->base, call->base) != 0)
+		return false;
+	if (call->conn)
+		return e->serverid == call->conn->serverid && e->umid == call->conn->umid;
+	zcrm_sha256_hex(call->token, strlen(call->token), sha);
+	return strcmp(sha, e->token_sha) == 0;
+}
+
+/*
+ * recent_remember
+ *		Keep the document "body" of job job_id, just fetched and parsed as
+ *		"job", when it is finished with a result file.
+ */
+static void
+recent_remember(const ZcrmCall *call, const char *job_id, const ZcrmJob *job,
+				const char *body, size_t len)
+{
+	MemoryContext old;
+	RecentJob  *e = NULL;
+
+	if (job->download_url == NULL || job->status == NULL ||
+		(strcmp(job->status, "COMPLETED") != 0 && strcmp(job->status, "FAILED") != 0) ||
+		len > RECENT_JOB_MAX_BODY)
+		return;
+	for (int i = 0; i < RECENT_JOBS && e == NULL; i++)
+		if (recent_jobs[i].job_id && strcmp(recent_jobs[i].job_id, job_id) == 0 &&
+			recent_same_caller(&recent_jobs[i], call))
+			e = &recent_jobs[i];
+	if (e == NULL)
+	{
+		e = &recent_jobs[recent_next];
+		recent_next = (recent_next + 1) % RECENT_JOBS;
+	}
+	recent_clear(e);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	e->job_id = pstrdup(job_id);
+	e->by_conn = (call->conn != NULL);
+	if (call->conn)
+	{
+		e->serverid = call->conn->serverid;
+		e->umid = call->conn->umid;
+	}
+	else
+		zcrm_sha256_hex(call->token, strlen(call->token), e->token_sha);
+	e->base = pstrdup(call->base);
+	e->body = palloc(len + 1);
+	memcpy(e->body, body, len);
+	e->body[len] = '\0';
+	e->len = len;
+	e->at = GetCurrentTimestamp();
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * zcrm_take_recent_job
+ *		See zoho.h.
+ */
+ZcrmJob *
+zcrm_take_recent_job(const ZcrmCall *call, const char *job_id)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int i = 0; i < RECENT_JOBS; i++)
+	{
+		RecentJob  *e = &recent_jobs[i];
+		ZcrmJob    *job = NULL;
+		ZcrmParseError perr;
+		ZcrmParseStatus st;
+
+		if (e->job_id == NULL || strcmp(e->job_id, job_id) != 0 ||
+			!recent_same_caller(e, call))
+			continue;
+		if (!TimestampDifferenceExceeds(e->at, now, RECENT_JOB_MS))
+		{
+			do
+				st = zcrm_parse_job(e->body, e->len, &job, &perr);
+			while (zcrm_parse_stopped(st));
+			if (st != ZCRM_PARSE_OK)
+				job = NULL;
+		}
+		recent_clear(e);
+		return job;
+	}
+	return NULL;
+}
 
 /*
  * remember_secrets
@@ -274,6 +411,8 @@ zcrm_fetched_job(const ZcrmCall *call, const ZcrmFetched *f, int i,
 								 resp->content_type, job_id, call->secrets, err);
 	else if (st != ZCRM_PARSE_OK)
 		zcrm_describe_parse_error(&perr, job_id, err);
+	else
+		recent_remember(call, job_id, job, resp->body, resp->body_len);
 	return job;					/* NULL unless ZCRM_PARSE_OK */
 }
 

@@ -108,6 +108,17 @@ extern ZcrmJob *zcrm_fetched_job(const ZcrmCall *call, const ZcrmFetched *f,
 extern void zcrm_fetched_release(ZcrmFetched *f, int i);
 
 /*
+ * zcrm_take_recent_job
+ *		The document of job_id as a fetch of this backend found it
+ *		finished (COMPLETED or FAILED, with a download_url) less than 30 s
+ *		ago, parsed, when that fetch was made with the call's identity (its
+ *		connection, or the same token) and API domain; NULL otherwise.  The
+ *		document is taken: a second call returns NULL.  Free the job with
+ *		zcrm_job_free().
+ */
+extern ZcrmJob *zcrm_take_recent_job(const ZcrmCall *call, const char *job_id);
+
+/*
  * zcrm_fetch_job
  *		Fetch and parse the call's job; any failure is raised.  Free the
  *		result with zcrm_job_free(), under PG_TRY.

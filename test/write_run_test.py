@@ -811,17 +811,23 @@ def poller_collects_together_test():
     seen = len(mock_admin("/__admin/requests"))
     state = poll_until_done(run_id)
     kinds = []
+    fetches = {}
     for r in mock_admin("/__admin/requests")[seen:]:
         path = r.get("path", "")
         if "bulk-write" in path:
             kinds.append("download")
         elif "/crm/bulk/" in path and "/write/" in path:
             kinds.append("fetch")
+            fetches[path.rsplit("/", 1)[-1]] = fetches.get(path.rsplit("/", 1)[-1], 0) + 1
     last = "".join("d" if k == "download" else "f" for k in kinds)
     check("the poller collects a run's three finished jobs together: fetched together, then "
           "their three result files downloaded together",
           state == "completed" and last.endswith("fffddd") and last.count("d") == 3,
           "%s %s %s" % (state, last, out[-300:]))
+    # (the server answers a job's first poll INPROGRESS, its second COMPLETED)
+    check("the poller's fetch that found the jobs finished is what they are collected from: "
+          "each job fetched twice, not three times",
+          sorted(fetches.values()) == [2, 2, 2], str(fetches))
 
 
 def concurrent_collect_test():
