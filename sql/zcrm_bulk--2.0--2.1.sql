@@ -265,6 +265,17 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.zcrm_create_write_job(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.bool, pg_catalog.text, pg_catalog.text) IS
 'create a Zoho CRM bulk write job for an uploaded file; returns its job id';
 
+-- The organisation id uploads are sent with: the server's org_id, or the
+-- org call's answer.  Setting org_id on a server spares every session the
+-- org call (and its scope, ZohoCRM.org.READ).
+CREATE FUNCTION @extschema@.zcrm_org_id(token pg_catalog.text DEFAULT NULL,
+										connection pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'zcrm_org_id'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.zcrm_org_id(pg_catalog.text, pg_catalog.text) IS
+'The organisation id (zgid) sent as X-CRM-ORG with uploads';
+REVOKE ALL ON FUNCTION @extschema@.zcrm_org_id(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.zcrm_upload_file(pg_catalog.bytea, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.zcrm_create_write_job(pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.text, pg_catalog.jsonb, pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 

@@ -9,7 +9,8 @@
  * tokens come from and where calls go; a user mapping carries the OAuth
  * client and the refresh token:
  *
- *	- server options: accounts_server (required), api_domain, upload_domain;
+ *	- server options: accounts_server (required), api_domain, upload_domain,
+ *	  org_id;
  *	- user mapping options: client_id, client_secret, refresh_token (all
  *	  required).
  *
@@ -89,6 +90,7 @@ static const ZcrmOption zcrm_options[] = {
 	{"accounts_server", ForeignServerRelationId, true, false},
 	{"api_domain", ForeignServerRelationId, false, false},
 	{"upload_domain", ForeignServerRelationId, false, false},
+	{"org_id", ForeignServerRelationId, false, false},
 	{"client_id", UserMappingRelationId, true, false},
 	{"client_secret", UserMappingRelationId, true, true},
 	{"refresh_token", UserMappingRelationId, true, true},
@@ -246,6 +248,24 @@ check_credential(const char *value, const char *what)
 }
 
 /*
+ * check_org_id
+ *		The server option org_id: the organisation's zgid, digits only, as
+ *		GET /crm/{version}/org answers it.
+ */
+static void
+check_org_id(const char *value)
+{
+	size_t		len = strlen(value);
+
+	if (len == 0 || len > 20 || strspn(value, "0123456789") != len)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"org_id\": \"%s\"", value),
+				 errdetail("It must be the organisation's zgid: 1 to 20 digits."),
+				 errhint("SELECT zcrm_org_id(connection => '<server>') shows it.")));
+}
+
+/*
  * check_url
  *		An accounts server or API domain: a base URL, and one of Zoho's own
  *		unless the current user is a superuser.
@@ -316,6 +336,8 @@ zcrm_bulk_fdw_validator(PG_FUNCTION_ARGS)
 			check_url(opt->name, value, zcrm_is_zoho_api_domain);
 		else if (strcmp(opt->name, "upload_domain") == 0)
 			check_url(opt->name, value, zcrm_is_zoho_upload_domain);
+		else if (strcmp(opt->name, "org_id") == 0)
+			check_org_id(value);
 		else
 			check_credential(value, opt->name);
 	}
@@ -585,6 +607,9 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 	conn->accounts_server = zcrm_without_slash(accounts);
 	conn->api_domain = api_domain ? zcrm_without_slash(api_domain) : NULL;
 	conn->upload_domain = upload_domain ? zcrm_without_slash(upload_domain) : NULL;
+	conn->org_id = option_value(server->options, "org_id");
+	if (conn->org_id)
+		conn->org_id = pstrdup(conn->org_id);
 	conn->zoho_accounts = zoho_accounts;
 
 	initStringInfo(&buf);
@@ -617,6 +642,7 @@ copy_connection(ZcrmConnection *dst, const ZcrmConnection *src, MemoryContext cx
 	c.accounts_server = MemoryContextStrdup(cxt, src->accounts_server);
 	c.api_domain = src->api_domain ? MemoryContextStrdup(cxt, src->api_domain) : NULL;
 	c.upload_domain = src->upload_domain ? MemoryContextStrdup(cxt, src->upload_domain) : NULL;
+	c.org_id = src->org_id ? MemoryContextStrdup(cxt, src->org_id) : NULL;
 	*dst = c;
 }
 

@@ -46,6 +46,7 @@ typedef struct ZcrmConnection
 	/* SHA-256 (hex) of the refresh token with its client and server */
 	char		refresh_key[PG_SHA256_DIGEST_STRING_LENGTH];
 	char	   *upload_domain;	/* override of the upload host, or NULL */
+	char	   *org_id;			/* the zgid, sparing the org call, or NULL */
 } ZcrmConnection;
 
 /*

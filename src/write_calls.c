@@ -28,6 +28,7 @@
 
 PG_FUNCTION_INFO_V1(zcrm_upload_file);
 PG_FUNCTION_INFO_V1(zcrm_create_write_job);
+PG_FUNCTION_INFO_V1(zcrm_org_id);
 
 /* Longest module, field or file id name accepted. */
 #define ZCRM_MAX_NAME_LEN	100
@@ -195,4 +196,25 @@ zcrm_create_write_job(PG_FUNCTION_ARGS)
 								 psprintf("The job was for module %s, file id %s, operation %s.",
 										  spec.module, spec.file_id, spec.operation));
 	PG_RETURN_TEXT_P(cstring_to_text(job_id));
+}
+
+/*
+ * zcrm_org_id(token text, connection text) RETURNS text
+ *		The organisation id (zgid) uploads are sent with (X-CRM-ORG): the
+ *		connection's server option org_id when set, else what the org call
+ *		answers (cached per backend).  Zoho's refusal of the org call (a
+ *		token without the scope ZohoCRM.org.READ, say) is raised.
+ */
+Datum
+zcrm_org_id(PG_FUNCTION_ARGS)
+{
+	ZcrmCall	call;
+	ZcrmError	err;
+	char	   *zgid;
+
+	zcrm_call_open(&call, optional_text(fcinfo, 0), optional_text(fcinfo, 1));
+	zgid = zcrm_write_org_id(&call, &err);
+	if (zgid == NULL)
+		zcrm_raise_error(&err);
+	PG_RETURN_TEXT_P(cstring_to_text(zgid));
 }

@@ -323,6 +323,8 @@ zcrm_write_org_prefetch(ZcrmCall *call)
 	OrgEntry	key;
 	ZcrmRequest req;
 
+	if (call->conn && call->conn->org_id)
+		return;
 	org_key(call, &key);
 	if (org_entry_find(&key) != NULL)
 		return;
@@ -400,6 +402,8 @@ zcrm_write_org_id(ZcrmCall *call, ZcrmError *err)
 	OrgEntry   *hit;
 	char	   *zgid;
 
+	if (call->conn && call->conn->org_id)
+		return pstrdup(call->conn->org_id);	/* the server says: no call */
 	org_key(call, &key);
 	if ((hit = org_entry_find(&key)) != NULL)
 		return pstrdup(hit->zgid);

@@ -360,6 +360,31 @@ def upload_domain_test():
           len(file_ids(out)) == 1 and hosts == ["127.0.0.1:%s" % port], "%s %s" % (hosts, out))
 
 
+def org_id_option_test():
+    """The server option org_id is sent as X-CRM-ORG without any org call;
+    zcrm_org_id() shows it, or without it the org call's answer."""
+    reset()
+    create_server("wsend_oid", "'1000.rt.wsendoid.' || :'rt'", "zcrm_write_send_setup")
+    out = run("SELECT 'asked ' || zcrm_org_id(connection => 'wsend_oid');\n" +
+              "ALTER SERVER wsend_oid OPTIONS (ADD org_id '4242');\n" +
+              "SELECT 'set ' || zcrm_org_id(connection => 'wsend_oid');\n")
+    check("zcrm_org_id(): the org call's zgid, then the server's org_id",
+          "asked 808232144" in out and "set 4242" in out and scenarios("org") == ["org"],
+          "%s %s" % (scenarios(), out[-400:]))
+    reset()
+    psql("ALTER SERVER wsend_oid OPTIONS (SET org_id '808232144')")
+    out = run(upload_sql(args="connection => 'wsend_oid'") * 2)
+    reqs = lifecycle()["upload_requests"]
+    check("with org_id (a new session) the uploads send it as X-CRM-ORG and make no org call",
+          len(reqs) == 2 and all(r["x_crm_org"] == "808232144" for r in reqs)
+          and scenarios("org") == [] and len(file_ids(out)) == 2,
+          "%s %s %s" % ([r["x_crm_org"] for r in reqs], scenarios(), out[-400:]))
+    out = run("ALTER SERVER wsend_oid OPTIONS (SET org_id '42x');\n")
+    check("org_id must be digits: HV024, naming the option",
+          "HV024" in out and 'invalid value for option "org_id"' in out, out[-300:])
+    psql("DROP SERVER wsend_oid CASCADE")
+
+
 def no_secret_test():
     found = [leaked(out, [TOKEN, RT, SECRET]) for out in OUTPUTS]
     check("no output holds the access token, a refresh token or the client secret (%d outputs)"
@@ -379,6 +404,7 @@ def main():
         cancel_upload_test,
         timeout_upload_test,
         upload_domain_test,
+        org_id_option_test,
         no_secret_test,
     ])
 
