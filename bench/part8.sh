@@ -20,7 +20,8 @@
 #      waits and collects;
 #   d. CALL zcrm_write_submit(..., connection => ...) and then the poller,
 #      CALL zcrm_poll_tracked_jobs(min_interval => '0') every 0.1 s in the
-#      same session, until the run is completed.
+#      same session, until the run is completed;
+#   d2. the same through a server whose option org_id is set: no org call.
 #
 # a, c and d are timed from the client, each in a new psql session.  The
 # floor is a + ceil(parts / max_concurrency) x b (zcrm_bulk.max_concurrency
@@ -40,14 +41,16 @@ part8() {
 	local port=$((ZCRM_MOCK_PORT + 2)) db=bench_life
 	local log=$WORK/life-requests.jsonl
 	local round t0 t1 n mc parts floor_parts tag line k
-	local -a at pt bt b2 bb ct dt rc rd fl
-	local -A lat tlc tld
+	local -a at pt bt b2 bb ct dt ot rc rd ro fl
+	local -A lat tlc tld tlo
 
 	zcrm_start_mock "$WORK" life "$port"
 	q postgres "CREATE DATABASE $db TEMPLATE bench_tpl" >/dev/null
 	q postgres "LOAD 'zcrm_bulk'; ALTER DATABASE $db SET zcrm_bulk.api_domain = 'http://127.0.0.1:$port'" >/dev/null
 	q $db "CREATE SERVER bench8 FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'http://127.0.0.1:$port', api_domain 'http://127.0.0.1:$port')" >/dev/null
 	q $db "CREATE USER MAPPING FOR PUBLIC SERVER bench8 OPTIONS (client_id '1000.BENCH8', client_secret 'bench8secret', refresh_token '1000.rt.bench8')" >/dev/null
+	q $db "CREATE SERVER bench8o FOREIGN DATA WRAPPER zcrm_bulk OPTIONS (accounts_server 'http://127.0.0.1:$port', api_domain 'http://127.0.0.1:$port', org_id '808232144')" >/dev/null
+	q $db "CREATE USER MAPPING FOR PUBLIC SERVER bench8o OPTIONS (client_id '1000.BENCH8O', client_secret 'bench8secret', refresh_token '1000.rt.bench8o')" >/dev/null
 	mc=$(q $db "LOAD 'zcrm_bulk'; SELECT current_setting('zcrm_bulk.max_concurrency')")
 
 	# part8_query TAG: the query, its e-mail addresses made unique by TAG
@@ -104,17 +107,27 @@ part8() {
 		C_TL=$("$ZCRM_PY" "$BENCH_ROOT/part8.py" timeline "$log" "$t0" "$t1")
 
 		# d. zcrm_write_submit, then the poller until the run is completed
-		printf '%s\n' "CALL zcrm_write_submit('Leads', \$q\$$(part8_query "d$r")\$q\$, key_column => 'Id', connection => 'bench8') \\gset" \
+		part8_submit bench8 "d$r" "$out-d"
+		D_MS=$SUB_MS D_TL=$SUB_TL
+		# d2. the same through the server with org_id
+		part8_submit bench8o "o$r" "$out-o"
+		O_MS=$SUB_MS O_TL=$SUB_TL
+	}
+
+	# part8_submit SERVER TAG OUT: d through SERVER; sets SUB_MS and SUB_TL
+	part8_submit() {
+		local t0 t1 n
+		printf '%s\n' "CALL zcrm_write_submit('Leads', \$q\$$(part8_query "$2")\$q\$, key_column => 'Id', connection => '$1') \\gset" \
 			"SELECT set_config('bench.run_id', :'run_id', false) \\g /dev/null" \
 			"DO \$\$DECLARE p int; c int; f int; BEGIN FOR i IN 1..3000 LOOP CALL zcrm_poll_tracked_jobs('0', p, c, f); IF (SELECT state FROM public.zcrm_write_run WHERE run_id = current_setting('bench.run_id')::bigint) = 'completed' THEN RETURN; END IF; PERFORM pg_sleep(0.1); END LOOP; RAISE EXCEPTION 'run not completed after 3000 polls'; END\$\$;" \
-			"SELECT count(*) FROM zcrm_write_result WHERE run_id = :run_id AND row_number IS NOT NULL;" >"$out-d.sql"
+			"SELECT count(*) FROM zcrm_write_result WHERE run_id = :run_id AND row_number IS NOT NULL;" >"$3.sql"
 		t0=$(now_ms)
-		n=$("$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 -d $db -f "$out-d.sql" 2>"$out-d.err") ||
-			{ cat "$out-d.err" >&2; die "part 8: zcrm_write_submit + poller"; }
+		n=$("$PSQL" -X -A -t -q -v ON_ERROR_STOP=1 -d $db -f "$3.sql" 2>"$3.err") ||
+			{ cat "$3.err" >&2; die "part 8: zcrm_write_submit + poller"; }
 		t1=$(now_ms)
 		[ "$n" = "$nrows" ] || die "part 8: the submitted run has $n matched results, not $nrows"
-		D_MS=$((t1 - t0))
-		D_TL=$("$ZCRM_PY" "$BENCH_ROOT/part8.py" timeline "$log" "$t0" "$t1")
+		SUB_MS=$((t1 - t0))
+		SUB_TL=$("$ZCRM_PY" "$BENCH_ROOT/part8.py" timeline "$log" "$t0" "$t1")
 	}
 
 	# kv KEY LINE: the value of KEY=value in LINE
@@ -127,7 +140,7 @@ part8() {
 	fi
 	for round in $(seq 1 "$rounds"); do
 		part8_round "$round"
-		at+=("$A_MS") pt+=("$P_MS") ct+=("$C_MS") dt+=("$D_MS")
+		at+=("$A_MS") pt+=("$P_MS") ct+=("$C_MS") dt+=("$D_MS") ot+=("$O_MS")
 		bt+=("$(kv total_ms "$B_LINE")")
 		for k in org_ms upload_ms create_ms poll_ms result_ms; do
 			lat[$k]+=" $(kv $k "$B_LINE")"
@@ -137,12 +150,14 @@ part8() {
 		fl+=("$(calc %.1f "${at[-1]} + $floor_parts * ${bt[-1]}")")
 		rc+=("$(calc %.4f "${ct[-1]} / ${fl[-1]}")")
 		rd+=("$(calc %.4f "${dt[-1]} / ${fl[-1]}")")
+		ro+=("$(calc %.4f "${ot[-1]} / ${fl[-1]}")")
 		for k in wall before_first org_ms upload_n upload_ms create_n create_ms poll_n poll_ms \
 			poll_busy collect_poll_n collect_poll_ms result_n result_ms store_ms after_last token_n; do
 			tlc[$k]+=" $(kv $k "$C_TL")"
 			tld[$k]+=" $(kv $k "$D_TL")"
+			tlo[$k]+=" $(kv $k "$O_TL")"
 		done
-		echo "round $round: a=${at[-1]} a2=${pt[-1]} b=$B_LINE b2=[$B2_LINE] c=${ct[-1]} [$C_TL] d=${dt[-1]} [$D_TL]" >>"$WORK/part8-rounds.txt"
+		echo "round $round: a=${at[-1]} a2=${pt[-1]} b=$B_LINE b2=[$B2_LINE] c=${ct[-1]} [$C_TL] d=${dt[-1]} [$D_TL] d2=${ot[-1]} [$O_TL]" >>"$WORK/part8-rounds.txt"
 	done
 
 	# m NUMBERS: their median, no decimals
@@ -177,7 +192,12 @@ part8() {
 		"$(m "${dt[*]}") ms (rounds: ${dt[*]} ms)" \
 		"$(calc %.2f "$(median "${rd[@]}")") × floor (target ≤ 1.3; rounds: $(list2 "${rd[@]}"))" \
 		"$(met "$(median "${rd[@]}")" '<=' 1.3)"
+	row "8d2. the same through a server with org_id set (no org call)" \
+		"$(m "${ot[*]}") ms (rounds: ${ot[*]} ms)" \
+		"$(calc %.2f "$(median "${ro[@]}")") × floor (target ≤ 1.3; rounds: $(list2 "${ro[@]}"))" \
+		"$(met "$(median "${ro[@]}")" '<=' 1.3)"
 	part8_breakdown c tlc
 	part8_breakdown d tld
+	part8_breakdown d2 tlo
 	zcrm_stop_mock "$WORK" life
 }
