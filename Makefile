@@ -54,7 +54,7 @@ PG_CPPFLAGS = -DZCRM_BULK_VERSION='"$(EXTVERSION)"' \
 	$(shell $(PKG_CONFIG) --cflags libcurl libcjson minizip zlib)
 SHLIB_LINK = $(shell $(PKG_CONFIG) --libs libcurl libcjson minizip zlib)
 
-EXTRA_CLEAN = results regression.diffs regression.out test/readme_recipe.sql
+EXTRA_CLEAN = results regression.diffs regression.out test/readme_recipe.sql $(EXTENSION)-*.zip
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -70,3 +70,15 @@ installcheck: test/readme_recipe.sql
 test/readme_recipe.sql: README.md
 	sed -n '/^CREATE TABLE bulk_jobs/,/^END \$$\$$;/p' $< > $@
 	test -s $@
+
+# make dist: the PGXN distribution, zcrm_bulk-<version>.zip with every file
+# of the commit checked out (git archive), under zcrm_bulk-<version>/, as
+# pgvector and pg_cron ship theirs.  <version> is META.json's (semantic:
+# 2.1.0 for the extension's 2.1); test/packaging_test.py checks that the two
+# agree.
+DISTVERSION = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' META.json)
+
+.PHONY: dist
+dist:
+	git archive --format zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
+		--output $(EXTENSION)-$(DISTVERSION).zip HEAD
