@@ -40,6 +40,13 @@ finish() {
 LIBDIR=$($ZCRM_PGBIN/pg_config --pkglibdir)
 SHAREDIR=$($ZCRM_PGBIN/pg_config --sharedir)/extension
 
+# (a package a previous run left installed is removed first, and make
+# install done again, so that what follows starts from make install alone)
+if dpkg-query -W -f='${Status}' postgresql-15-zcrm-bulk 2>/dev/null | grep -q 'install ok installed'; then
+	dpkg --purge postgresql-15-zcrm-bulk >/dev/null 2>&1
+	make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config install >/dev/null 2>&1
+fi
+
 # 1. build from the commit's files, outside the checkout
 mkdir -p "$WORK/src"
 git -C "$ZCRM_ROOT" archive HEAD | tar -x -C "$WORK/src"
