@@ -3,9 +3,11 @@
 # scripts/indent.sh hands to pg_bsd_indent (-U).
 #
 # As PostgreSQL's own tools do, the names come from the DWARF debug info of
-# the built objects: the extension is built (make, PGXS's default -g), and
-# the DW_AT_name of every DW_TAG_typedef in src/*.o is taken (PostgreSQL's,
-# the C library's and the project's own types that the code uses).  The
+# the built objects: the extension is built (make, PGXS's default -g), the
+# unit tests and fuzz harnesses are compiled with -g into a temporary
+# directory (their objects are never kept), and the DW_AT_name of every
+# DW_TAG_typedef is taken (PostgreSQL's, the C library's and the project's
+# own types that the code uses).  The
 # project's typedefs that no object uses are taken from the sources
 # themselves: "} Name;" at column 0 closing a typedef, a one-line
 # "typedef ... Name;" and a function pointer "typedef ... (*Name) (...)".
@@ -34,6 +36,15 @@ if [ ${#objs[@]} -eq 0 ]; then
 	echo "$0: no object in src/ after make" >&2
 	exit 1
 fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cflags=(-std=gnu11 -g -O0 -I"$ROOT/src" $(pkg-config --cflags libcjson))
+for c in "$ROOT"/test/unit/*.c "$ROOT"/test/fuzz/*.c; do
+	o=$tmp/$(basename "$(dirname "$c")")_$(basename "$c" .c).o
+	gcc "${cflags[@]}" -c "$c" -o "$o"
+	objs+=("$o")
+done
 
 {
 	# DW_AT_name of each DW_TAG_typedef; the name is either given inline or
