@@ -156,7 +156,7 @@ extern const char *zcrm_result_errors(const ZcrmResultFile *f, size_t row);
 
 /*
  * zcrm_result_errors_json
- *	  The ERRORS text "text" (NUL-terminated UTF-8, may be NULL) as a JSON
+ *	  The ERRORS text "errors" (NUL-terminated UTF-8, may be NULL) as a JSON
  *	  array, one object per entry:
  *		[{"code":"MANDATORY_NOT_FOUND","fields":["Company","Last_Name"]}]
  *	  Entries are split at ':', code and columns at the first '-', columns
@@ -165,7 +165,7 @@ extern const char *zcrm_result_errors(const ZcrmResultFile *f, size_t row);
  *	  *json is a malloc'd NUL-terminated string (free with free()), or NULL
  *	  when the text holds no entry.  Returns OK or NO_MEMORY.
  */
-extern ZcrmResultStatus zcrm_result_errors_json(const char *text, char **json);
+extern ZcrmResultStatus zcrm_result_errors_json(const char *errors, char **json);
 
 /*
  * zcrm_result_match
