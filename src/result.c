@@ -115,9 +115,9 @@ line_at(const unsigned char *data, size_t pos)
  *	  Set *err (when not NULL) and return its status.  "at" is the byte the
  *	  failure was found at, or (size_t) -1 for none.
  */
-static ZcrmResultStatus
-fail(ZcrmResultReader *r, ZcrmResultStatus status, size_t at, const char *fmt,...)
-	__attribute__((format(printf, 4, 5)));
+static ZcrmResultStatus fail(ZcrmResultReader *r, ZcrmResultStatus status,
+							 size_t at, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
 
 static ZcrmResultStatus
 fail(ZcrmResultReader *r, ZcrmResultStatus status, size_t at, const char *fmt,...)
@@ -559,8 +559,8 @@ zcrm_result_value(const ZcrmResultFile *f, size_t row, size_t col)
 		return NULL;
 	r = &f->rows[row];
 	if (col >= r->nfields)
-		return f->text;			/* "" */
-	return f->text + f->cells[r->first + col];
+		return f->strings;			/* "" */
+	return f->strings + f->cells[r->first + col];
 }
 
 const char *
@@ -679,14 +679,14 @@ trim(const char **s, const char **e)
  *	  See result.h.
  */
 ZcrmResultStatus
-zcrm_result_errors_json(const char *text, char **json)
+zcrm_result_errors_json(const char *errors, char **json)
 {
 	ZcrmJsonBuf b = {NULL, 0, 0, false};
-	const char *p = text;
+	const char *p = errors;
 	int			nentries = 0;
 
 	*json = NULL;
-	if (text == NULL)
+	if (errors == NULL)
 		return ZCRM_RESULT_OK;
 	while (*p)
 	{

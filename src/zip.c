@@ -90,9 +90,9 @@ struct ZcrmUnzip
 };
 
 /* Set err (if any) to status and a formatted message; return status. */
-static ZcrmZipStatus
-set_error(ZcrmZipError *err, ZcrmZipStatus status, const char *fmt,...)
-	__attribute__((format(printf, 3, 4)));
+static ZcrmZipStatus set_error(ZcrmZipError *err, ZcrmZipStatus status,
+							   const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
 
 static ZcrmZipStatus
 set_error(ZcrmZipError *err, ZcrmZipStatus status, const char *fmt,...)
