@@ -506,11 +506,13 @@ test_match_missing_and_extra(void)
 	/* same count, one row differs: the others still match by value */
 	int			res3[] = {1, 2, 8, 4};
 	long		want3[] = {0, 1, -1, 3};
+	/* no source rows: every result row is unmatched */
+	long		want_none[] = {-1, -1, -1};
 
 	run_match(src, 4, res, 3, 3, want, 0, false);
 	run_match(src, 4, res2, 5, 3, want2, 1, false);
 	run_match(src, 4, res3, 4, 3, want3, 1, false);
-	run_match(src, 0, res, 3, 3, (long[]) {-1, -1, -1}, 3, false);
+	run_match(src, 0, res, 3, 3, want_none, 3, false);
 	run_match(src, 4, res, 0, 3, want, 0, false);
 }
 
