@@ -64,7 +64,8 @@ typedef struct ZcrmWriteSpec
 	const char *operation;		/* insert, update or upsert */
 	const char *find_by;		/* required for update and upsert */
 	const char *key_column;		/* kept locally as source_key, never sent */
-	Jsonb	   *mappings;		/* {"Field": {"find_by"|"format"|"module"|"default_value": …}} */
+	/* {"Field": {"find_by"|"format"|"module"|"default_value": …}} */
+	Jsonb	   *mappings;
 	bool		ignore_empty;	/* passed through for the create call */
 	bool		zip;			/* zip each part (false: CSV only) */
 } ZcrmWriteSpec;

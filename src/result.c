@@ -40,7 +40,7 @@ typedef struct ZcrmResultRow
 
 struct ZcrmResultFile
 {
-	char	   *strings;		/* every field, NUL-terminated; strings[0] = "" */
+	char	   *strings;		/* all fields, NUL-terminated, "" first */
 	uint32_t   *cells;			/* offsets into strings: header, then rows */
 	size_t		ncells;
 	size_t		cellcap;

@@ -206,8 +206,8 @@ static struct curl_slist *
 build_headers(const ZcrmRequest *req)
 {
 	struct curl_slist *list;
-	char	   *auth = req->token ?
-		psprintf("Authorization: Zoho-oauthtoken %s", req->token) : NULL;
+	char	   *auth = (req->token ?
+						psprintf("Authorization: Zoho-oauthtoken %s", req->token) : NULL);
 
 	list = curl_slist_append(NULL, "Accept: application/json");
 	if (req->form)

@@ -114,11 +114,11 @@ test_quoting(void)
 {
 	ZcrmResultFile *f = NULL;
 	ZcrmResultError err;
-	const char *csv = "\xEF\xBB\xBF" "Name,STATUS,RECORD_ID,ERRORS\r\n"
-		"\"Smith, \"\"Jr\"\"\r\nline2\nline3\rend\",added,1,\r\n"
-		"\"\",\"updated\",\"2\",\"\"\r\n"
-		"a\"b,added,3,\r\n"
-		"Zo\xC3\xAB \xF0\x9F\x98\x80,added,4,\r\n";
+	const char *csv = ("\xEF\xBB\xBF" "Name,STATUS,RECORD_ID,ERRORS\r\n"
+					   "\"Smith, \"\"Jr\"\"\r\nline2\nline3\rend\",added,1,\r\n"
+					   "\"\",\"updated\",\"2\",\"\"\r\n"
+					   "a\"b,added,3,\r\n"
+					   "Zo\xC3\xAB \xF0\x9F\x98\x80,added,4,\r\n");
 
 	CHECK_INT(read_s(csv, &f, &err), ZCRM_RESULT_OK);
 	if (f == NULL)
