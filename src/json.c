@@ -103,9 +103,9 @@ load_document(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
 		return rc;
 
 	/*
-	 * cJSON accepts every text zcrm_json_scan() accepts, so a failure here
-	 * is a failed allocation.  The end check below cannot fail either; it
-	 * is kept so that a future cJSON that disagrees fails safe.
+	 * cJSON accepts every text zcrm_json_scan() accepts, so a failure here is
+	 * a failed allocation.  The end check below cannot fail either; it is
+	 * kept so that a future cJSON that disagrees fails safe.
 	 */
 	tree = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (tree == NULL && zcrm_json_tree_stopped())
@@ -260,7 +260,7 @@ zcrm_json_path_pop(ZcrmJsonCtx *ctx, size_t saved)
  *	  unless key is NULL, with a printf-style message.
  */
 ZcrmParseStatus
-zcrm_json_shape_error(ZcrmJsonCtx *ctx, const char *key, const char *fmt, ...)
+zcrm_json_shape_error(ZcrmJsonCtx *ctx, const char *key, const char *fmt,...)
 {
 	ZcrmParseError *err = ctx->err;
 	va_list		ap;

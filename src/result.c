@@ -559,7 +559,7 @@ zcrm_result_value(const ZcrmResultFile *f, size_t row, size_t col)
 		return NULL;
 	r = &f->rows[row];
 	if (col >= r->nfields)
-		return f->strings;			/* "" */
+		return f->strings;		/* "" */
 	return f->strings + f->cells[r->first + col];
 }
 

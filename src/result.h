@@ -76,9 +76,9 @@ typedef struct ZcrmResultLimits
 	size_t		max_rows;		/* data rows, header not counted */
 
 	/*
-	 * When not NULL, called every 64 kB or so; returning true stops the
-	 * read with ZCRM_RESULT_INTERRUPTED (everything freed), so that the
-	 * server can service an interrupt and read again.
+	 * When not NULL, called every 64 kB or so; returning true stops the read
+	 * with ZCRM_RESULT_INTERRUPTED (everything freed), so that the server can
+	 * service an interrupt and read again.
 	 */
 	bool		(*interrupted) (void);
 } ZcrmResultLimits;
@@ -88,10 +88,10 @@ typedef struct ZcrmResultError
 {
 	ZcrmResultStatus status;
 	size_t		line;			/* 1-based physical line, 0 when unknown */
-	char		message[200];	/* English, printable ASCII; never quotes
-								 * the data except the name of a duplicate
-								 * column (64 bytes at most, any byte
-								 * outside printable ASCII as '?') */
+	char		message[200];	/* English, printable ASCII; never quotes the
+								 * data except the name of a duplicate column
+								 * (64 bytes at most, any byte outside
+								 * printable ASCII as '?') */
 } ZcrmResultError;
 
 typedef struct ZcrmResultFile ZcrmResultFile;

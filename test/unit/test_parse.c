@@ -1210,7 +1210,7 @@ test_nul_escape(void)
 		"{\"id\":\"a\\u0000b\"}",
 		"{\"ignored\":\"\\u0000\"}",
 		"{\"k\\u0000\":1}",
-		"{\"x\":[\"\\\\\\u0000\"]}",		/* escaped backslash, then \u0000 */
+		"{\"x\":[\"\\\\\\u0000\"]}",	/* escaped backslash, then \u0000 */
 		"{\"resource\":[{\"field_mappings\":[{\"default_value\":{\"v\":\"\\u0000\"}}]}]}",
 		"{\"status\":\"error\",\"code\":\"X\\u0000\"}",
 	};
@@ -2071,9 +2071,9 @@ test_parse_limits(void)
 	CHECK_STATUS(zcrm_check_document(json, len, &err), ZCRM_PARSE_TOO_MANY_VALUES);
 
 	/*
-	 * 20003 values, 20006 tree allocations, 20000 resources: 4 + 4 + 4
-	 * polls.  Stopped at the 1st (in the scan), the 6th (in cJSON) and the
-	 * 10th (in the fill loop): nothing returned, nothing leaked.
+	 * 20003 values, 20006 tree allocations, 20000 resources: 4 + 4 + 4 polls.
+	 * Stopped at the 1st (in the scan), the 6th (in cJSON) and the 10th (in
+	 * the fill loop): nothing returned, nothing leaked.
 	 */
 	limits.max_values = 0;
 	limits.interrupted = interrupt_after;

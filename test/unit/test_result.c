@@ -458,6 +458,7 @@ test_match_positional(void)
 {
 	int			src[] = {1, 2, 3, 4};
 	long		want[] = {0, 1, 2, 3};
+
 	/* duplicates in the source do not stop a positional match */
 	int			dup[] = {1, 1, 2, 2};
 
@@ -484,6 +485,7 @@ test_match_duplicates(void)
 	int			src[] = {1, 2, 1, 3};
 	int			res[] = {3, 1, 2, 1};
 	long		want[] = {3, -1, 1, -1};
+
 	/* a result tuple twice: neither gets the source row */
 	int			src2[] = {1, 2, 3};
 	int			res2[] = {2, 2, 1};
@@ -500,12 +502,15 @@ test_match_missing_and_extra(void)
 	int			src[] = {1, 2, 3, 4};
 	int			res[] = {1, 2, 4};
 	long		want[] = {0, 1, 3};
+
 	/* an extra row no source has */
 	int			res2[] = {1, 2, 3, 9, 4};
 	long		want2[] = {0, 1, 2, -1, 3};
+
 	/* same count, one row differs: the others still match by value */
 	int			res3[] = {1, 2, 8, 4};
 	long		want3[] = {0, 1, -1, 3};
+
 	/* no source rows: every result row is unmatched */
 	long		want_none[] = {-1, -1, -1};
 
