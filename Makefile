@@ -82,3 +82,14 @@ DISTVERSION = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' META.json)
 dist:
 	git archive --format zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
 		--output $(EXTENSION)-$(DISTVERSION).zip HEAD
+
+# make indent: lay the C sources out as PostgreSQL's pgindent does
+# (pg_bsd_indent from Debian's pg-bsd-indent, pgindent's options and the
+# type names of typedefs.list, which scripts/typedefs.sh regenerates);
+# make indent-check writes nothing and fails on any file not so laid out.
+.PHONY: indent indent-check
+indent:
+	bash scripts/indent.sh
+
+indent-check:
+	bash scripts/indent.sh --check

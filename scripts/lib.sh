@@ -34,7 +34,7 @@ zcrm_install_packages() {
 	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev libminizip-dev
 		postgresql-$ZCRM_PG_VERSION postgresql-server-dev-$ZCRM_PG_VERSION
 		postgresql-$ZCRM_PG_VERSION-cron python3 openssl clang libclang-rt-14-dev nginx
-		debhelper postgresql-server-dev-all dpkg-dev "$@")
+		debhelper postgresql-server-dev-all dpkg-dev pg-bsd-indent "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do

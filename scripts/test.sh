@@ -44,7 +44,9 @@
 #      and `make dist` (test/packaging_test.py),
 #  21. the Debian package: dpkg-buildpackage, make uninstall, the package
 #      installed, pg_regress against it (scripts/deb_test.sh),
-#  22. a scan of every log and test output for the access tokens and the
+#  22. the pgindent layout: every C file as scripts/indent.sh writes it
+#      (pg_bsd_indent with pgindent's options and typedefs.list),
+#  23. a scan of every log and test output for the access tokens and the
 #      test connections' secrets.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.  ZCRM_QUICK=1 shortens the fuzz and load runs to 10 s each.
@@ -132,16 +134,16 @@ zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
-zcrm_log "1/22 unit tests: parser, CSV and zip writers (AddressSanitizer, UBSan)"
+zcrm_log "1/23 unit tests: parser, CSV and zip writers (AddressSanitizer, UBSan)"
 run_suite unit make -C "$ZCRM_ROOT/test/unit" -s check
 
-zcrm_log "2/22 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
+zcrm_log "2/23 parser fuzzing (libFuzzer, ASan, UBSan): regressions, then $ZCRM_FUZZ_SECONDS s"
 run_suite fuzz make -C "$ZCRM_ROOT/test/fuzz" -s regress run FUZZ_SECONDS="$ZCRM_FUZZ_SECONDS"
 
-zcrm_log "3/22 local API server self-test"
+zcrm_log "3/23 local API server self-test"
 run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
 
-zcrm_log "4/22 pg_regress suite"
+zcrm_log "4/23 pg_regress suite"
 make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
 ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
@@ -155,59 +157,62 @@ if [ $rc -ne 0 ]; then
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 
-zcrm_log "5/22 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
+zcrm_log "5/23 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
 
-zcrm_log "6/22 leak test (10,000 mixed calls in one backend)"
+zcrm_log "6/23 leak test (10,000 mixed calls in one backend)"
 run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
 
-zcrm_log "7/22 security tests (hostile arguments, TLS, tokens as bind parameters)"
+zcrm_log "7/23 security tests (hostile arguments, TLS, tokens as bind parameters)"
 run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
 
-zcrm_log "8/22 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
+zcrm_log "8/23 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
 # debug5 would log a quarter of a million transactions: keep this run quiet.
 PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
 
-zcrm_log "9/22 token refresh through servers and user mappings (test/oauth_test.py)"
+zcrm_log "9/23 token refresh through servers and user mappings (test/oauth_test.py)"
 run_suite oauth "$ZCRM_PY" "$ZCRM_ROOT/test/oauth_test.py"
 
-zcrm_log "10/22 scheduled checks and pg_cron (test/schedule_test.py)"
+zcrm_log "10/23 scheduled checks and pg_cron (test/schedule_test.py)"
 run_suite schedule "$ZCRM_PY" "$ZCRM_ROOT/test/schedule_test.py"
 
-zcrm_log "11/22 batch functions (test/batch_test.py)"
+zcrm_log "11/23 batch functions (test/batch_test.py)"
 run_suite batch "$ZCRM_PY" "$ZCRM_ROOT/test/batch_test.py"
 
-zcrm_log "12/22 limits: waits, memory and interrupts on hostile documents (test/limits_test.py)"
+zcrm_log "12/23 limits: waits, memory and interrupts on hostile documents (test/limits_test.py)"
 run_suite limits "$ZCRM_PY" "$ZCRM_ROOT/test/limits_test.py"
 
-zcrm_log "13/22 pg_dump and restore into a second cluster (test/dump_test.py)"
+zcrm_log "13/23 pg_dump and restore into a second cluster (test/dump_test.py)"
 run_suite dump "$ZCRM_PY" "$ZCRM_ROOT/test/dump_test.py"
 
-zcrm_log "14/22 the README's user mapping recipe keeps secrets out of the log"
+zcrm_log "14/23 the README's user mapping recipe keeps secrets out of the log"
 run_suite readme_secret "$ZCRM_PY" "$ZCRM_ROOT/test/readme_secret_test.py"
 
-zcrm_log "15/22 the prepare engine: UTF-8 from LATIN1, memory over 1,000,000 rows, cancel (test/write_prepare_test.py)"
+zcrm_log "15/23 the prepare engine: UTF-8 from LATIN1, memory over 1,000,000 rows, cancel (test/write_prepare_test.py)"
 run_suite write_prepare "$ZCRM_PY" "$ZCRM_ROOT/test/write_prepare_test.py"
 
-zcrm_log "16/22 upload and create calls through the local server (test/write_send_test.py)"
+zcrm_log "16/23 upload and create calls through the local server (test/write_send_test.py)"
 run_suite write_send "$ZCRM_PY" "$ZCRM_ROOT/test/write_send_test.py"
 
-zcrm_log "17/22 zcrm_write_job_results on jobs created by hand (test/write_results_test.py)"
+zcrm_log "17/23 zcrm_write_job_results on jobs created by hand (test/write_results_test.py)"
 run_suite write_results "$ZCRM_PY" "$ZCRM_ROOT/test/write_results_test.py"
 
-zcrm_log "18/22 bulk write runs end to end: submit, poll, results, interruptions and resumes (test/write_run_test.py)"
+zcrm_log "18/23 bulk write runs end to end: submit, poll, results, interruptions and resumes (test/write_run_test.py)"
 run_suite write_run "$ZCRM_PY" "$ZCRM_ROOT/test/write_run_test.py"
 
-zcrm_log "19/22 README command 1: the demo loads a local table and joins the results back (test/demo_test.py)"
+zcrm_log "19/23 README command 1: the demo loads a local table and joins the results back (test/demo_test.py)"
 run_suite demo "$ZCRM_PY" "$ZCRM_ROOT/test/demo_test.py"
 
-zcrm_log "20/22 packaging: META.json and make dist (test/packaging_test.py)"
+zcrm_log "20/23 packaging: META.json and make dist (test/packaging_test.py)"
 run_suite packaging "$ZCRM_PY" "$ZCRM_ROOT/test/packaging_test.py"
 
-zcrm_log "21/22 the Debian package: built, installed in place of make install, pg_regress against it (scripts/deb_test.sh)"
+zcrm_log "21/23 the Debian package: built, installed in place of make install, pg_regress against it (scripts/deb_test.sh)"
 run_suite deb bash "$ZCRM_ROOT/scripts/deb_test.sh"
 
-zcrm_log "22/22 no access token or connection secret in logs or test outputs"
+zcrm_log "22/23 pgindent layout: every C file as scripts/indent.sh writes it"
+run_suite indent bash "$ZCRM_ROOT/scripts/indent.sh" --check
+
+zcrm_log "23/23 no access token or connection secret in logs or test outputs"
 # Checked after a clean shutdown, so that everything is flushed.
 runuser -u postgres -- "$ZCRM_PGBIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1
 zcrm_stop_mock "$DIR"

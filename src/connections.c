@@ -81,7 +81,8 @@ static const char *const zoho_api_tlds[] = {
 typedef struct ZcrmOption
 {
 	const char *name;
-	Oid			context;		/* ForeignServerRelationId or UserMappingRelationId */
+	Oid			context;		/* ForeignServerRelationId or
+								 * UserMappingRelationId */
 	bool		required;
 	bool		secret;			/* never echoed */
 } ZcrmOption;

@@ -306,7 +306,7 @@ zcrm_csv_write_row(ZcrmCsv *csv, bool header, const char *const *fields,
 		st = zcrm_csv_field(csv, fields[i], lens[i]);
 		if (st != ZCRM_CSV_OK)
 		{
-			zcrm_csv_rollback_row(csv);		/* MISUSE does not roll back */
+			zcrm_csv_rollback_row(csv); /* MISUSE does not roll back */
 			return st;
 		}
 	}

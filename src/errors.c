@@ -156,7 +156,7 @@ http_status_sqlstate(long status, const char **hint)
  *		otherwise they become '?'.
  */
 static char *
-scrub_text(const char *text, size_t len, const char *const *secrets,
+scrub_text(const char *str, size_t len, const char *const *secrets,
 		   size_t maxlen, bool utf8_ok)
 {
 	StringInfoData out;
@@ -167,7 +167,7 @@ scrub_text(const char *text, size_t len, const char *const *secrets,
 	size_t		next = 0;		/* the next span not yet passed */
 	size_t		i;
 
-	if (!zcrm_find_secrets(text, len, secrets, &found, &nspans))
+	if (!zcrm_find_secrets(str, len, secrets, &found, &nspans))
 		return pstrdup("[redacted]");
 	/* palloc'd at once, so that an error raised below leaks nothing */
 	if (nspans > 0)
@@ -184,7 +184,7 @@ scrub_text(const char *text, size_t len, const char *const *secrets,
 	initStringInfo(&out);
 	for (i = 0; i < len;)
 	{
-		unsigned char c = (unsigned char) text[i];
+		unsigned char c = (unsigned char) str[i];
 		size_t		stop = next < nspans ? spans[next].start : len;
 		int			clen = 1;
 
@@ -201,7 +201,7 @@ scrub_text(const char *text, size_t len, const char *const *secrets,
 		}
 		if (c >= 0x80 && keep_utf8)
 		{
-			clen = pg_utf_mblen((const unsigned char *) &text[i]);
+			clen = pg_utf_mblen((const unsigned char *) &str[i]);
 			if (i + clen > stop)
 				clen = 1;
 		}
@@ -215,7 +215,7 @@ scrub_text(const char *text, size_t len, const char *const *secrets,
 		else if (c >= 0x80 && (!keep_utf8 || clen == 1))
 			appendStringInfoChar(&out, '?');
 		else
-			appendBinaryStringInfo(&out, &text[i], clen);
+			appendBinaryStringInfo(&out, &str[i], clen);
 		i += clen;
 	}
 	if (spans)

@@ -214,7 +214,7 @@ zcrm_check_result_columns(ReturnSetInfo *rsinfo, int ncols, bool batch)
  */
 void
 zcrm_emit_job_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *call,
-			  const char *job_id)
+				   const char *job_id)
 {
 	Datum		values[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};
 	bool		nulls[JOB_NCOLS + ZCRM_ERROR_NCOLS] = {0};

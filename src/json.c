@@ -103,9 +103,9 @@ load_document(const char *body, size_t len, cJSON **root, ZcrmParseError *err)
 		return rc;
 
 	/*
-	 * cJSON accepts every text zcrm_json_scan() accepts, so a failure here
-	 * is a failed allocation.  The end check below cannot fail either; it
-	 * is kept so that a future cJSON that disagrees fails safe.
+	 * cJSON accepts every text zcrm_json_scan() accepts, so a failure here is
+	 * a failed allocation.  The end check below cannot fail either; it is
+	 * kept so that a future cJSON that disagrees fails safe.
 	 */
 	tree = cJSON_ParseWithLengthOpts(body, len, &end, false);
 	if (tree == NULL && zcrm_json_tree_stopped())
@@ -200,16 +200,16 @@ classify_number(double d, double lo, double hi, int64_t *out)
 	return NUMBER_INTEGRAL;
 }
 
-/* Append "text" to the current path, truncating safely. */
+/* Append "name" to the current path, truncating safely. */
 static void
-path_append(ZcrmJsonCtx *ctx, const char *text)
+path_append(ZcrmJsonCtx *ctx, const char *name)
 {
 	size_t		room = sizeof(ctx->path) - 1 - ctx->pathlen;
-	size_t		n = strlen(text);
+	size_t		n = strlen(name);
 
 	if (n > room)
 		n = room;
-	memcpy(ctx->path + ctx->pathlen, text, n);
+	memcpy(ctx->path + ctx->pathlen, name, n);
 	ctx->pathlen += n;
 	ctx->path[ctx->pathlen] = '\0';
 }
@@ -260,7 +260,7 @@ zcrm_json_path_pop(ZcrmJsonCtx *ctx, size_t saved)
  *	  unless key is NULL, with a printf-style message.
  */
 ZcrmParseStatus
-zcrm_json_shape_error(ZcrmJsonCtx *ctx, const char *key, const char *fmt, ...)
+zcrm_json_shape_error(ZcrmJsonCtx *ctx, const char *key, const char *fmt,...)
 {
 	ZcrmParseError *err = ctx->err;
 	va_list		ap;
@@ -468,16 +468,16 @@ zcrm_json_number_text(ZcrmJsonCtx *ctx, const cJSON *item)
 	size_t		n = 0;
 	size_t		start;
 	size_t		end;
-	char	   *text;
+	char	   *copy;
 
 	if (ctx->body == NULL || ctx->root == NULL ||
 		!number_ordinal(ctx->root, item, &n) ||
 		!zcrm_json_nth_number(ctx->body, ctx->len, n, &start, &end))
 		return NULL;
-	text = zcrm_arena_alloc0(&ctx->arena, end - start + 1);
-	if (text != NULL)
-		memcpy(text, ctx->body + start, end - start);
-	return text;
+	copy = zcrm_arena_alloc0(&ctx->arena, end - start + 1);
+	if (copy != NULL)
+		memcpy(copy, ctx->body + start, end - start);
+	return copy;
 }
 
 /*
@@ -489,7 +489,7 @@ zcrm_json_get_exact_id(ZcrmJsonCtx *ctx, const cJSON *obj, const char *key,
 					   const char **out)
 {
 	cJSON	   *item = zcrm_json_get_member(obj, key);
-	const char *text;
+	const char *digits;
 
 	*out = NULL;
 	if (item == NULL)
@@ -504,12 +504,12 @@ zcrm_json_get_exact_id(ZcrmJsonCtx *ctx, const cJSON *obj, const char *key,
 		return zcrm_json_shape_error(ctx, key,
 									 "expected a string or an integer, found %s",
 									 zcrm_json_type_name(item));
-	if ((text = zcrm_json_number_text(ctx, item)) == NULL)
+	if ((digits = zcrm_json_number_text(ctx, item)) == NULL)
 		return zcrm_json_oom_error(ctx);
-	if (strspn(text, "0123456789") != strlen(text))
+	if (strspn(digits, "0123456789") != strlen(digits))
 		return zcrm_json_shape_error(ctx, key,
 									 "expected an integer id written with digits only, found another number");
-	*out = text;
+	*out = digits;
 	return ZCRM_PARSE_OK;
 }
 
@@ -639,7 +639,7 @@ make_numbers_exact(cJSON *node, bool strict, int depth)
 	if (cJSON_IsNumber(node))
 	{
 		double		d = node->valuedouble;
-		char		text[40];
+		char		buf[40];
 		char	   *raw;
 
 		if (!(d >= -ZCRM_MAX_SAFE_INTEGER && d <= ZCRM_MAX_SAFE_INTEGER))
@@ -650,12 +650,12 @@ make_numbers_exact(cJSON *node, bool strict, int depth)
 			if (!(d >= -DBL_MAX && d <= DBL_MAX))
 				return ZCRM_PARSE_OK;
 		}
-		if (!exact_number_text(d, text, sizeof(text)))
+		if (!exact_number_text(d, buf, sizeof(buf)))
 			return ZCRM_PARSE_OK;
-		raw = cJSON_malloc(strlen(text) + 1);
+		raw = cJSON_malloc(strlen(buf) + 1);
 		if (raw == NULL)
 			return ZCRM_PARSE_NO_MEMORY;
-		memcpy(raw, text, strlen(text) + 1);
+		memcpy(raw, buf, strlen(buf) + 1);
 		node->type = cJSON_Raw;
 		node->valuestring = raw;
 		return ZCRM_PARSE_OK;

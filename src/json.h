@@ -180,6 +180,7 @@ extern ZcrmParseStatus zcrm_json_get_count(ZcrmJsonCtx *ctx,
 										   bool *has, int64_t *out);
 extern ZcrmParseStatus zcrm_json_get_id(ZcrmJsonCtx *ctx, const cJSON *obj,
 										const char *key, const char **out);
+
 /*
  * zcrm_json_number_text
  *	  The source text of number node "item" of ctx->root (cJSON keeps only

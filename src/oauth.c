@@ -418,8 +418,8 @@ write_budget(int fd, const char *path, const Budget *b)
 static int
 budget_recent(const Budget *b)
 {
-	TimestampTz window_start = GetCurrentTimestamp() -
-		(TimestampTz) ZCRM_REFRESH_WINDOW_S * USECS_PER_SEC;
+	TimestampTz window_start = (GetCurrentTimestamp() -
+								(TimestampTz) ZCRM_REFRESH_WINDOW_S * USECS_PER_SEC);
 	int			recent = 0;
 
 	for (int i = 0; i < b->n; i++)

@@ -415,7 +415,7 @@ parse_document(const char *body, size_t len, const DocumentKind *kind,
 			   void **out, ZcrmParseError *err)
 {
 	ZcrmParseError localerr;
-	ZcrmJsonCtx	ctx;
+	ZcrmJsonCtx ctx;
 	cJSON	   *root;
 	void	   *result = NULL;
 	ZcrmParseStatus rc;

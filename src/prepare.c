@@ -743,8 +743,8 @@ zcrm_prepare(const ZcrmWriteSpec *spec, ZcrmPartCallback cb, void *arg,
 		bool		pushed = false;
 
 		/*
-		 * A procedure (CALL) may run without an active snapshot; the query
-		 * is then planned and opened on a new one, which the portal keeps.
+		 * A procedure (CALL) may run without an active snapshot; the query is
+		 * then planned and opened on a new one, which the portal keeps.
 		 */
 		if (!ActiveSnapshotSet())
 		{

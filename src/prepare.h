@@ -64,7 +64,8 @@ typedef struct ZcrmWriteSpec
 	const char *operation;		/* insert, update or upsert */
 	const char *find_by;		/* required for update and upsert */
 	const char *key_column;		/* kept locally as source_key, never sent */
-	Jsonb	   *mappings;		/* {"Field": {"find_by"|"format"|"module"|"default_value": …}} */
+	/* {"Field": {"find_by"|"format"|"module"|"default_value": …}} */
+	Jsonb	   *mappings;
 	bool		ignore_empty;	/* passed through for the create call */
 	bool		zip;			/* zip each part (false: CSV only) */
 } ZcrmWriteSpec;
@@ -81,7 +82,8 @@ typedef struct ZcrmWritePart
 	int64		first_row;		/* 1-based, the query's order, whole run */
 	int64		last_row;
 	int64		rows;			/* last_row - first_row + 1 */
-	const char *csv;			/* UTF-8, header row included, not NUL-terminated */
+	const char *csv;			/* UTF-8, header row included, not
+								 * NUL-terminated */
 	size_t		csv_len;
 	const void *zip;			/* the zip of the CSV (NULL when !spec->zip) */
 	size_t		zip_len;
@@ -114,9 +116,9 @@ typedef struct ZcrmPrepareResult
 	/*
 	 * The field_mappings array of the create call, as jsonb: one entry per
 	 * sent column {"api_name": name, "index": i} with the mapping's find_by,
-	 * format and module (format always set for date and timestamp
-	 * columns), then one entry per default_value-only mapping.  Known
-	 * before the first row is read: set even when the query has no rows.
+	 * format and module (format always set for date and timestamp columns),
+	 * then one entry per default_value-only mapping.  Known before the first
+	 * row is read: set even when the query has no rows.
 	 */
 	Jsonb	   *field_mappings;
 } ZcrmPrepareResult;

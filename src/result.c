@@ -40,8 +40,8 @@ typedef struct ZcrmResultRow
 
 struct ZcrmResultFile
 {
-	char	   *text;			/* every field, NUL-terminated; text[0] = "" */
-	uint32_t   *cells;			/* offsets into text: header, then rows */
+	char	   *strings;		/* all fields, NUL-terminated, "" first */
+	uint32_t   *cells;			/* offsets into strings: header, then rows */
 	size_t		ncells;
 	size_t		cellcap;
 	ZcrmResultRow *rows;
@@ -115,9 +115,9 @@ line_at(const unsigned char *data, size_t pos)
  *	  Set *err (when not NULL) and return its status.  "at" is the byte the
  *	  failure was found at, or (size_t) -1 for none.
  */
-static ZcrmResultStatus
-fail(ZcrmResultReader *r, ZcrmResultStatus status, size_t at, const char *fmt,...)
-	__attribute__((format(printf, 4, 5)));
+static ZcrmResultStatus fail(ZcrmResultReader *r, ZcrmResultStatus status,
+							 size_t at, const char *fmt,...)
+			__attribute__((format(printf, 4, 5)));
 
 static ZcrmResultStatus
 fail(ZcrmResultReader *r, ZcrmResultStatus status, size_t at, const char *fmt,...)
@@ -249,7 +249,7 @@ static ZcrmResultStatus
 read_field(ZcrmResultReader *r)
 {
 	const unsigned char *s = r->data;
-	char	   *out = r->f->text;
+	char	   *out = r->f->strings;
 	size_t		start = r->tpos;
 
 	if (r->pos < r->len && s[r->pos] == '"')
@@ -337,11 +337,11 @@ find_columns(ZcrmResultReader *r)
 
 	for (size_t c = 0; c < f->ncols; c++)
 	{
-		const char *name = f->text + f->cells[c];
+		const char *name = f->strings + f->cells[c];
 
 		for (size_t d = 0; d < c; d++)
 		{
-			if (strcmp(name, f->text + f->cells[d]) == 0)
+			if (strcmp(name, f->strings + f->cells[d]) == 0)
 				return fail(r, ZCRM_RESULT_DUPLICATE_COLUMN, (size_t) -1,
 							"the header names column \"%.64s\" twice", name);
 		}
@@ -472,13 +472,13 @@ zcrm_result_read(const char *data, size_t len, const ZcrmResultLimits *limits,
 	if (r.f == NULL)
 		return fail(&r, ZCRM_RESULT_NO_MEMORY, (size_t) -1, "out of memory");
 	/* each field takes at most its bytes and one separator: len + "" + 1 */
-	r.f->text = malloc(len + 2);
-	if (r.f->text == NULL)
+	r.f->strings = malloc(len + 2);
+	if (r.f->strings == NULL)
 	{
 		free(r.f);
 		return fail(&r, ZCRM_RESULT_NO_MEMORY, (size_t) -1, "out of memory");
 	}
-	r.f->text[0] = '\0';
+	r.f->strings[0] = '\0';
 	r.tpos = 1;
 
 	st = read_all(&r);
@@ -500,7 +500,7 @@ zcrm_result_free(ZcrmResultFile *f)
 {
 	if (f == NULL)
 		return;
-	free(f->text);
+	free(f->strings);
 	free(f->cells);
 	free(f->rows);
 	free(f);
@@ -527,7 +527,7 @@ zcrm_result_ncolumns(const ZcrmResultFile *f)
 const char *
 zcrm_result_column(const ZcrmResultFile *f, size_t col)
 {
-	return col < f->ncols ? f->text + f->cells[col] : NULL;
+	return col < f->ncols ? f->strings + f->cells[col] : NULL;
 }
 
 long
@@ -535,7 +535,7 @@ zcrm_result_find_column(const ZcrmResultFile *f, const char *name)
 {
 	for (size_t c = 0; c < f->ncols; c++)
 	{
-		if (strcmp(f->text + f->cells[c], name) == 0)
+		if (strcmp(f->strings + f->cells[c], name) == 0)
 			return (long) c;
 	}
 	return -1;
@@ -559,8 +559,8 @@ zcrm_result_value(const ZcrmResultFile *f, size_t row, size_t col)
 		return NULL;
 	r = &f->rows[row];
 	if (col >= r->nfields)
-		return f->text;			/* "" */
-	return f->text + f->cells[r->first + col];
+		return f->strings;		/* "" */
+	return f->strings + f->cells[r->first + col];
 }
 
 const char *
@@ -679,14 +679,14 @@ trim(const char **s, const char **e)
  *	  See result.h.
  */
 ZcrmResultStatus
-zcrm_result_errors_json(const char *text, char **json)
+zcrm_result_errors_json(const char *errors, char **json)
 {
 	ZcrmJsonBuf b = {NULL, 0, 0, false};
-	const char *p = text;
+	const char *p = errors;
 	int			nentries = 0;
 
 	*json = NULL;
-	if (text == NULL)
+	if (errors == NULL)
 		return ZCRM_RESULT_OK;
 	while (*p)
 	{

@@ -76,9 +76,9 @@ typedef struct ZcrmResultLimits
 	size_t		max_rows;		/* data rows, header not counted */
 
 	/*
-	 * When not NULL, called every 64 kB or so; returning true stops the
-	 * read with ZCRM_RESULT_INTERRUPTED (everything freed), so that the
-	 * server can service an interrupt and read again.
+	 * When not NULL, called every 64 kB or so; returning true stops the read
+	 * with ZCRM_RESULT_INTERRUPTED (everything freed), so that the server can
+	 * service an interrupt and read again.
 	 */
 	bool		(*interrupted) (void);
 } ZcrmResultLimits;
@@ -88,10 +88,10 @@ typedef struct ZcrmResultError
 {
 	ZcrmResultStatus status;
 	size_t		line;			/* 1-based physical line, 0 when unknown */
-	char		message[200];	/* English, printable ASCII; never quotes
-								 * the data except the name of a duplicate
-								 * column (64 bytes at most, any byte
-								 * outside printable ASCII as '?') */
+	char		message[200];	/* English, printable ASCII; never quotes the
+								 * data except the name of a duplicate column
+								 * (64 bytes at most, any byte outside
+								 * printable ASCII as '?') */
 } ZcrmResultError;
 
 typedef struct ZcrmResultFile ZcrmResultFile;
@@ -156,7 +156,7 @@ extern const char *zcrm_result_errors(const ZcrmResultFile *f, size_t row);
 
 /*
  * zcrm_result_errors_json
- *	  The ERRORS text "text" (NUL-terminated UTF-8, may be NULL) as a JSON
+ *	  The ERRORS text "errors" (NUL-terminated UTF-8, may be NULL) as a JSON
  *	  array, one object per entry:
  *		[{"code":"MANDATORY_NOT_FOUND","fields":["Company","Last_Name"]}]
  *	  Entries are split at ':', code and columns at the first '-', columns
@@ -165,7 +165,7 @@ extern const char *zcrm_result_errors(const ZcrmResultFile *f, size_t row);
  *	  *json is a malloc'd NUL-terminated string (free with free()), or NULL
  *	  when the text holds no entry.  Returns OK or NO_MEMORY.
  */
-extern ZcrmResultStatus zcrm_result_errors_json(const char *text, char **json);
+extern ZcrmResultStatus zcrm_result_errors_json(const char *errors, char **json);
 
 /*
  * zcrm_result_match

@@ -405,7 +405,7 @@ zcrm_run_read_part(const char *schema, int64 run_id, int32 part, bool want_zip, 
 /* See run_store.h. */
 bool
 zcrm_run_set_part(const char *schema, const ZcrmRunPart *rp, const char *from, const char *state,
-		 const char *column, const char *value, bool drop_zip)
+				  const char *column, const char *value, bool drop_zip)
 {
 	Oid			types[3] = {INT8OID, INT4OID, TEXTOID};
 	Datum		values[3];
@@ -453,7 +453,7 @@ zcrm_run_record_refusal(const char *schema, const ZcrmRunPart *rp, const char *e
 /* See run_store.h. */
 int64
 zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResultFile *f,
-			  size_t *unmatched)
+					   size_t *unmatched)
 {
 	char	   *names[3];
 	int			k = echo_columns(schema, rp->run_id, names);

@@ -102,37 +102,37 @@ escaped_char(unsigned char c)
 
 /*
  * next_unit
- *	  Decode the unit that starts at text[pos] (pos < len).
+ *	  Decode the unit that starts at str[pos] (pos < len).
  */
 static Unit
-next_unit(const unsigned char *text, size_t len, size_t pos)
+next_unit(const unsigned char *str, size_t len, size_t pos)
 {
-	Unit		u = {text[pos], 1};
+	Unit		u = {str[pos], 1};
 
-	if (text[pos] == '\\')
+	if (str[pos] == '\\')
 	{
 		size_t		q = pos;
 
-		while (q < len && text[q] == '\\')
+		while (q < len && str[q] == '\\')
 			q++;
-		if (q < len && escaped_char(text[q]) >= 0)
+		if (q < len && escaped_char(str[q]) >= 0)
 		{
-			u.c = escaped_char(text[q]);
+			u.c = escaped_char(str[q]);
 			u.len = q + 1 - pos;
 		}
-		else if (q < len && text[q] == 'u' && len - q > 4 &&
-				 hex4_value(text + q + 1) >= 0)
+		else if (q < len && str[q] == 'u' && len - q > 4 &&
+				 hex4_value(str + q + 1) >= 0)
 		{
-			int			v = hex4_value(text + q + 1);
+			int			v = hex4_value(str + q + 1);
 
 			u.c = v < 0x80 ? v : NO_MATCH;
 			u.len = q + 5 - pos;
 		}
 	}
-	else if (text[pos] == '%' && len - pos > 2 &&
-			 hex_value(text[pos + 1]) >= 0 && hex_value(text[pos + 2]) >= 0)
+	else if (str[pos] == '%' && len - pos > 2 &&
+			 hex_value(str[pos + 1]) >= 0 && hex_value(str[pos + 2]) >= 0)
 	{
-		u.c = hex_value(text[pos + 1]) * 16 + hex_value(text[pos + 2]);
+		u.c = hex_value(str[pos + 1]) * 16 + hex_value(str[pos + 2]);
 		u.len = 3;
 	}
 	return u;
@@ -160,11 +160,11 @@ span_add(SpanList *list, size_t start, size_t end)
 
 /*
  * find_one
- *	  Add the span of every copy of "secret" (m > 0 bytes) in text to list.
+ *	  Add the span of every copy of "secret" (m > 0 bytes) in "str" to list.
  *	  "fail" and "starts" are scratch arrays of m entries each.
  */
 static bool
-find_one(const unsigned char *text, size_t len, const unsigned char *secret,
+find_one(const unsigned char *str, size_t len, const unsigned char *secret,
 		 size_t m, size_t *fail, size_t *starts, SpanList *list)
 {
 	size_t		q = 0;			/* secret bytes matched so far */
@@ -184,7 +184,7 @@ find_one(const unsigned char *text, size_t len, const unsigned char *secret,
 
 	for (size_t pos = 0; pos < len;)
 	{
-		Unit		u = next_unit(text, len, pos);
+		Unit		u = next_unit(str, len, pos);
 		size_t		start = pos;
 
 		pos += u.len;
@@ -231,7 +231,7 @@ span_cmp(const void *a, const void *b)
  *	  See scrub.h.
  */
 bool
-zcrm_find_secrets(const char *text, size_t len, const char *const *secrets,
+zcrm_find_secrets(const char *str, size_t len, const char *const *secrets,
 				  ZcrmSpan **spans, size_t *nspans)
 {
 	SpanList	list = {NULL, 0, 0};
@@ -253,7 +253,7 @@ zcrm_find_secrets(const char *text, size_t len, const char *const *secrets,
 			free(list.items);
 			return false;
 		}
-		ok = find_one((const unsigned char *) text, len,
+		ok = find_one((const unsigned char *) str, len,
 					  (const unsigned char *) secrets[i], m,
 					  scratch, scratch + m, &list);
 		free(scratch);

@@ -41,7 +41,7 @@ typedef struct ZcrmSpan
 /*
  * zcrm_find_secrets
  *	  Find every copy of every secret of "secrets" (NULL-terminated; NULL
- *	  and empty entries are ignored) in the "len" bytes of "text", in any
+ *	  and empty entries are ignored) in the "len" bytes of "str", in any
  *	  of the encodings above.  On success, returns true and sets *spans to
  *	  a malloc'd array (free it with free(); NULL when *nspans is 0) of
  *	  *nspans byte ranges, sorted, not overlapping and not adjacent, that
@@ -49,7 +49,7 @@ typedef struct ZcrmSpan
  *	  (and *spans NULL) when malloc fails: the caller must then treat the
  *	  whole text as secret.  Time is linear in len for each secret.
  */
-extern bool zcrm_find_secrets(const char *text, size_t len,
+extern bool zcrm_find_secrets(const char *str, size_t len,
 							  const char *const *secrets,
 							  ZcrmSpan **spans, size_t *nspans);
 

@@ -339,8 +339,8 @@ zcrm_define_settings(void)
 							   NULL, NULL, NULL);
 
 	/*
-	 * A result file holds at most 25,000 rows per resource (Zoho's limit on
-	 * a job's CSV), each with up to three echoed columns, STATUS, a 19-digit
+	 * A result file holds at most 25,000 rows per resource (Zoho's limit on a
+	 * job's CSV), each with up to three echoed columns, STATUS, a 19-digit
 	 * RECORD_ID and ERRORS: a few MB for ordinary rows.  64 MB uncompressed
 	 * leaves about 2.5 kB per row of a full part; CSV compresses at least
 	 * 4:1, so 16 MB (zcrm_bulk.max_response_size's default) of zip holds it.

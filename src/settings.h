@@ -46,6 +46,7 @@ extern char *zcrm_default_connection;
 /* zcrm_bulk.max_result_size (the zip) and _uncompressed_size (each CSV), bytes */
 extern int	zcrm_max_result_size;
 extern int	zcrm_max_result_uncompressed_size;
+
 /* zcrm_bulk.max_part_rows and max_part_bytes: the split of a write (prepare.c) */
 extern int	zcrm_max_part_rows;
 extern int	zcrm_max_part_bytes;

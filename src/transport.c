@@ -206,8 +206,8 @@ static struct curl_slist *
 build_headers(const ZcrmRequest *req)
 {
 	struct curl_slist *list;
-	char	   *auth = req->token ?
-		psprintf("Authorization: Zoho-oauthtoken %s", req->token) : NULL;
+	char	   *auth = (req->token ?
+						psprintf("Authorization: Zoho-oauthtoken %s", req->token) : NULL);
 
 	list = curl_slist_append(NULL, "Accept: application/json");
 	if (req->form)
@@ -358,8 +358,8 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 
 	/*
 	 * libcurl itself sends a request again, on a new connection, when a
-	 * reused keep-alive connection dies before any answer arrives; a
-	 * request that must never be sent twice gets a connection of its own.
+	 * reused keep-alive connection dies before any answer arrives; a request
+	 * that must never be sent twice gets a connection of its own.
 	 */
 	ZCRM_SETOPT(CURLOPT_FRESH_CONNECT, (long) req->once);
 	ZCRM_SETOPT(CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -367,9 +367,9 @@ configure_request(ZcrmSlot *slot, const ZcrmRequest *req, long timeout_ms)
 	ZCRM_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) slot->body.limit);
 
 	/*
-	 * Over HTTPS, concurrent requests wait for the first connection's ALPN
-	 * to learn whether they can share it over HTTP/2.  Plain http:// is
-	 * always HTTP/1.1 here, and waiting would cost a whole response time.
+	 * Over HTTPS, concurrent requests wait for the first connection's ALPN to
+	 * learn whether they can share it over HTTP/2.  Plain http:// is always
+	 * HTTP/1.1 here, and waiting would cost a whole response time.
 	 */
 	ZCRM_SETOPT(CURLOPT_PIPEWAIT, (long) (pg_strncasecmp(req->url, "https://", 8) == 0));
 	ZCRM_SETOPT(CURLOPT_WRITEDATA, &slot->body);

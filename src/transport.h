@@ -68,7 +68,8 @@ typedef struct ZcrmRequest
 	size_t		upload_len;		/* multipart/form-data part "file", named */
 	const char *upload_name;	/* upload_name, without a part Content-Type */
 	const char *const *headers; /* more header lines, NULL-terminated */
-	size_t		max_body;	/* when > 0: the body limit instead of zcrm_bulk.max_response_size */
+	size_t		max_body;		/* when > 0: the body limit instead of
+								 * zcrm_bulk.max_response_size */
 } ZcrmRequest;
 
 /* How one request of a batch ended. */

@@ -90,9 +90,9 @@ struct ZcrmUnzip
 };
 
 /* Set err (if any) to status and a formatted message; return status. */
-static ZcrmZipStatus
-set_error(ZcrmZipError *err, ZcrmZipStatus status, const char *fmt,...)
-	__attribute__((format(printf, 3, 4)));
+static ZcrmZipStatus set_error(ZcrmZipError *err, ZcrmZipStatus status,
+							   const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
 
 static ZcrmZipStatus
 set_error(ZcrmZipError *err, ZcrmZipStatus status, const char *fmt,...)
@@ -253,7 +253,7 @@ mem_seek(voidpf opaque, voidpf stream, ZPOS64_T offset, int origin)
 	return 0;
 }
 
-static int ZCALLBACK
+static int	ZCALLBACK
 mem_close(voidpf opaque, voidpf stream)
 {
 	(void) opaque;
@@ -261,7 +261,7 @@ mem_close(voidpf opaque, voidpf stream)
 	return 0;
 }
 
-static int ZCALLBACK
+static int	ZCALLBACK
 mem_error(voidpf opaque, voidpf stream)
 {
 	MemStream  *ms = (MemStream *) stream;
@@ -416,7 +416,8 @@ zcrm_zip_writer_finish(ZcrmZipWriter *w, void **out, size_t *outlen,
 						 "zip archive is finished or failed");
 
 	rc = zipClose(w->zf, NULL);
-	w->zf = NULL;				/* zipClose frees minizip's state, even on error */
+	w->zf = NULL;				/* zipClose frees minizip's state, even on
+								 * error */
 	if (rc != ZIP_OK)
 		return writer_failure(w, err, "zipClose", rc);
 

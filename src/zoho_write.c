@@ -403,7 +403,7 @@ zcrm_write_org_id(ZcrmCall *call, ZcrmError *err)
 	char	   *zgid;
 
 	if (call->conn && call->conn->org_id)
-		return pstrdup(call->conn->org_id);	/* the server says: no call */
+		return pstrdup(call->conn->org_id); /* the server says: no call */
 	org_key(call, &key);
 	if ((hit = org_entry_find(&key)) != NULL)
 		return pstrdup(hit->zgid);

@@ -484,14 +484,14 @@ array_length(const cJSON *obj, const char *key)
 
 /*
  * check_json_text
- *	  text is parse.c's compact JSON text of the value orig ("strict" as
+ *	  "json" is parse.c's compact JSON text of the value orig ("strict" as
  *	  for default_value, else as for details).  It must re-parse, in full,
  *	  to the same value; zcrm_check_document() must accept it when it is
  *	  an object that is not itself a Zoho error object, call it API_ERROR
  *	  when it is one, and call any other value BAD_SHAPE.
  */
 static void
-check_json_text(const char *text, const cJSON *orig, bool strict)
+check_json_text(const char *json, const cJSON *orig, bool strict)
 {
 	char	   *buf;
 	size_t		len;
@@ -501,9 +501,9 @@ check_json_text(const char *text, const cJSON *orig, bool strict)
 	ZcrmParseStatus rc;
 	ZcrmParseStatus want;
 
-	REQUIRE(text != NULL);
-	check_text(text);
-	buf = exact_copy(text, &len);
+	REQUIRE(json != NULL);
+	check_text(json);
+	buf = exact_copy(json, &len);
 
 	copy = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	REQUIRE(copy != NULL);

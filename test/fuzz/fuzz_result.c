@@ -85,17 +85,17 @@ put_quoted(char **buf, size_t *len, size_t *cap, const char *s, const char *end)
 }
 
 static void
-check_errors_json(const char *text)
+check_errors_json(const char *errors)
 {
 	char	   *json = NULL;
 	cJSON	   *tree;
 	const cJSON *entry;
 
-	REQUIRE(zcrm_result_errors_json(text, &json) == ZCRM_RESULT_OK);
+	REQUIRE(zcrm_result_errors_json(errors, &json) == ZCRM_RESULT_OK);
 	if (json == NULL)
 	{
 		/* no entry: nothing but separators and blanks */
-		for (const char *p = text; p && *p; p++)
+		for (const char *p = errors; p && *p; p++)
 			REQUIRE(*p == ':' || *p == ' ' || *p == '\t');
 		return;
 	}

@@ -446,6 +446,8 @@ test_csv_100k_rows(void)
 	ZcrmCsv    *csv;
 	size_t		written = 0;
 	ZcrmCsvStatus st = ZCRM_CSV_OK;
+	const char *const row[] = {"0123456789"};
+	const size_t lens[] = {10};
 
 	/* 25 MB: the row limit splits */
 	split_rows(25 * 1024 * 1024, 100000, &parts, &rows, &max_alloc);
@@ -463,8 +465,7 @@ test_csv_100k_rows(void)
 	csv = zcrm_csv_create(100000);
 	for (size_t i = 0; i < 100000; i++)
 	{
-		st = zcrm_csv_write_row(csv, false, (const char *const[]) {"0123456789"},
-								(const size_t[]) {10}, 1);
+		st = zcrm_csv_write_row(csv, false, row, lens, 1);
 		if (st != ZCRM_CSV_OK)
 			break;
 		written++;
@@ -489,6 +490,10 @@ test_csv_out_of_memory(void)
 		ZcrmCsvStatus st = ZCRM_CSV_OK;
 		size_t		i;
 		bool		failed;
+		const char *const row[] = {"a,b", "c"};
+		const size_t lens[] = {3, 1};
+		const char *const one[] = {"x"};
+		const size_t one_len[] = {1};
 
 		fail_allocation(k);
 		csv = zcrm_csv_create(1024 * 1024);
@@ -500,8 +505,7 @@ test_csv_out_of_memory(void)
 		}
 		for (i = 0; i < 5000; i++)
 		{
-			st = zcrm_csv_write_row(csv, false, (const char *const[]) {"a,b", "c"},
-									(const size_t[]) {3, 1}, 2);
+			st = zcrm_csv_write_row(csv, false, row, lens, 2);
 			if (st != ZCRM_CSV_OK)
 				break;
 		}
@@ -518,8 +522,7 @@ test_csv_out_of_memory(void)
 		/* what is there is complete rows, and the writer still works */
 		CHECK_INT(zcrm_csv_rows(csv), i);
 		CHECK_INT(zcrm_csv_len(csv), i * 9);	/* "a,b",c CRLF */
-		CHECK_INT(zcrm_csv_write_row(csv, false, (const char *const[]) {"x"},
-									 (const size_t[]) {1}, 1), ZCRM_CSV_OK);
+		CHECK_INT(zcrm_csv_write_row(csv, false, one, one_len, 1), ZCRM_CSV_OK);
 		zcrm_csv_free(csv);
 	}
 	fail_allocation(-1);

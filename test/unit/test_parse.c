@@ -185,9 +185,9 @@ job_bytes(const char *bytes, size_t len, ZcrmJob **job, ZcrmParseError *err)
 }
 
 static ZcrmParseStatus
-job_text(const char *text, ZcrmJob **job, ZcrmParseError *err)
+job_text(const char *json, ZcrmJob **job, ZcrmParseError *err)
 {
-	return job_bytes(text, strlen(text), job, err);
+	return job_bytes(json, strlen(json), job, err);
 }
 
 static ZcrmParseStatus
@@ -202,9 +202,9 @@ apierr_bytes(const char *bytes, size_t len, ZcrmApiError **out,
 }
 
 static ZcrmParseStatus
-apierr_text(const char *text, ZcrmApiError **out, ZcrmParseError *err)
+apierr_text(const char *json, ZcrmApiError **out, ZcrmParseError *err)
 {
-	return apierr_bytes(text, strlen(text), out, err);
+	return apierr_bytes(json, strlen(json), out, err);
 }
 
 static ZcrmParseStatus
@@ -218,9 +218,9 @@ check_bytes(const char *bytes, size_t len, ZcrmParseError *err)
 }
 
 static ZcrmParseStatus
-check_text(const char *text, ZcrmParseError *err)
+check_text(const char *json, ZcrmParseError *err)
 {
-	return check_bytes(text, strlen(text), err);
+	return check_bytes(json, strlen(json), err);
 }
 
 /*
@@ -230,12 +230,12 @@ check_text(const char *text, ZcrmParseError *err)
  *	  no text from the body ("secret", if given) leaks into the message.
  */
 static void
-expect_job_fails_at(const char *text, ZcrmParseStatus want, const char *path,
+expect_job_fails_at(const char *json, ZcrmParseStatus want, const char *path,
 					const char *secret, const char *file, int line)
 {
 	ZcrmJob    *job = (ZcrmJob *) &job;
 	ZcrmParseError err;
-	ZcrmParseStatus rc = job_text(text, &job, &err);
+	ZcrmParseStatus rc = job_text(json, &job, &err);
 
 	if (rc != want)
 	{
@@ -275,18 +275,18 @@ expect_job_fails_at(const char *text, ZcrmParseStatus want, const char *path,
 	}
 }
 
-#define expect_job_fails(text, want, path) \
-	expect_job_fails_at((text), (want), (path), NULL, __FILE__, __LINE__)
-#define expect_job_fails_secret(text, want, path, secret) \
-	expect_job_fails_at((text), (want), (path), (secret), __FILE__, __LINE__)
+#define expect_job_fails(json, want, path) \
+	expect_job_fails_at((json), (want), (path), NULL, __FILE__, __LINE__)
+#define expect_job_fails_secret(json, want, path, secret) \
+	expect_job_fails_at((json), (want), (path), (secret), __FILE__, __LINE__)
 
 /* Parse text as a job and expect success; the caller frees the job. */
 static ZcrmJob *
-expect_job_ok_at(const char *text, const char *file, int line)
+expect_job_ok_at(const char *json, const char *file, int line)
 {
 	ZcrmJob    *job = NULL;
 	ZcrmParseError err;
-	ZcrmParseStatus rc = job_text(text, &job, &err);
+	ZcrmParseStatus rc = job_text(json, &job, &err);
 
 	if (rc != ZCRM_PARSE_OK || job == NULL)
 	{
@@ -304,7 +304,7 @@ expect_job_ok_at(const char *text, const char *file, int line)
 	return job;
 }
 
-#define expect_job_ok(text) expect_job_ok_at((text), __FILE__, __LINE__)
+#define expect_job_ok(json) expect_job_ok_at((json), __FILE__, __LINE__)
 
 /*
  * The value of the default_value of the only mapping of a one-resource job
@@ -314,16 +314,16 @@ expect_job_ok_at(const char *text, const char *file, int line)
 static const char *
 default_value_of(const char *dv, ZcrmParseStatus *rc, ZcrmParseError *err)
 {
-	char	   *text;
+	char	   *json;
 	size_t		size = strlen(dv) + 100;
 	ZcrmJob    *job = NULL;
 	const char *result = NULL;
 
-	text = keep(xmalloc(size));
-	snprintf(text, size,
+	json = keep(xmalloc(size));
+	snprintf(json, size,
 			 "{\"resource\":[{\"field_mappings\":[{\"default_value\":%s}]}]}",
 			 dv);
-	*rc = job_text(text, &job, err);
+	*rc = job_text(json, &job, err);
 	if (*rc == ZCRM_PARSE_OK)
 	{
 		if (job->resources[0].mappings[0].default_value != NULL)
@@ -1071,43 +1071,43 @@ static void
 test_deep_nesting(void)
 {
 	size_t		depth = 100000;
-	char	   *text = keep(xmalloc(2 * depth + 16));
+	char	   *json = keep(xmalloc(2 * depth + 16));
 	ZcrmParseError err;
 	ZcrmJob    *job = NULL;
 	size_t		i;
 	size_t		n;
 
-	memset(text, '[', depth);
-	memset(text + depth, ']', depth);
-	CHECK_STATUS(job_bytes(text, 2 * depth, &job, &err), ZCRM_PARSE_NOT_JSON);
+	memset(json, '[', depth);
+	memset(json + depth, ']', depth);
+	CHECK_STATUS(job_bytes(json, 2 * depth, &job, &err), ZCRM_PARSE_NOT_JSON);
 	CHECK_STR(err.message, "the body is nested too deeply");
-	CHECK_STATUS(check_bytes(text, 2 * depth, &err), ZCRM_PARSE_NOT_JSON);
-	CHECK_STATUS(check_bytes(text, depth, &err), ZCRM_PARSE_NOT_JSON);
+	CHECK_STATUS(check_bytes(json, 2 * depth, &err), ZCRM_PARSE_NOT_JSON);
+	CHECK_STATUS(check_bytes(json, depth, &err), ZCRM_PARSE_NOT_JSON);
 
-	memset(text, '{', depth);
-	CHECK_STATUS(check_bytes(text, depth, &err), ZCRM_PARSE_NOT_JSON);
+	memset(json, '{', depth);
+	CHECK_STATUS(check_bytes(json, depth, &err), ZCRM_PARSE_NOT_JSON);
 
 	/* {"a": followed by 999 arrays: 1000 levels in all, which cJSON takes */
 	n = 0;
-	n += (size_t) sprintf(text, "{\"a\":");
+	n += (size_t) sprintf(json, "{\"a\":");
 	for (i = 0; i < 999; i++)
-		text[n++] = '[';
+		json[n++] = '[';
 	for (i = 0; i < 999; i++)
-		text[n++] = ']';
-	text[n++] = '}';
-	CHECK_STATUS(check_bytes(text, n, &err), ZCRM_PARSE_OK);
-	CHECK_STATUS(job_bytes(text, n, &job, &err), ZCRM_PARSE_OK);
+		json[n++] = ']';
+	json[n++] = '}';
+	CHECK_STATUS(check_bytes(json, n, &err), ZCRM_PARSE_OK);
+	CHECK_STATUS(job_bytes(json, n, &job, &err), ZCRM_PARSE_OK);
 	zcrm_job_free(job);
 
 	/* one more level is too deep */
 	n = 0;
-	n += (size_t) sprintf(text, "{\"a\":");
+	n += (size_t) sprintf(json, "{\"a\":");
 	for (i = 0; i < 1000; i++)
-		text[n++] = '[';
+		json[n++] = '[';
 	for (i = 0; i < 1000; i++)
-		text[n++] = ']';
-	text[n++] = '}';
-	CHECK_STATUS(check_bytes(text, n, &err), ZCRM_PARSE_NOT_JSON);
+		json[n++] = ']';
+	json[n++] = '}';
+	CHECK_STATUS(check_bytes(json, n, &err), ZCRM_PARSE_NOT_JSON);
 
 	/* a default_value nested to the limit is printed */
 	{
@@ -1117,16 +1117,16 @@ test_deep_nesting(void)
 		const char *dv;
 
 		n = strlen(prefix);
-		memcpy(text, prefix, n);
+		memcpy(json, prefix, n);
 		for (i = 0; i < levels; i++)
-			text[n++] = '[';
-		text[n++] = '7';
+			json[n++] = '[';
+		json[n++] = '7';
 		for (i = 0; i < levels; i++)
-			text[n++] = ']';
-		memcpy(text + n, "}]}]}", 5);
+			json[n++] = ']';
+		memcpy(json + n, "}]}]}", 5);
 		n += 5;
 		job = NULL;
-		rc = job_bytes(text, n, &job, &err);
+		rc = job_bytes(json, n, &job, &err);
 		CHECK_STATUS(rc, ZCRM_PARSE_OK);
 		if (rc == ZCRM_PARSE_OK)
 		{
@@ -1210,7 +1210,7 @@ test_nul_escape(void)
 		"{\"id\":\"a\\u0000b\"}",
 		"{\"ignored\":\"\\u0000\"}",
 		"{\"k\\u0000\":1}",
-		"{\"x\":[\"\\\\\\u0000\"]}",		/* escaped backslash, then \u0000 */
+		"{\"x\":[\"\\\\\\u0000\"]}",	/* escaped backslash, then \u0000 */
 		"{\"resource\":[{\"field_mappings\":[{\"default_value\":{\"v\":\"\\u0000\"}}]}]}",
 		"{\"status\":\"error\",\"code\":\"X\\u0000\"}",
 	};
@@ -1482,7 +1482,7 @@ test_ten_thousand_mappings(void)
 {
 	const int	nmap = 10000;
 	size_t		size = (size_t) nmap * 160 + 512;
-	char	   *text = keep(xmalloc(size));
+	char	   *json = keep(xmalloc(size));
 	size_t		n = 0;
 	int			i;
 	struct timespec t0,
@@ -1492,21 +1492,21 @@ test_ten_thousand_mappings(void)
 	ZcrmParseStatus rc;
 	double		ms;
 
-	n += (size_t) snprintf(text + n, size - n,
+	n += (size_t) snprintf(json + n, size - n,
 						   "{\"id\":\"1\",\"status\":\"COMPLETED\",\"resource\":[{\"type\":\"data\","
 						   "\"module\":{\"api_name\":\"Leads\",\"id\":\"2\"},\"field_mappings\":[");
 	for (i = 0; i < nmap; i++)
-		n += (size_t) snprintf(text + n, size - n,
+		n += (size_t) snprintf(json + n, size - n,
 							   "%s{\"api_name\":\"Field_%d\",\"index\":%d,\"format\":null,"
 							   "\"find_by\":null,\"module\":null,\"default_value\":%s,"
 							   "\"parent_column_index\":%d}",
 							   i ? "," : "", i, i, (i % 100) ? "null" : "{\"value\":\"d\"}",
 							   i % 7);
-	n += (size_t) snprintf(text + n, size - n, "]}]}");
+	n += (size_t) snprintf(json + n, size - n, "]}]}");
 	CHECK(n < size);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = job_bytes(text, n, &job, &err);
+	rc = job_bytes(json, n, &job, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double) (t1.tv_sec - t0.tv_sec) * 1000.0 +
 		(double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -1883,14 +1883,14 @@ test_mutations(void)
 }
 
 /* Functions run under allocation failure injection. */
-typedef ZcrmParseStatus (*RunFn) (const char *text);
+typedef ZcrmParseStatus (*RunFn) (const char *json);
 
 static ZcrmParseStatus
-run_job(const char *text)
+run_job(const char *json)
 {
 	ZcrmJob    *job = NULL;
 	ZcrmParseError err;
-	ZcrmParseStatus rc = job_text(text, &job, &err);
+	ZcrmParseStatus rc = job_text(json, &job, &err);
 
 	if (rc == ZCRM_PARSE_OK)
 	{
@@ -1903,11 +1903,11 @@ run_job(const char *text)
 }
 
 static ZcrmParseStatus
-run_apierr(const char *text)
+run_apierr(const char *json)
 {
 	ZcrmApiError *ae = NULL;
 	ZcrmParseError err;
-	ZcrmParseStatus rc = apierr_text(text, &ae, &err);
+	ZcrmParseStatus rc = apierr_text(json, &ae, &err);
 
 	if (rc == ZCRM_PARSE_OK)
 		zcrm_api_error_free(ae);
@@ -1917,9 +1917,9 @@ run_apierr(const char *text)
 }
 
 static ZcrmParseStatus
-run_check(const char *text)
+run_check(const char *json)
 {
-	return check_text(text, NULL);
+	return check_text(json, NULL);
 }
 
 /*
@@ -1928,16 +1928,16 @@ run_check(const char *text)
  * checkers see that nothing is left behind.
  */
 static void
-expect_clean_failures_at(RunFn fn, const char *text, ZcrmParseStatus want,
+expect_clean_failures_at(RunFn fn, const char *json, ZcrmParseStatus want,
 						 const char *file, int line)
 {
 	cJSON_Hooks hooks = {hook_malloc, free};
-	char	   *copy = keep(xmalloc(strlen(text) + 1));
+	char	   *copy = keep(xmalloc(strlen(json) + 1));
 	long		k;
 	long		runs = 0;
 	int			bad = 0;
 
-	strcpy(copy, text);
+	strcpy(copy, json);
 	cJSON_InitHooks(&hooks);
 	for (k = 0; k < 100000; k++)
 	{
@@ -1977,8 +1977,8 @@ expect_clean_failures_at(RunFn fn, const char *text, ZcrmParseStatus want,
 	}
 }
 
-#define expect_clean_failures(fn, text, want) \
-	expect_clean_failures_at((fn), (text), (want), __FILE__, __LINE__)
+#define expect_clean_failures(fn, json, want) \
+	expect_clean_failures_at((fn), (json), (want), __FILE__, __LINE__)
 
 static void
 test_out_of_memory(void)
@@ -2003,17 +2003,17 @@ test_out_of_memory(void)
 	/* a large document needs several arena blocks */
 	{
 		size_t		size = 300 * 120 + 100;
-		char	   *text = keep(xmalloc(size));
+		char	   *json = keep(xmalloc(size));
 		size_t		n = 0;
 		int			i;
 
-		n += (size_t) snprintf(text + n, size - n, "{\"resource\":[{\"field_mappings\":[");
+		n += (size_t) snprintf(json + n, size - n, "{\"resource\":[{\"field_mappings\":[");
 		for (i = 0; i < 300; i++)
-			n += (size_t) snprintf(text + n, size - n,
+			n += (size_t) snprintf(json + n, size - n,
 								   "%s{\"api_name\":\"Field_%d_with_a_long_name_to_fill_blocks\","
 								   "\"default_value\":[%d]}", i ? "," : "", i, i);
-		snprintf(text + n, size - n, "]}]}");
-		expect_clean_failures(run_job, text, ZCRM_PARSE_OK);
+		snprintf(json + n, size - n, "]}]}");
+		expect_clean_failures(run_job, json, ZCRM_PARSE_OK);
 	}
 	diag("%ld allocation failures injected", alloc_failures_total);
 }
@@ -2028,14 +2028,14 @@ test_out_of_memory(void)
 static char *
 tiny_resources(int n, size_t *len)
 {
-	char	   *text = keep(xmalloc((size_t) n * 3 + 64));
-	size_t		k = (size_t) sprintf(text, "{\"id\":\"1\",\"resource\":[");
+	char	   *json = keep(xmalloc((size_t) n * 3 + 64));
+	size_t		k = (size_t) sprintf(json, "{\"id\":\"1\",\"resource\":[");
 
 	for (int i = 0; i < n; i++)
-		k += (size_t) sprintf(text + k, "%s{}", i ? "," : "");
-	k += (size_t) sprintf(text + k, "]}");
+		k += (size_t) sprintf(json + k, "%s{}", i ? "," : "");
+	k += (size_t) sprintf(json + k, "]}");
 	*len = k;
-	return text;
+	return json;
 }
 
 static int	interrupt_calls;
@@ -2054,26 +2054,26 @@ test_parse_limits(void)
 	ZcrmParseLimits limits = {10003, NULL};
 	size_t		len;
 	size_t		len2;
-	char	   *text = tiny_resources(10000, &len);
+	char	   *json = tiny_resources(10000, &len);
 	char	   *text2 = tiny_resources(20000, &len2);
 	ZcrmJob    *job = NULL;
 	ZcrmParseError err;
 
 	zcrm_parse_set_limits(&limits);
-	CHECK_STATUS(job_bytes(text, len, &job, &err), ZCRM_PARSE_OK);
+	CHECK_STATUS(job_bytes(json, len, &job, &err), ZCRM_PARSE_OK);
 	CHECK(job != NULL && job->nresources == 10000);
 	zcrm_job_free(job);
 	limits.max_values = 10002;
 	zcrm_parse_set_limits(&limits);
-	CHECK_STATUS(job_bytes(text, len, &job, &err), ZCRM_PARSE_TOO_MANY_VALUES);
+	CHECK_STATUS(job_bytes(json, len, &job, &err), ZCRM_PARSE_TOO_MANY_VALUES);
 	CHECK(job == NULL);
 	CHECK_INT(err.status, ZCRM_PARSE_TOO_MANY_VALUES);
-	CHECK_STATUS(zcrm_check_document(text, len, &err), ZCRM_PARSE_TOO_MANY_VALUES);
+	CHECK_STATUS(zcrm_check_document(json, len, &err), ZCRM_PARSE_TOO_MANY_VALUES);
 
 	/*
-	 * 20003 values, 20006 tree allocations, 20000 resources: 4 + 4 + 4
-	 * polls.  Stopped at the 1st (in the scan), the 6th (in cJSON) and the
-	 * 10th (in the fill loop): nothing returned, nothing leaked.
+	 * 20003 values, 20006 tree allocations, 20000 resources: 4 + 4 + 4 polls.
+	 * Stopped at the 1st (in the scan), the 6th (in cJSON) and the 10th (in
+	 * the fill loop): nothing returned, nothing leaked.
 	 */
 	limits.max_values = 0;
 	limits.interrupted = interrupt_after;
@@ -2095,16 +2095,16 @@ test_parse_limits(void)
 
 /* text with every copy of the secrets redacted, per zcrm_find_secrets */
 static char *
-redacted(const char *text, const char *const *secrets)
+redacted(const char *json, const char *const *secrets)
 {
 	ZcrmSpan   *spans;
 	size_t		nspans;
-	size_t		len = strlen(text);
+	size_t		len = strlen(json);
 	char	   *out = keep(xmalloc(len * 10 + 1));
 	size_t		k = 0;
 	size_t		s = 0;
 
-	if (!zcrm_find_secrets(text, len, secrets, &spans, &nspans))
+	if (!zcrm_find_secrets(json, len, secrets, &spans, &nspans))
 		return "(out of memory)";
 	for (size_t i = 0; i < len;)
 	{
@@ -2114,7 +2114,7 @@ redacted(const char *text, const char *const *secrets)
 			i = spans[s++].end;
 		}
 		else
-			out[k++] = text[i++];
+			out[k++] = json[i++];
 	}
 	out[k] = '\0';
 	free(spans);
@@ -2136,13 +2136,13 @@ typedef struct JsonFixture
 } JsonFixture;
 
 static ZcrmParseStatus
-json_open(JsonFixture *fx, const char *text)
+json_open(JsonFixture *fx, const char *json)
 {
-	size_t		len = strlen(text);
+	size_t		len = strlen(json);
 	ZcrmParseStatus rc;
 
 	memset(fx, 0, sizeof(*fx));
-	fx->body = exact_copy(text, len);
+	fx->body = exact_copy(json, len);
 	fx->ctx.err = &fx->err;
 	zcrm_json_tree_begin();
 	rc = zcrm_json_load_object(fx->body, len, &fx->root, &fx->err);
@@ -2352,7 +2352,7 @@ test_json_scan_and_load(void)
 {
 	static const struct
 	{
-		const char *text;
+		const char *json;
 		ZcrmParseStatus scan;
 		ZcrmParseStatus load;
 		const char *message;	/* of the load */
@@ -2368,14 +2368,14 @@ test_json_scan_and_load(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 	{
-		const char *text = J(cases[i].text);
-		char	   *copy = exact_copy(text, strlen(text));
+		const char *json = J(cases[i].json);
+		char	   *copy = exact_copy(json, strlen(json));
 		ZcrmParseError err;
 		JsonFixture fx;
 
-		CHECK_STATUS(zcrm_json_scan(copy, strlen(text), &err), cases[i].scan);
+		CHECK_STATUS(zcrm_json_scan(copy, strlen(json), &err), cases[i].scan);
 		free(copy);
-		CHECK_STATUS(json_open(&fx, text), cases[i].load);
+		CHECK_STATUS(json_open(&fx, json), cases[i].load);
 		CHECK_STR(fx.err.message, cases[i].message);
 		CHECK(cases[i].load == ZCRM_PARSE_OK ? fx.root != NULL : fx.root == NULL);
 		json_close(&fx);
@@ -2421,7 +2421,7 @@ test_scrub_forms(void)
 
 	static const struct
 	{
-		const char *text;
+		const char *json;
 		const char *want;
 	}			cases[] = {
 		{"x 1000.ab/cd+ef== y", "x [R] y"},
@@ -2438,7 +2438,7 @@ test_scrub_forms(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		CHECK_STR(redacted(cases[i].text, tok), cases[i].want);
+		CHECK_STR(redacted(cases[i].json, tok), cases[i].want);
 	/* every secret, every copy, overlapping ones merged */
 	CHECK_STR(redacted("cs1234 1000.ab/cd+ef==cs1234 cs12cs1234", two), "[R] [R] cs12[R]");
 	CHECK_STR(redacted("no secret here", NULL), "no secret here");

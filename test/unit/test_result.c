@@ -29,24 +29,24 @@
 
 static const ZcrmResultLimits big = {1 << 24, 100000, NULL};
 
-/* Read "len" bytes of "text" from an exact-size heap copy. */
+/* Read "len" bytes of "csv" from an exact-size heap copy. */
 static ZcrmResultStatus
-read_n(const char *text, size_t len, const ZcrmResultLimits *limits,
+read_n(const char *csv, size_t len, const ZcrmResultLimits *limits,
 	   ZcrmResultFile **f, ZcrmResultError *err)
 {
 	char	   *copy = malloc(len ? len : 1);
 	ZcrmResultStatus st;
 
-	memcpy(copy, text, len);
+	memcpy(copy, csv, len);
 	st = zcrm_result_read(copy, len, limits, f, err);
 	free(copy);
 	return st;
 }
 
 static ZcrmResultStatus
-read_s(const char *text, ZcrmResultFile **f, ZcrmResultError *err)
+read_s(const char *csv, ZcrmResultFile **f, ZcrmResultError *err)
 {
-	return read_n(text, strlen(text), &big, f, err);
+	return read_n(csv, strlen(csv), &big, f, err);
 }
 
 static void
@@ -114,13 +114,13 @@ test_quoting(void)
 {
 	ZcrmResultFile *f = NULL;
 	ZcrmResultError err;
-	const char *text = "\xEF\xBB\xBF" "Name,STATUS,RECORD_ID,ERRORS\r\n"
-		"\"Smith, \"\"Jr\"\"\r\nline2\nline3\rend\",added,1,\r\n"
-		"\"\",\"updated\",\"2\",\"\"\r\n"
-		"a\"b,added,3,\r\n"
-		"Zo\xC3\xAB \xF0\x9F\x98\x80,added,4,\r\n";
+	const char *csv = ("\xEF\xBB\xBF" "Name,STATUS,RECORD_ID,ERRORS\r\n"
+					   "\"Smith, \"\"Jr\"\"\r\nline2\nline3\rend\",added,1,\r\n"
+					   "\"\",\"updated\",\"2\",\"\"\r\n"
+					   "a\"b,added,3,\r\n"
+					   "Zo\xC3\xAB \xF0\x9F\x98\x80,added,4,\r\n");
 
-	CHECK_INT(read_s(text, &f, &err), ZCRM_RESULT_OK);
+	CHECK_INT(read_s(csv, &f, &err), ZCRM_RESULT_OK);
 	if (f == NULL)
 		return;
 	CHECK_STR(zcrm_result_column(f, 0), "Name");
@@ -186,12 +186,12 @@ test_ragged_rows(void)
 }
 
 static void
-expect_fail(const char *text, size_t len, const ZcrmResultLimits *limits,
+expect_fail(const char *csv, size_t len, const ZcrmResultLimits *limits,
 			ZcrmResultStatus want, size_t line, const char *needle)
 {
 	ZcrmResultFile *f = (ZcrmResultFile *) &f;
 	ZcrmResultError err;
-	ZcrmResultStatus st = read_n(text, len, limits, &f, &err);
+	ZcrmResultStatus st = read_n(csv, len, limits, &f, &err);
 
 	CHECK_INT(st, want);
 	CHECK(f == NULL);
@@ -206,8 +206,8 @@ expect_fail(const char *text, size_t len, const ZcrmResultLimits *limits,
 		zcrm_result_free(f);
 }
 
-#define EXPECT_FAIL(text, want, line, needle) \
-	expect_fail(text, sizeof(text) - 1, &big, want, line, needle)
+#define EXPECT_FAIL(csv, want, line, needle) \
+	expect_fail(csv, sizeof(csv) - 1, &big, want, line, needle)
 
 static void
 test_errors(void)
@@ -258,14 +258,14 @@ static void
 test_too_many_columns(void)
 {
 	size_t		n = ZCRM_RESULT_MAX_COLUMNS + 1;
-	char	   *text = malloc(n * 8 + 32);
+	char	   *csv = malloc(n * 8 + 32);
 	size_t		len = 0;
 
 	for (size_t i = 0; i + 3 < n; i++)
-		len += sprintf(text + len, "c%zu,", i);
-	len += sprintf(text + len, "STATUS,RECORD_ID,ERRORS\n");
-	expect_fail(text, len, &big, ZCRM_RESULT_TOO_MANY_COLUMNS, 1, "more than 1024 columns");
-	free(text);
+		len += sprintf(csv + len, "c%zu,", i);
+	len += sprintf(csv + len, "STATUS,RECORD_ID,ERRORS\n");
+	expect_fail(csv, len, &big, ZCRM_RESULT_TOO_MANY_COLUMNS, 1, "more than 1024 columns");
+	free(csv);
 }
 
 static int	interrupt_calls;
@@ -280,17 +280,17 @@ static void
 test_big_and_interrupted(void)
 {
 	size_t		rows = 30000;
-	char	   *text = malloc(rows * 64 + 64);
-	size_t		len = (size_t) sprintf(text, HEADER);
+	char	   *csv = malloc(rows * 64 + 64);
+	size_t		len = (size_t) sprintf(csv, HEADER);
 	ZcrmResultFile *f = NULL;
 	ZcrmResultLimits lim = {1 << 24, 25000, NULL};
 	ZcrmResultLimits stop = {1 << 24, 100000, interrupt_now};
 
 	for (size_t i = 0; i < rows; i++)
-		len += (size_t) sprintf(text + len, "N%zu,n%zu@example.com,,added,%zu,\r\n", i, i, 7300000000000000000 + i);
-	expect_fail(text, len, &lim, ZCRM_RESULT_TOO_MANY_ROWS, 25002, "more than 25000");
+		len += (size_t) sprintf(csv + len, "N%zu,n%zu@example.com,,added,%zu,\r\n", i, i, 7300000000000000000 + i);
+	expect_fail(csv, len, &lim, ZCRM_RESULT_TOO_MANY_ROWS, 25002, "more than 25000");
 	lim.max_rows = 30000;
-	CHECK_INT(read_n(text, len, &lim, &f, NULL), ZCRM_RESULT_OK);
+	CHECK_INT(read_n(csv, len, &lim, &f, NULL), ZCRM_RESULT_OK);
 	if (f)
 	{
 		CHECK_INT(zcrm_result_nrows(f), rows);
@@ -299,15 +299,15 @@ test_big_and_interrupted(void)
 	}
 	zcrm_result_free(f);
 	interrupt_calls = 0;
-	expect_fail(text, len, &stop, ZCRM_RESULT_INTERRUPTED, 0, "interrupted");
+	expect_fail(csv, len, &stop, ZCRM_RESULT_INTERRUPTED, 0, "interrupted");
 	CHECK_INT(interrupt_calls, 2);
-	free(text);
+	free(csv);
 }
 
 static void
 test_out_of_memory(void)
 {
-	const char *text = HEADER "a,b,c,added,1,X-a\r\n";
+	const char *csv = HEADER "a,b,c,added,1,X-a\r\n";
 	int			failures = 0;
 	bool		succeeded = false;
 
@@ -320,7 +320,7 @@ test_out_of_memory(void)
 		alloc_count = 0;
 		alloc_failed = false;
 		alloc_fail_at = k + 1;	/* read_n's own copy is allocation 0 */
-		st = read_n(text, strlen(text), &big, &f, &err);
+		st = read_n(csv, strlen(csv), &big, &f, &err);
 		alloc_fail_at = -1;
 		if (alloc_failed)
 		{
@@ -458,6 +458,7 @@ test_match_positional(void)
 {
 	int			src[] = {1, 2, 3, 4};
 	long		want[] = {0, 1, 2, 3};
+
 	/* duplicates in the source do not stop a positional match */
 	int			dup[] = {1, 1, 2, 2};
 
@@ -484,6 +485,7 @@ test_match_duplicates(void)
 	int			src[] = {1, 2, 1, 3};
 	int			res[] = {3, 1, 2, 1};
 	long		want[] = {3, -1, 1, -1};
+
 	/* a result tuple twice: neither gets the source row */
 	int			src2[] = {1, 2, 3};
 	int			res2[] = {2, 2, 1};
@@ -500,17 +502,22 @@ test_match_missing_and_extra(void)
 	int			src[] = {1, 2, 3, 4};
 	int			res[] = {1, 2, 4};
 	long		want[] = {0, 1, 3};
+
 	/* an extra row no source has */
 	int			res2[] = {1, 2, 3, 9, 4};
 	long		want2[] = {0, 1, 2, -1, 3};
+
 	/* same count, one row differs: the others still match by value */
 	int			res3[] = {1, 2, 8, 4};
 	long		want3[] = {0, 1, -1, 3};
 
+	/* no source rows: every result row is unmatched */
+	long		want_none[] = {-1, -1, -1};
+
 	run_match(src, 4, res, 3, 3, want, 0, false);
 	run_match(src, 4, res2, 5, 3, want2, 1, false);
 	run_match(src, 4, res3, 4, 3, want3, 1, false);
-	run_match(src, 0, res, 3, 3, (long[]) {-1, -1, -1}, 3, false);
+	run_match(src, 0, res, 3, 3, want_none, 3, false);
 	run_match(src, 4, res, 0, 3, want, 0, false);
 }
 

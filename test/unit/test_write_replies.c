@@ -30,25 +30,25 @@
 typedef ZcrmParseStatus (*WriteParser) (const char *, size_t,
 										ZcrmWriteReply **, ZcrmParseError *);
 
-/* A heap copy of "text" with ' turned into " and no terminator. */
+/* A heap copy of "json" with ' turned into " and no terminator. */
 static char *
-body_of(const char *text, size_t *len)
+body_of(const char *json, size_t *len)
 {
-	size_t		n = strlen(text);
+	size_t		n = strlen(json);
 	char	   *copy = __real_malloc(n > 0 ? n : 1);
 
 	for (size_t i = 0; i < n; i++)
-		copy[i] = (text[i] == '\'') ? '"' : text[i];
+		copy[i] = (json[i] == '\'') ? '"' : json[i];
 	*len = n;
 	return copy;
 }
 
-/* Parse "text" with fn; *id (malloc'd) is the id on ZCRM_PARSE_OK. */
+/* Parse "json" with fn; *id (malloc'd) is the id on ZCRM_PARSE_OK. */
 static ZcrmParseStatus
-write_reply(WriteParser fn, const char *text, char **id)
+write_reply(WriteParser fn, const char *json, char **id)
 {
 	size_t		len;
-	char	   *body = body_of(text, &len);
+	char	   *body = body_of(json, &len);
 	ZcrmWriteReply *reply = NULL;
 	ZcrmParseError err;
 	ZcrmParseStatus rc = fn(body, len, &reply, &err);
@@ -66,10 +66,10 @@ write_reply(WriteParser fn, const char *text, char **id)
 }
 
 static ZcrmParseStatus
-org_reply(const char *text, char **zgid)
+org_reply(const char *json, char **zgid)
 {
 	size_t		len;
-	char	   *body = body_of(text, &len);
+	char	   *body = body_of(json, &len);
 	ZcrmOrgReply *reply = NULL;
 	ZcrmParseError err;
 	ZcrmParseStatus rc = zcrm_parse_org_reply(body, len, &reply, &err);
@@ -193,7 +193,7 @@ test_org_reply(void)
 static void
 test_write_reply_out_of_memory(void)
 {
-	const char *text = "{'status':'success','details':{'file_id':7200000000000000001}}";
+	const char *json = "{'status':'success','details':{'file_id':7200000000000000001}}";
 
 	for (long k = 0; k < 200; k++)
 	{
@@ -203,7 +203,7 @@ test_write_reply_out_of_memory(void)
 		alloc_fail_at = k;
 		alloc_count = 0;
 		alloc_failed = false;
-		rc = write_reply(zcrm_parse_upload_reply, text, &id);
+		rc = write_reply(zcrm_parse_upload_reply, json, &id);
 		alloc_fail_at = -1;
 		if (!alloc_failed)
 		{
