@@ -93,3 +93,21 @@ indent:
 
 indent-check:
 	bash scripts/indent.sh --check
+
+# make installcheck-each: every regress file alone, each in a new database,
+# as make installcheck REGRESS=<file> runs it; scripts/test.sh runs this
+# after the whole suite, so that no file depends on another.
+.PHONY: installcheck-each
+installcheck-each: test/readme_recipe.sql
+	@passed=0; failed=0; \
+	for t in $(REGRESS); do \
+		if $(MAKE) -s installcheck REGRESS=$$t >/dev/null 2>&1; then \
+			passed=$$((passed + 1)); echo "ok $$t alone"; \
+		else \
+			failed=$$((failed + 1)); echo "not ok $$t alone"; \
+			cat regression.diffs 2>/dev/null | head -n 40; \
+		fi; \
+	done; \
+	echo "$$passed passed, $$failed failed"; \
+	[ $$failed -eq 0 ]
+

@@ -11,7 +11,8 @@
 #      AddressSanitizer + UBSan,
 #   2. the libFuzzer harness: regression inputs, then ZCRM_FUZZ_SECONDS (60),
 #   3. the local API server's self-test (seed replayed byte for byte),
-#   4. the pg_regress suite (sql/ + expected/),
+#   4. the pg_regress suite (sql/ + expected/), then each of its files
+#      alone in a new database (make installcheck-each),
 #   5. backend tests: cancel, statement_timeout, terminate, connection reuse,
 #      retries and cancel during backoff (test/backend_test.py),
 #   6. the leak test: 10,000 mixed calls in one backend (test/leak_test.py),
@@ -156,6 +157,8 @@ if [ $rc -ne 0 ]; then
 	[ -f "$ZCRM_ROOT/regression.diffs" ] && head -c 20000 "$ZCRM_ROOT/regression.diffs" >&2
 fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
+zcrm_log "4/23 (continued) each pg_regress file alone, in a new database (make installcheck-each)"
+run_suite regress_each make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck-each
 
 zcrm_log "5/23 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"

@@ -2,6 +2,7 @@
 -- zcrm_batch: zcrm_write_jobs() and zcrm_write_jobs_field_mappings(), many
 -- jobs fetched concurrently in one call, a failed job as a row.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET

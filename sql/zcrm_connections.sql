@@ -7,6 +7,7 @@
 -- The secret part of every refresh token and the client secret come from
 -- the environment, so no test file or expected output contains them.
 --
+\i sql/include/prelude.psql
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET
 \getenv token ZCRM_TEST_TOKEN

@@ -3,6 +3,7 @@
 -- statuses become SQL errors; the API code in the body decides the
 -- SQLSTATE, the HTTP status only when the body carries no known code.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 -- 429, 5xx and connection failures are retried (see zcrm_retries): quickly here.
 SET zcrm_bulk.retry_delay = '1ms';

@@ -3,6 +3,7 @@
 -- succeed in the same session.  Details carry libcurl's own text, which
 -- varies with timing, so only SQLSTATE and message are shown.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 -- 429, 5xx and connection failures are retried (see zcrm_retries): quickly here.
 SET zcrm_bulk.retry_delay = '1ms';

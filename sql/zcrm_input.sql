@@ -1,6 +1,7 @@
 --
 -- zcrm_input: bad arguments are rejected before any request is made.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 
 -- NULL arguments are errors (22004), not empty results.

@@ -2,6 +2,7 @@
 -- zcrm_lateral: the functions in LATERAL joins over a local table of jobs,
 -- and their rows joined against local tables.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 \pset null '(null)'
 

@@ -2,6 +2,7 @@
 -- zcrm_plpgsql: calling the functions from PL/pgSQL and catching their
 -- errors by condition name.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 -- 429, 5xx and connection failures are retried (see zcrm_retries): quickly here.
 SET zcrm_bulk.retry_delay = '1ms';

@@ -4,6 +4,7 @@
 -- cron.schedule() call is left out, pg_cron itself being tested elsewhere.
 -- Its server 'prod' points at the local API server here.
 --
+\i sql/include/prelude.psql
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET
 SELECT current_setting('zcrm_bulk.api_domain') AS accounts \gset

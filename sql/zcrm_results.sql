@@ -4,6 +4,7 @@
 -- (yet).  The result files of real jobs, created by hand through the local
 -- server's lifecycle API, are tested by test/write_results_test.py.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 
 -- The row type, column by column.

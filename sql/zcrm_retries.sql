@@ -4,6 +4,7 @@
 -- server's request log, checked by test/backend_test.py, counts the
 -- requests; here we see the outcome.)
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 LOAD 'zcrm_bulk';
 SET zcrm_bulk.retry_delay = '10ms';

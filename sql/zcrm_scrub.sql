@@ -11,6 +11,7 @@
 -- token is in this file or its expected output: any part of one that
 -- survived would show as a difference.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 SET zcrm_bulk.retries = 0;	-- 498's 500 is not worth retrying here
 \getenv slash_token ZCRM_TEST_SLASH_TOKEN

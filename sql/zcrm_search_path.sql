@@ -11,6 +11,7 @@
 -- pg_catalog comes first but an exact-type overload still beats a
 -- polymorphic built-in).  Nothing of the attacker's may run.
 --
+\i sql/include/prelude.psql
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET
 SET zcrm_bulk.retry_delay = '1ms';

@@ -2,6 +2,7 @@
 -- zcrm_seed: the seed document's job (API v2) and its four error responses,
 -- replayed byte for byte (gzip, chunked) by the local API server.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';

@@ -1,6 +1,7 @@
 --
 -- zcrm_settings: the zcrm_bulk.* settings, their checks and who may set them.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 
 -- Before the library is loaded in a session, SET by an ordinary role only

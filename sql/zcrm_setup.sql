@@ -39,29 +39,6 @@ WHERE attrelid IN ('zcrm_write_job_row'::regclass, 'zcrm_field_mapping_row'::reg
   AND attnum > 0
 ORDER BY 1, 2;
 
--- zcrm_try(function, job_id, token): call one of the three functions and
--- return the SQLSTATE, message, detail and hint of the error it raises
--- ('00000' when it raises none).  Written in PL/pgSQL because that is how
--- users catch these errors.
-CREATE FUNCTION zcrm_try(fn text, job text, tok text,
-						 OUT state text, OUT message text,
-						 OUT detail text, OUT hint text)
-LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE format('SELECT count(*) FROM %I($1, $2)', fn) USING job, tok;
-	state := '00000';
-	message := 'no error';
-EXCEPTION WHEN OTHERS THEN
-	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE,
-							message = MESSAGE_TEXT,
-							detail = PG_EXCEPTION_DETAIL,
-							hint = PG_EXCEPTION_HINT;
-END
-$$;
-
--- zcrm_state(function, job_id, token): SQLSTATE and message only, for
--- transport failures whose detail carries libcurl's timing-dependent text.
-CREATE FUNCTION zcrm_state(fn text, job text, tok text) RETURNS text
-LANGUAGE sql AS $$
-	SELECT state || ': ' || message FROM zcrm_try(fn, job, tok)
-$$;
+-- The helpers the other files use, zcrm_try() and zcrm_state(): each file
+-- makes them itself with the same include, so that it also runs alone.
+\i sql/include/prelude.psql

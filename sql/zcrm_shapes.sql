@@ -1,6 +1,7 @@
 --
 -- zcrm_shapes: the response shapes of the API versions and job states.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 SET TimeZone = 'UTC';
 SET DateStyle = 'ISO, YMD';

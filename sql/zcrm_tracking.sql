@@ -4,6 +4,7 @@
 -- overlapping and interrupted runs are in test/schedule_test.py, which can
 -- reset the local API server.)
 --
+\i sql/include/prelude.psql
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET
 \getenv token ZCRM_TEST_TOKEN

@@ -5,6 +5,7 @@
 -- re-track it, and its history is visible to that role only (and to the
 -- roles it is a member of, superusers and the extension owner).
 --
+\i sql/include/prelude.psql
 \getenv rt ZCRM_TEST_RT_SECRET
 \getenv secret ZCRM_TEST_CLIENT_SECRET
 SET zcrm_bulk.retry_delay = '1ms';

@@ -4,6 +4,7 @@
 -- upload_domain.  The calls themselves run against the local server in
 -- test/write_send_test.py.
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 SET client_min_messages = notice;
 

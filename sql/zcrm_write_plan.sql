@@ -6,6 +6,7 @@
 --
 
 -- wp_err(sql): the SQLSTATE and message of the error "sql" raises.
+\i sql/include/prelude.psql
 CREATE FUNCTION wp_err(sql text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE

@@ -5,6 +5,7 @@
 -- right type; each job 11000000000000000NN differs from it in one field
 -- (test/server/zoho_mock.py --list-wrong-types).
 --
+\i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 
 SELECT count(*) AS rows, min(status) AS status FROM zcrm_write_job('1100000000000000000', :'token');
