@@ -111,3 +111,10 @@ installcheck-each: test/readme_recipe.sql
 	echo "$$passed passed, $$failed failed"; \
 	[ $$failed -eq 0 ]
 
+
+# make installcheck-local: make installcheck against the cluster PGHOST and
+# PGPORT name, with the local Zoho API server started for the run
+# (scripts/installcheck_local.sh).
+.PHONY: installcheck-local
+installcheck-local:
+	bash scripts/installcheck_local.sh

@@ -12,7 +12,8 @@
 #   2. the libFuzzer harness: regression inputs, then ZCRM_FUZZ_SECONDS (60),
 #   3. the local API server's self-test (seed replayed byte for byte),
 #   4. the pg_regress suite (sql/ + expected/), then each of its files
-#      alone in a new database (make installcheck-each),
+#      alone in a new database (make installcheck-each), then some of them
+#      through make installcheck-local (its own local API server),
 #   5. backend tests: cancel, statement_timeout, terminate, connection reuse,
 #      retries and cancel during backoff (test/backend_test.py),
 #   6. the leak test: 10,000 mixed calls in one backend (test/leak_test.py),
@@ -159,6 +160,10 @@ fi
 zcrm_log "pg_regress: $ok passed, $bad failed"
 zcrm_log "4/23 (continued) each pg_regress file alone, in a new database (make installcheck-each)"
 run_suite regress_each make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck-each
+zcrm_log "4/23 (continued) make installcheck-local: files of the suite against this cluster, with a local API server of the target's own"
+run_suite installcheck_local env ZCRM_MOCK_PORT=$((ZCRM_MOCK_PORT + 20)) \
+	make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck-local \
+	REGRESS="zcrm_seed zcrm_errors zcrm_connections zcrm_write_calls zcrm_results"
 
 zcrm_log "5/23 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
 run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
