@@ -249,5 +249,6 @@ else
 	zcrm_log "secret scan: a token or secret appears in: ${hits:-(none; but the server log is too short: $lines lines)}"
 fi
 
+echo "# the suite took $SECONDS s"
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

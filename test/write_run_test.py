@@ -544,7 +544,7 @@ def between_upload_and_create_test():
 def interrupt_create_test(how="terminate", group=False):
     reset()
     thirty_table()
-    lifecycle({"create_reply_delay_ms": 5000})
+    lifecycle({"create_reply_delay_ms": 2500})
     s = Session((GROUP_PARTS if group else SMALL_PARTS) + "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
                 "connection => '%s');\n" % (psql_literal(query_of("thirty")), SERVER), "zcrm_w_cr")
     ok = wait_for("SELECT count(*) FROM zcrm_write_run_job j "
@@ -553,7 +553,7 @@ def interrupt_create_test(how="terminate", group=False):
     time.sleep(0.3)
     psql("SELECT pg_%s_backend(pid) FROM pg_stat_activity WHERE application_name = 'zcrm_w_cr'" % how)
     s.finish(30)
-    time.sleep(5.2)     # the server creates the job, then its reply finds no one
+    time.sleep(2.7)     # the server creates the job, then its reply finds no one
     lifecycle({"create_reply_delay_ms": None})
     run_id = last_run()
     file_id = psql("SELECT file_id FROM zcrm_write_run_job WHERE run_id = %d AND part = 1" % run_id)
