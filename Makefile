@@ -21,6 +21,7 @@ OBJS = \
 	src/validate.o \
 	src/zoho.o \
 	src/zoho_write.o \
+	src/utf8text.o \
 	src/functions.o \
 	src/write_calls.o \
 	src/wait.o \
@@ -43,7 +44,7 @@ DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 REGRESS = zcrm_setup zcrm_seed zcrm_shapes zcrm_errors zcrm_scrub zcrm_faults zcrm_input \
 	zcrm_settings zcrm_retries zcrm_wrongtypes zcrm_connections zcrm_upgrade zcrm_tracking \
 	zcrm_tracking_roles zcrm_search_path zcrm_batch zcrm_lateral zcrm_plpgsql zcrm_recipe \
-	zcrm_write_calls zcrm_results zcrm_write_plan
+	zcrm_write_calls zcrm_results zcrm_write_plan zcrm_encodings
 REGRESS_OPTS = --inputdir=.
 
 # src/csv.o and src/zip.o (minizip) are used by the 2.1 write functions;

@@ -40,6 +40,7 @@
 #include "errors.h"
 #include "functions.h"
 #include "parse.h"
+#include "utf8text.h"
 #include "validate.h"
 #include "zoho.h"
 
@@ -171,7 +172,7 @@ text_or_null(Datum *values, bool *nulls, int col, const char *s)
 		nulls[col] = true;
 		return;
 	}
-	values[col] = CStringGetTextDatum(pg_any_to_server(s, strlen(s), PG_UTF8));
+	values[col] = zcrm_utf8_text_datum(s);
 	nulls[col] = false;
 }
 
@@ -323,9 +324,8 @@ emit_mapping_rows(ReturnSetInfo *rsinfo, const ZcrmJob *job, const ZcrmCall *cal
 			text_or_null(values, nulls, MAP_COL_MODULE, fm->module);
 			if (fm->default_value)
 			{
-				char	   *json = pg_any_to_server(fm->default_value,
-													strlen(fm->default_value),
-													PG_UTF8);
+				char	   *json = zcrm_utf8_to_server(fm->default_value,
+													   strlen(fm->default_value));
 
 				values[MAP_COL_DEFAULT_VALUE] =
 					DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
@@ -414,7 +414,7 @@ zcrm_write_job_json(PG_FUNCTION_ARGS)
 
 	zcrm_resolve_call(fcinfo, &call);
 	zcrm_fetch_job_document(&call, &resp);
-	json = pg_any_to_server(resp.body, resp.body_len, PG_UTF8);
+	json = zcrm_utf8_to_server(resp.body, resp.body_len);
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 

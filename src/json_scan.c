@@ -4,12 +4,16 @@
  *	  Stage 1 of every parse: decide, from the raw bytes alone and without
  *	  allocating, whether a body is a JSON text that cJSON may be given.
  *
- * zcrm_json_scan() reads the body once: strict UTF-8 (no overlongs, no
- * encoded surrogates, nothing above U+10FFFF, no truncated sequence), then
- * the strict JSON grammar of RFC 8259 with cJSON's own limits (nesting
- * depth, number length) applied, no trailing text, and every \u escape
- * decoded so that \u0000 is found before cJSON turns it into a silently
- * truncated C string.  It is iterative and linear in time.  It accepts
+ * zcrm_json_scan() reads the body once, checking strict UTF-8 (no
+ * overlongs, no encoded surrogates, nothing above U+10FFFF, no truncated
+ * sequence) and the strict JSON grammar of RFC 8259 in the same pass, with
+ * cJSON's own limits (nesting depth, number length) applied, no trailing
+ * text, and every \u escape decoded so that \u0000 is found before cJSON
+ * turns it into a silently truncated C string.  Outside strings the grammar
+ * allows ASCII only, so UTF-8 sequences are decoded where strings hold
+ * them.  A body that fails for any reason is checked for UTF-8 as a whole
+ * before the reason is reported, so that bad UTF-8 is always reported as
+ * such, wherever it is.  It is iterative and linear in time.  It accepts
  * only text that cJSON accepts too, so that a NULL from cJSON afterwards
  * can only mean that malloc failed.
  *
@@ -83,11 +87,76 @@ zcrm_json_skip_space(const unsigned char *s, size_t len, size_t pos)
 	return pos;
 }
 
+/* zcrm_json_skip_space() for the scan's own loop, inlined. */
+static inline size_t
+skip_space(const unsigned char *s, size_t len, size_t pos)
+{
+	while (pos < len && is_json_space(s[pos]))
+		pos++;
+	return pos;
+}
+
+/*
+ * utf8_sequence
+ *	  The length of the well-formed UTF-8 sequence that starts with the
+ *	  non-ASCII byte s[i], as defined by Unicode (Table 3-7): shortest form
+ *	  only, no UTF-16 surrogates, at most U+10FFFF, not cut short by the end
+ *	  of s[0..len); 0 when it is not one.
+ */
+static inline size_t
+utf8_sequence(const unsigned char *s, size_t len, size_t i)
+{
+	unsigned char c = s[i];
+	unsigned char lo = 0x80;
+	unsigned char hi = 0xBF;
+	size_t		ntrail;
+	size_t		k;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		ntrail = 1;
+	else if (c == 0xE0)
+	{
+		ntrail = 2;
+		lo = 0xA0;
+	}
+	else if (c == 0xED)
+	{
+		ntrail = 2;
+		hi = 0x9F;
+	}
+	else if (c >= 0xE1 && c <= 0xEF)
+		ntrail = 2;
+	else if (c == 0xF0)
+	{
+		ntrail = 3;
+		lo = 0x90;
+	}
+	else if (c >= 0xF1 && c <= 0xF3)
+		ntrail = 3;
+	else if (c == 0xF4)
+	{
+		ntrail = 3;
+		hi = 0x8F;
+	}
+	else
+		return 0;
+
+	if (len - i - 1 < ntrail)
+		return 0;
+	if (s[i + 1] < lo || s[i + 1] > hi)
+		return 0;
+	for (k = 2; k <= ntrail; k++)
+	{
+		if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+			return 0;
+	}
+	return ntrail + 1;
+}
+
 /*
  * utf8_valid
- *	  True when s[0..len) is well-formed UTF-8 as defined by Unicode
- *	  (Table 3-7): shortest form only, no UTF-16 surrogates, at most
- *	  U+10FFFF, no sequence cut short.
+ *	  True when s[0..len) is well-formed UTF-8 (see utf8_sequence).  Only
+ *	  the failure paths of zcrm_json_scan() need the whole body checked.
  */
 static bool
 utf8_valid(const unsigned char *s, size_t len)
@@ -96,56 +165,11 @@ utf8_valid(const unsigned char *s, size_t len)
 
 	while (i < len)
 	{
-		unsigned char c = s[i];
-		unsigned char lo = 0x80;
-		unsigned char hi = 0xBF;
-		size_t		ntrail;
-		size_t		k;
+		size_t		n = 1;
 
-		if (c < 0x80)
-		{
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			ntrail = 1;
-		else if (c == 0xE0)
-		{
-			ntrail = 2;
-			lo = 0xA0;
-		}
-		else if (c == 0xED)
-		{
-			ntrail = 2;
-			hi = 0x9F;
-		}
-		else if (c >= 0xE1 && c <= 0xEF)
-			ntrail = 2;
-		else if (c == 0xF0)
-		{
-			ntrail = 3;
-			lo = 0x90;
-		}
-		else if (c >= 0xF1 && c <= 0xF3)
-			ntrail = 3;
-		else if (c == 0xF4)
-		{
-			ntrail = 3;
-			hi = 0x8F;
-		}
-		else
+		if (s[i] >= 0x80 && (n = utf8_sequence(s, len, i)) == 0)
 			return false;
-
-		if (len - i - 1 < ntrail)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (k = 2; k <= ntrail; k++)
-		{
-			if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-				return false;
-		}
-		i += ntrail + 1;
+		i += n;
 	}
 	return true;
 }
@@ -185,7 +209,8 @@ read_hex4(const unsigned char *s, size_t len, size_t pos, unsigned int *out)
  *
  * Beyond RFC 8259 this rejects \u escapes that are not valid Unicode (a
  * lone or reversed surrogate), exactly as cJSON does.  Raw control
- * characters are rejected as RFC 8259 says (cJSON would take them).
+ * characters are rejected as RFC 8259 says (cJSON would take them), and so
+ * is a raw byte that does not begin a well-formed UTF-8 sequence.
  */
 static bool
 scan_string(const unsigned char *s, size_t len, size_t *pos, bool *found_nul)
@@ -205,6 +230,15 @@ scan_string(const unsigned char *s, size_t len, size_t *pos, bool *found_nul)
 		}
 		if (c < 0x20)
 			return false;
+		if (c >= 0x80)
+		{
+			size_t		n = utf8_sequence(s, len, i);
+
+			if (n == 0)
+				return false;
+			i += n;
+			continue;
+		}
 		if (c != '\\')
 		{
 			i++;
@@ -313,6 +347,22 @@ scan_literal(const unsigned char *s, size_t len, size_t *pos, const char *word)
 }
 
 /*
+ * scan_failed
+ *	  Report why zcrm_json_scan() stopped, unless the body is not UTF-8
+ *	  at all: that is reported first, wherever in the body it is, as it was
+ *	  when UTF-8 was checked in a pass of its own before the grammar.
+ */
+static ZcrmParseStatus
+scan_failed(const unsigned char *s, size_t len, ZcrmParseError *err,
+			ZcrmParseStatus status, const char *why)
+{
+	if (!utf8_valid(s, len))
+		return zcrm_json_set_error(err, ZCRM_PARSE_NOT_JSON, NULL,
+								   "the body is not valid UTF-8");
+	return zcrm_json_set_error(err, status, NULL, why);
+}
+
+/*
  * zcrm_json_scan
  *	  Stage 1: decide whether body[0..len) is a JSON text this module will
  *	  hand to cJSON.  Returns ZCRM_PARSE_OK, ZCRM_PARSE_NOT_JSON (empty,
@@ -346,18 +396,14 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 	if (body == NULL || zcrm_json_skip_space(s, len, 0) == len)
 		return zcrm_json_set_error(err, ZCRM_PARSE_NOT_JSON, NULL,
 								   "the body is empty");
-	if (!utf8_valid(s, len))
-		return zcrm_json_set_error(err, ZCRM_PARSE_NOT_JSON, NULL,
-								   "the body is not valid UTF-8");
-
-	pos = zcrm_json_skip_space(s, len, 0);
+	pos = skip_space(s, len, 0);
 	for (;;)
 	{
 		if (state == AFTER_VALUE)
 		{
 			bool		in_object;
 
-			pos = zcrm_json_skip_space(s, len, pos);
+			pos = skip_space(s, len, pos);
 			if (depth == 0)
 			{
 				if (pos != len)
@@ -372,7 +418,7 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 			in_object = (is_object[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
 			if (s[pos] == ',')
 			{
-				pos = zcrm_json_skip_space(s, len, pos + 1);
+				pos = skip_space(s, len, pos + 1);
 				state = in_object ? WANT_KEY : WANT_VALUE;
 			}
 			else if (s[pos] == (in_object ? '}' : ']'))
@@ -388,10 +434,10 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 			if (pos >= len || s[pos] != '"' ||
 				!scan_string(s, len, &pos, &found_nul))
 				goto bad;
-			pos = zcrm_json_skip_space(s, len, pos);
+			pos = skip_space(s, len, pos);
 			if (pos >= len || s[pos] != ':')
 				goto bad;
-			pos = zcrm_json_skip_space(s, len, pos + 1);
+			pos = skip_space(s, len, pos + 1);
 			state = WANT_VALUE;
 		}
 		else
@@ -401,12 +447,11 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 			if (pos >= len)
 				goto bad;
 			if (++nvalues > limits.max_values && limits.max_values > 0)
-				return zcrm_json_set_error(err, ZCRM_PARSE_TOO_MANY_VALUES,
-										   NULL,
-										   "the body holds more JSON values than the limit allows");
+				return scan_failed(s, len, err, ZCRM_PARSE_TOO_MANY_VALUES,
+								   "the body holds more JSON values than the limit allows");
 			if (zcrm_json_poll_interrupt(nvalues))
-				return zcrm_json_set_error(err, ZCRM_PARSE_INTERRUPTED, NULL,
-										   "interrupted");
+				return scan_failed(s, len, err, ZCRM_PARSE_INTERRUPTED,
+								   "interrupted");
 			c = s[pos];
 			if (c == '{' || c == '[')
 			{
@@ -422,7 +467,7 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 				else
 					is_object[depth / 8] &= (unsigned char) ~bit;
 				depth++;
-				pos = zcrm_json_skip_space(s, len, pos + 1);
+				pos = skip_space(s, len, pos + 1);
 				if (pos < len && s[pos] == (c == '{' ? '}' : ']'))
 				{
 					depth--;
@@ -461,7 +506,7 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 	return ZCRM_PARSE_OK;
 
 bad:
-	return zcrm_json_set_error(err, ZCRM_PARSE_NOT_JSON, NULL, why);
+	return scan_failed(s, len, err, ZCRM_PARSE_NOT_JSON, why);
 }
 
 /*

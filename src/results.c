@@ -40,6 +40,7 @@
 #include "scrub.h"
 #include "settings.h"
 #include "transport.h"
+#include "utf8text.h"
 #include "zip.h"
 #include "zoho.h"
 
@@ -530,7 +531,7 @@ zcrm_fetch_job_results(ZcrmCall *call, const char *job_id)
 static Datum
 text_datum(const char *s)
 {
-	return CStringGetTextDatum(pg_any_to_server(s, strlen(s), PG_UTF8));
+	return zcrm_utf8_text_datum(s);
 }
 
 /*
@@ -552,7 +553,7 @@ zcrm_result_errors_datum(const ZcrmResultFile *f, size_t row, bool *isnull)
 		return (Datum) 0;
 	copy = pstrdup(json);
 	free(json);
-	copy = pg_any_to_server(copy, strlen(copy), PG_UTF8);
+	copy = zcrm_utf8_to_server(copy, strlen(copy));
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(copy));
 }
 
@@ -578,9 +579,9 @@ zcrm_result_columns_datum(const ZcrmResultFile *f, size_t row)
 		if (!first)
 			appendStringInfoChar(&buf, ',');
 		first = false;
-		escape_json(&buf, pg_any_to_server(name, strlen(name), PG_UTF8));
+		escape_json(&buf, zcrm_utf8_to_server(name, strlen(name)));
 		appendStringInfoChar(&buf, ':');
-		escape_json(&buf, pg_any_to_server(value, strlen(value), PG_UTF8));
+		escape_json(&buf, zcrm_utf8_to_server(value, strlen(value)));
 	}
 	appendStringInfoChar(&buf, '}');
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));

@@ -27,6 +27,7 @@
 
 #include "match.h"
 #include "run_store.h"
+#include "utf8text.h"
 
 /*
  * spi_exec
@@ -153,7 +154,7 @@ to_server(const char *s)
 {
 	if (s == NULL)
 		return NULL;
-	return pg_any_to_server(s, strlen(s), PG_UTF8);
+	return zcrm_utf8_to_server(s, strlen(s));
 }
 
 /*

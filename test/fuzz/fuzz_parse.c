@@ -21,8 +21,9 @@
  * Checked across the three entry points, which share stage 1:
  *	- all three agree on ZCRM_PARSE_NOT_JSON and ZCRM_PARSE_NUL_CHAR;
  *	- ZCRM_PARSE_NUL_CHAR comes exactly with valid JSON holding a \u0000
- *	  escape (found by a scan of the raw text), and whatever passes
- *	  stage 1 is valid UTF-8 (checked by a second, independent decoder);
+ *	  escape (found by a scan of the raw text), whatever passes stage 1
+ *	  is valid UTF-8 (checked by a second, independent decoder), and a
+ *	  body that is not is refused as "not valid UTF-8";
  *	- zcrm_check_document() OK implies zcrm_parse_job() OK or BAD_SHAPE
  *	  (never NOT_JSON, NUL_CHAR or API_ERROR), and zcrm_parse_job() OK
  *	  implies zcrm_check_document() OK; both say API_ERROR together, and
@@ -728,6 +729,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE((job_rc == ZCRM_PARSE_NUL_CHAR) == has_nul_escape(body, size));
 	if (stage1(job_rc) == ZCRM_PARSE_OK)
 		REQUIRE(utf8_ok(body, size));
+
+	/*
+	 * UTF-8 is checked in the grammar's pass, yet a body that is not UTF-8
+	 * (so not blank either) is refused for that, wherever the bad byte is.
+	 */
+	if (!utf8_ok(body, size))
+	{
+		REQUIRE(job_rc == ZCRM_PARSE_NOT_JSON);
+		REQUIRE(strcmp(job_err.message, "the body is not valid UTF-8") == 0);
+	}
 
 	/* past stage 1, cJSON reads the text as well and the values must match */
 	if (stage1(job_rc) == ZCRM_PARSE_OK)

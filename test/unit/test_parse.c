@@ -1183,6 +1183,62 @@ test_invalid_utf8(void)
 	}
 }
 
+/*
+ * UTF-8 is checked in the same pass as the grammar, inside strings (the
+ * only place the grammar allows non-ASCII bytes).  Bad UTF-8 is still
+ * reported as such wherever it is: in a key, outside any string, after a
+ * grammar error that comes first, after the value limit is passed.
+ */
+#define UTF8_DOC(bytes, message) {bytes, sizeof(bytes) - 1, message}
+
+static void
+test_invalid_utf8_first(void)
+{
+	static const struct
+	{
+		const char *bytes;
+		size_t		len;
+		const char *message;
+	}			docs[] = {
+		UTF8_DOC("{\"\xC3\x28\":1}", "the body is not valid UTF-8"),	/* in a key */
+		UTF8_DOC("{\"a\":1} \x80", "the body is not valid UTF-8"),	/* after the value */
+		UTF8_DOC("{\"a\":\xC3\xA9}", "the body is not valid JSON"), /* not in a string */
+		UTF8_DOC("{\"a\":\xC3}", "the body is not valid UTF-8"),	/* neither */
+		UTF8_DOC("{\"a\":1,}\"\xFF\"", "the body is not valid UTF-8"),	/* grammar first */
+		UTF8_DOC("{\"a\":[1,2,3,\"x\",\"\xE6\x97\"]}", "the body is not valid UTF-8"),
+		UTF8_DOC("{\"a\":[1,2,3,\"x\",\"\xE6\x97\xA5\"]}", NULL),	/* the limit */
+		UTF8_DOC("\xEF\xBB\xBF{}", "the body is not valid JSON"),	/* a BOM is UTF-8 */
+	};
+	ZcrmParseLimits limits = {0, NULL};
+	size_t		i;
+
+	/*
+	 * five values at most: the sixth, "x", passes the limit before the last
+	 * string
+	 */
+	limits.max_values = 5;
+	zcrm_parse_set_limits(&limits);
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+	{
+		ZcrmParseError err;
+		ZcrmJob    *job = NULL;
+		ZcrmParseStatus rc = job_bytes(docs[i].bytes, docs[i].len, &job, &err);
+
+		CHECK(job == NULL);
+		if (docs[i].message == NULL)
+		{
+			CHECK_STATUS(rc, ZCRM_PARSE_TOO_MANY_VALUES);
+			continue;
+		}
+		CHECK_STATUS(rc, ZCRM_PARSE_NOT_JSON);
+		CHECK_STR(err.message, docs[i].message);
+		CHECK_STATUS(check_bytes(docs[i].bytes, docs[i].len, &err),
+					 ZCRM_PARSE_NOT_JSON);
+		CHECK_STR(err.message, docs[i].message);
+	}
+	zcrm_parse_set_limits(NULL);
+}
+
 static void
 test_valid_utf8_kept(void)
 {
@@ -2468,6 +2524,7 @@ static const TestCase tests[] = {
 	TEST(test_valid_json_edges),
 	TEST(test_deep_nesting),
 	TEST(test_invalid_utf8),
+	TEST(test_invalid_utf8_first),
 	TEST(test_valid_utf8_kept),
 	TEST(test_nul_escape),
 	TEST(test_created_time),
