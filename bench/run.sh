@@ -474,15 +474,16 @@ part1() {
 		r=$(calc %.2f "$(median "${rp[@]}")")
 		row "1. zcrm_write_job ÷ PL/Python, calls/s, $who" "rounds: $(list2 "${rp[@]}")" "$r (target ≥ 3)" "$(met "$r" '>=' 3)"
 		r=$(calc %.2f "$(median "${rf[@]}")")
-		row "1. zcrm_write_job ÷ floor, ms/call, $who" "rounds: $(list2 "${rf[@]}")" "$r (target ≤ 1.5)" "$(met "$r" '<=' 1.5)"
-		if [ "$c" = 1 ]; then
-			# Information: the SQL shape of 1a (count(*) over a set-returning
-			# function) costs more than SELECT 1 before any fetch.
-			run_pgbench "srf-c$c" bench_http "$WORK/scripts/srf.sql" $c
-			row "1d. (info) SELECT count(*) FROM generate_series(1, 1), $who" \
-				"$(calc %.3f "$PGB_LAT") ms/call: + raw fetch = $(calc %.3f "$PGB_LAT + $raw_lat") ms/call" \
-				"zcrm_write_job ÷ that = $(calc %.2f "$z_lat / ($PGB_LAT + $raw_lat)") (no target)" "–"
-		fi
+		# targets: ≤ 1.5 with one client, ≤ 1.3 with eight
+		local target=1.5
+		[ "$c" = 1 ] || target=1.3
+		row "1. zcrm_write_job ÷ floor, ms/call, $who" "rounds: $(list2 "${rf[@]}")" "$r (target ≤ $target)" "$(met "$r" '<=' "$target")"
+		# Information: the SQL shape of 1a (count(*) over a set-returning
+		# function) costs more than SELECT 1 before any fetch.
+		run_pgbench "srf-c$c" bench_http "$WORK/scripts/srf.sql" $c
+		row "1d. (info) SELECT count(*) FROM generate_series(1, 1), $who" \
+			"$(calc %.3f "$PGB_LAT") ms/call: + raw fetch = $(calc %.3f "$PGB_LAT + $raw_lat") ms/call" \
+			"zcrm_write_job ÷ that = $(calc %.2f "$z_lat / ($PGB_LAT + $raw_lat)") (no target)" "–"
 	done
 }
 
