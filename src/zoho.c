@@ -300,37 +300,23 @@ zcrm_is_invalid_token(const ZcrmHttpResponse *resp)
 }
 
 /*
- * zcrm_fetch_jobs
- *		See zoho.h.  With a connection, the jobs the API answered
- *		INVALID_TOKEN are requested once more, after one refresh of the
- *		token for all of them; the call's secrets then hold the old token as
- *		well as the new one, since the outcomes that were not requested
- *		again were answered to the old one.  Every call of a job function
- *		fetches through here, a single job as a batch of one.
+ * zcrm_send_many
+ *		See zoho.h.
  */
-ZcrmFetched *
-zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
+void
+zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args,
+			   int n, ZcrmRequest *reqs, ZcrmOutcome *outcomes)
 {
-	ZcrmFetched *f = palloc0(sizeof(ZcrmFetched));
-	ZcrmRequest *reqs;
-	ZcrmOutcome *outcomes;
 	int		   *again;
 	int			nagain = 0;
 
-	f->n = n;
-	f->job_ids = job_ids;
-	f->reqs = reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
-	f->outcomes = outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
-	if (n == 0)
-		return f;
-
 	for (int i = 0; i < n; i++)
-		job_request(call, job_ids[i], &reqs[i]);
+		build(call, args[i], &reqs[i]);
 	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
-	if (call->conn == NULL)
-		return f;
+	if (call->conn == NULL || n == 0)
+		return;
 
-	/* the jobs whose token was rejected */
+	/* the requests whose token was rejected */
 	again = palloc(sizeof(int) * n);
 	for (int i = 0; i < n; i++)
 	{
@@ -344,7 +330,7 @@ zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
 
 		zcrm_call_refresh(call);
 		for (int k = 0; k < nagain; k++)
-			job_request(call, job_ids[again[k]], &retry[k]);
+			build(call, args[again[k]], &retry[k]);
 		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
 		for (int k = 0; k < nagain; k++)
 		{
@@ -352,8 +338,39 @@ zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
 			reqs[again[k]] = retry[k];
 			outcomes[again[k]] = retried[k];
 		}
+		pfree(retry);
+		pfree(retried);
 	}
 	pfree(again);
+}
+
+/* ZcrmBuildRequest of a job's fetch: arg is the job id. */
+static void
+build_job_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
+{
+	job_request(call, (const char *) arg, req);
+}
+
+/*
+ * zcrm_fetch_jobs
+ *		See zoho.h.  With a connection, the jobs the API answered
+ *		INVALID_TOKEN are requested once more, after one refresh of the
+ *		token for all of them (zcrm_send_many); the call's secrets then hold
+ *		the old token as well as the new one, since the outcomes that were
+ *		not requested again were answered to the old one.  Every call of a
+ *		job function fetches through here, a single job as a batch of one.
+ */
+ZcrmFetched *
+zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
+{
+	ZcrmFetched *f = palloc0(sizeof(ZcrmFetched));
+
+	f->n = n;
+	f->job_ids = job_ids;
+	f->reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
+	f->outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
+	zcrm_send_many(call, build_job_request, (const void *const *) job_ids, n,
+				   f->reqs, f->outcomes);
 	return f;
 }
 

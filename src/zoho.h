@@ -69,6 +69,25 @@ extern void zcrm_call_refresh(ZcrmCall *call);
  */
 extern bool zcrm_is_invalid_token(const ZcrmHttpResponse *resp);
 
+/* Builds the request of a call from "arg" (again, after a token refresh). */
+typedef void (*ZcrmBuildRequest) (const ZcrmCall *call, const void *arg,
+								  ZcrmRequest *req);
+
+/*
+ * zcrm_send_many
+ *		Build request i of a batch from args[i] with "build" into reqs[i],
+ *		send all n, at most zcrm_bulk.max_concurrency at a time, and fill
+ *		outcomes[i].  Through a connection, the requests answered
+ *		INVALID_TOKEN (refused: nothing was made) are built and sent once
+ *		more after one refresh of the token for all of them, and reqs[]
+ *		and outcomes[] then hold the requests sent again and their
+ *		outcomes.  A request that fails does not raise: its outcome says
+ *		why.  The one place where zcrm_bulk refreshes and resends a batch.
+ */
+extern void zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build,
+						   const void *const *args, int n, ZcrmRequest *reqs,
+						   ZcrmOutcome *outcomes);
+
 /* The requests of a batch of jobs and how each ended; see zoho.c. */
 typedef struct ZcrmFetched ZcrmFetched;
 

@@ -54,10 +54,6 @@ static int	org_next = 0;		/* the entry replaced next when all are used */
 static bool org_stale = false;	/* a server or user mapping changed */
 static bool org_registered = false;
 
-/* Builds the request of a call (again, after a token refresh). */
-typedef void (*BuildRequest) (const ZcrmCall *call, const void *arg,
-							  ZcrmRequest *req);
-
 /* A parse of parse.h's write replies. */
 typedef ZcrmParseStatus (*ParseReply) (const char *body, size_t len,
 									   ZcrmWriteReply **out,
@@ -178,7 +174,7 @@ org_entry_store(const OrgEntry *key, const char *zgid)
  *		and sent again.
  */
 static void
-send_request(ZcrmCall *call, BuildRequest build, const void *arg,
+send_request(ZcrmCall *call, ZcrmBuildRequest build, const void *arg,
 			 ZcrmHttpResponse *resp)
 {
 	ZcrmRequest req;
@@ -234,48 +230,19 @@ refused(const ZcrmCall *call, const ZcrmHttpResponse *resp, const char *what,
 
 /*
  * send_many
- *		Build request i of a batch from args[i] with "build", send all n at
- *		most zcrm_bulk.max_concurrency at a time and fill outcomes[i].
- *		Through a connection, the requests answered INVALID_TOKEN (refused:
- *		nothing was made) are built and sent once more after one refresh of
- *		the token.  A request that fails does not raise: its outcome says
- *		why.
+ *		zcrm_send_many() for requests whose reqs[] the caller does not keep.
  */
 static void
-send_many(ZcrmCall *call, BuildRequest build, const void *const *args, int n,
+send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args, int n,
 		  ZcrmOutcome *outcomes)
 {
 	ZcrmRequest *reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
-	int		   *again;
-	int			nagain = 0;
 
-	for (int i = 0; i < n; i++)
-		build(call, args[i], &reqs[i]);
-	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
-	if (call->conn == NULL)
-		return;
-	again = palloc(sizeof(int) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-		if (outcomes[i].complete && zcrm_is_invalid_token(&outcomes[i].resp))
-			again[nagain++] = i;
-	if (nagain > 0)
-	{
-		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
-
-		zcrm_call_refresh(call);
-		for (int k = 0; k < nagain; k++)
-			build(call, args[again[k]], &reqs[k]);
-		zcrm_http_request_many(reqs, nagain, zcrm_max_concurrency, retried);
-		for (int k = 0; k < nagain; k++)
-		{
-			pfree(outcomes[again[k]].resp.body);
-			outcomes[again[k]] = retried[k];
-		}
-	}
-	pfree(again);
+	zcrm_send_many(call, build, args, n, reqs, outcomes);
+	pfree(reqs);
 }
 
-/* BuildRequest of the org call. */
+/* ZcrmBuildRequest of the org call. */
 static void
 org_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
@@ -484,7 +451,7 @@ typedef struct UploadArg
 	const char *zgid;
 } UploadArg;
 
-/* BuildRequest of the upload. */
+/* ZcrmBuildRequest of the upload. */
 static void
 upload_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
@@ -656,7 +623,7 @@ zcrm_write_create_body(const ZcrmWriteJobSpec *spec)
 	return buf.data;
 }
 
-/* BuildRequest of the create call: never retried by the transport. */
+/* ZcrmBuildRequest of the create call: never retried by the transport. */
 static void
 create_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
