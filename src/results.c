@@ -240,8 +240,29 @@ result_job_id(const ZcrmCall *call, const ZcrmJob *job)
 }
 
 /*
+ * result_request
+ *		ZcrmBuildRequest of a job's result file (arg: the ZcrmJob), to its
+ *		download_url resolved against the call's API domain, which a token
+ *		refresh may have moved.
+ */
+static void
+result_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
+{
+	const ZcrmJob *job = (const ZcrmJob *) arg;
+
+	memset(req, 0, sizeof(*req));
+	req->url = zcrm_download_url(call, job->download_url);
+	req->token = call->token;
+	req->what = psprintf("the result file of bulk write job %s",
+						 result_job_id(call, job));
+	req->max_body = (size_t) zcrm_max_result_size;
+}
+
+/*
  * zcrm_download_result_zips
- *		See results.h.
+ *		See results.h.  Through a connection, downloads answered
+ *		INVALID_TOKEN are made once more after one refresh of the token
+ *		(zcrm_send_many).
  */
 void
 zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int n,
@@ -256,12 +277,8 @@ zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int n,
 	{
 		no_result_file(jobs[i]);
 		ids[i] = result_job_id(call, jobs[i]);
-		reqs[i].url = zcrm_download_url(call, jobs[i]->download_url);
-		reqs[i].token = call->token;
-		reqs[i].what = psprintf("the result file of bulk write job %s", ids[i]);
-		reqs[i].max_body = (size_t) zcrm_max_result_size;
 	}
-	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outs);
+	zcrm_send_many(call, result_request, (const void *const *) jobs, n, reqs, outs);
 	for (int i = 0; i < n && bad < 0; i++)
 		if (!outs[i].complete || outs[i].resp.status < 200 ||
 			outs[i].resp.status > 299 || outs[i].resp.status == 204)

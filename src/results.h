@@ -89,7 +89,6 @@ extern ZcrmJobResults *zcrm_fetch_job_results(ZcrmCall *call,
 extern ZcrmJobResults *zcrm_download_job_results(ZcrmCall *call,
 												 const ZcrmJob *job);
 
-/* Free the parsed files now (NULL and repeated calls are accepted). */
 /*
  * zcrm_download_result_zips
  *		GET the result zips of the n fetched jobs (each must have a
@@ -98,7 +97,9 @@ extern ZcrmJobResults *zcrm_download_job_results(ZcrmCall *call,
  *		(palloc'd bodies).  The first failure (by position) is raised, as
  *		zcrm_download_job_results() raises it, after freeing the others'
  *		bodies.  The jobs are named by call->job_id when it is set (a call
- *		opened for one job), else by their ids.
+ *		opened for one job), else by their ids.  Through a connection, the
+ *		downloads answered INVALID_TOKEN are made again after one refresh
+ *		of the token.
  */
 extern void zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int n,
 									  ZcrmHttpResponse *resps);
@@ -112,6 +113,7 @@ extern void zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int 
 extern ZcrmJobResults *zcrm_read_job_results(ZcrmCall *call, const ZcrmJob *job,
 											 ZcrmHttpResponse *resp);
 
+/* Free the parsed files now (NULL and repeated calls are accepted). */
 extern void zcrm_job_results_free(ZcrmJobResults *r);
 
 /*

@@ -9,7 +9,8 @@ MANDATORY_NOT_FOUND, INVALID_DATA and DUPLICATE_DATA, alone and together;
 unprocessed after fail_after), the errors and columns jsonb, relative and
 absolute download URLs, a shuffled file, values that need CSV quoting, a job
 not complete yet (55000 naming its status), a connection instead of a
-token, every broken result file of the server's result_variant (not a zip,
+token, a download answered INVALID_TOKEN (refreshed once through a
+connection), every broken result file of the server's result_variant (not a zip,
 truncated, zip bombs, no STATUS column, bad CSV, no entry, an entry of
 another name, a ragged row, an encrypted entry), the two size caps, flat
 backend memory over repeated calls, and no token in any output.  Needs the
@@ -269,6 +270,34 @@ def connection_test():
           and rows[0]["status"] == "added", repr(rows))
 
 
+def download_refresh_test():
+    """The access token expires between the job's fetch and its result's
+    download (the server's result_fault revokes it as it answers the download
+    INVALID_TOKEN): through a connection, the token is refreshed once and the
+    download made again, so the rows come back; with a token, the error is
+    28000, as for any call."""
+    create_server("zcrm_results_dl", "'1000.rt.' || :'rt'")
+    reset()
+    job = create_job(LEADS[:2])
+    finish(job)
+    first = results(job, "connection => 'zcrm_results_dl'")
+    before = len(mock_admin("/__admin/requests"))
+    lifecycle({"result_fault": "revoke_token"})
+    rows = results(job, "connection => 'zcrm_results_dl'")
+    log = [e for e in mock_admin("/__admin/requests")[before:] if e.get("event") != "end"]
+    kinds = [e.get("scenario") if e.get("kind") != "token" else "token" for e in log]
+    check("download answered INVALID_TOKEN: one refresh, the download again, the rows",
+          isinstance(first, list) and rows == first
+          and kinds.count("token") == 1 and kinds.count("result_fault:revoke_token") == 1
+          and kinds.index("result_fault:revoke_token") < kinds.index("token")
+          < len(kinds) - 1 - kinds[::-1].index("result"),
+          "%r; %r" % (kinds, rows))
+    lifecycle({"result_fault": "revoke_token"})
+    err = results(job)
+    check("with a token the same download is 28000",
+          isinstance(err, tuple) and err[0] == "28000", repr(err)[:300])
+
+
 VARIANTS = [
     ("not_zip", "22P03", "is not a valid zip archive"),
     ("truncated", "22P03", "is not a valid zip archive"),
@@ -363,7 +392,7 @@ def no_token_test():
 
 def main():
     tests = [statuses_test, not_complete_test, download_url_test, shuffled_test, quoting_test,
-             connection_test, broken_files_test, caps_test, memory_test, no_token_test]
+             connection_test, download_refresh_test, broken_files_test, caps_test, memory_test, no_token_test]
     try:
         return run_suite(tests)
     finally:

@@ -30,6 +30,10 @@ Zoho's behaviour is unverified the server can be told to behave either way
   download each wait N ms after routing, before their first byte: a server
   with a fixed latency per call, for benchmarks; on top of
   create_reply_delay_ms and of --delay-ms);
+- the next result download finds its access token revoked, once:
+  "result_fault": "revoke_token" (every issued access token is revoked and
+  the download answered 401 INVALID_TOKEN, as the API answers a token that
+  expired between a poll and the download), then back to null;
 - a broken result file, to test a client's checks: "result_variant" null
   (the real one) or one of RESULT_VARIANTS (not a zip, a zip bomb, a CSV
   without STATUS, ...).
@@ -106,6 +110,7 @@ DEFAULT_CONFIG = {
     "upload_read_bytes_per_s": None,
     "create_reply_delay_ms": None,
     "result_variant": None,
+    "result_fault": None,
     "call_delay_ms": None,
 }
 
@@ -191,6 +196,8 @@ class Lifecycle:
                     raise KeyError(k)
                 if k == "result_variant" and v is not None and v not in RESULT_VARIANTS:
                     raise KeyError("result_variant %s" % v)
+                if k == "result_fault" and v not in (None, "revoke_token"):
+                    raise KeyError("result_fault %r (null or \"revoke_token\")" % (v,))
                 if k == "call_delay_ms" and v is not None and (
                         isinstance(v, bool) or not isinstance(v, int) or v < 0):
                     raise KeyError("call_delay_ms %r (null or a whole number of ms, 0 or more)" % (v,))
@@ -905,6 +912,12 @@ def create(h, lc, m):
 
 
 def result(h, lc, m):
+    with lc.lock:
+        fault = lc.config["result_fault"]
+        lc.config["result_fault"] = None
+    if fault == "revoke_token":
+        h.server.state.revoke_tokens()
+        return "result_fault:revoke_token", json_reply(401, error_doc("INVALID_TOKEN", "invalid oauth token"))
     data = lc.result_zip(m.group(3)) if m.group(2) == ZGID else None
     if data is None:
         return "result_not_found", json_reply(404, error_doc("RESOURCE_NOT_FOUND",

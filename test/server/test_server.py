@@ -2249,6 +2249,29 @@ class LifecycleTest(unittest.TestCase):
         self.assertNotEqual(names, sorted(names))
         self.assertEqual(sorted(names), ["N%02d" % i for i in range(30)])
 
+    def test_result_fault_revoke_token(self):
+        """"result_fault": "revoke_token" makes the next result download
+        revoke every issued access token and answer 401 INVALID_TOKEN, once:
+        the revoked token stays refused, a newly issued one downloads."""
+        job = self.leads_job()
+        self.call("GET", WRITE + job)
+        path = json.loads(self.call("GET", WRITE + job).body)["result"]["download_url"]
+        old = refresh(new_rt("1000.rt.")).doc["access_token"]
+        self.assertEqual(get(SERVER.port, path, auth="Zoho-oauthtoken " + old).code, 200)
+        self.configure({"result_fault": "revoke_token"})
+        r = get(SERVER.port, path, auth="Zoho-oauthtoken " + old)
+        self.assertEqual((r.code, json.loads(r.body)["code"]), (401, "INVALID_TOKEN"))
+        self.assertEqual(SERVER.admin("GET", "lifecycle")["config"]["result_fault"], None)
+        self.assertEqual(get(SERVER.port, path, auth="Zoho-oauthtoken " + old).code, 401)
+        new = refresh(new_rt("1000.rt.")).doc["access_token"]
+        r = get(SERVER.port, path, auth="Zoho-oauthtoken " + new)
+        self.assertEqual((r.code, r.h.get("content-type")), (200, "application/zip"))
+        names = [e["scenario"] for e in SERVER.admin("GET", "requests") if e.get("kind") != "token"][-3:]
+        self.assertEqual(names[0], "result_fault:revoke_token")
+        with Conn(SERVER.port) as c:
+            r = c.request("POST", "/__admin/lifecycle", body=json.dumps({"result_fault": "drop"}).encode())
+        self.assertNotEqual(r.code, 200)
+
     def test_result_variants(self):
         """"result_variant" serves each broken result file it names; an
         unknown variant is refused and null serves the real file again."""
