@@ -403,9 +403,18 @@ read_entries(ZcrmCall *call, ZcrmDownload *d, ZcrmJobResults *r)
 		CHECK_FOR_INTERRUPTS();
 		if (len == 0 || e->name[len - 1] == '/')
 			continue;			/* a directory */
-		if (zcrm_unzip_read(d->unzip, i, (size_t) zcrm_max_result_uncompressed_size,
-							&d->csv, &csvlen, &zerr) != ZCRM_ZIP_OK)
-			raise_zip_error(call->job_id, safe_name(call, e->name), &zerr);
+		for (;;)
+		{
+			ZcrmZipStatus zst = zcrm_unzip_read(d->unzip, i,
+												(size_t) zcrm_max_result_uncompressed_size,
+												&d->csv, &csvlen, &zerr);
+
+			if (zst == ZCRM_ZIP_OK)
+				break;
+			if (zst != ZCRM_ZIP_INTERRUPTED)
+				raise_zip_error(call->job_id, safe_name(call, e->name), &zerr);
+			CHECK_FOR_INTERRUPTS();
+		}
 		for (;;)
 		{
 			st = zcrm_result_read(d->csv, csvlen, &limits, &d->file, &rerr);

@@ -27,6 +27,7 @@
 #include "parse.h"
 #include "prepare.h"
 #include "settings.h"
+#include "zip.h"
 
 /* Largest response body we ever agree to hold: 1 GB, PostgreSQL's limit. */
 #define ZCRM_MAX_RESPONSE_LIMIT (1024 * 1024 * 1024 - 1)
@@ -191,9 +192,10 @@ zcrm_without_slash(const char *url)
 
 /*
  * interrupt_pending
- *		parse.c's interrupt check: true when CHECK_FOR_INTERRUPTS() would
- *		act, so that a parse stops, frees what it built and lets its caller
- *		service the interrupt (see zcrm_parse_stopped()).
+ *		parse.c's and zip.c's interrupt check: true when
+ *		CHECK_FOR_INTERRUPTS() would act, so that a parse, a deflate or an
+ *		inflate stops, frees what it built and lets its caller service the
+ *		interrupt (see zcrm_parse_stopped()).
  */
 static bool
 interrupt_pending(void)
@@ -203,7 +205,8 @@ interrupt_pending(void)
 
 /*
  * assign_max_json_values
- *		Hand zcrm_bulk.max_json_values, and the interrupt check, to parse.c.
+ *		Hand zcrm_bulk.max_json_values, and the interrupt check, to parse.c;
+ *		zip.c polls the same check.
  */
 static void
 assign_max_json_values(int newval, void *extra)
@@ -211,6 +214,7 @@ assign_max_json_values(int newval, void *extra)
 	ZcrmParseLimits limits = {(size_t) newval, interrupt_pending};
 
 	zcrm_parse_set_limits(&limits);
+	zcrm_zip_set_interrupt(interrupt_pending);
 }
 
 /*

@@ -48,6 +48,9 @@
 /* Longest entry name we write. */
 #define ZIP_MAX_NAME	255
 
+/* The caller's interrupt check (zcrm_zip_set_interrupt), or NULL. */
+static bool (*zip_interrupted) (void) = NULL;
+
 /* minizip's "file name": unused by our callbacks, but must not be NULL. */
 static const char mem_name[] = "memory";
 
@@ -386,6 +389,11 @@ zcrm_zip_writer_add(ZcrmZipWriter *w, const char *name, const void *data,
 	{
 		size_t		n = len - done;
 
+		if (zip_interrupted != NULL && zip_interrupted())
+		{
+			w->failed = true;
+			return set_error(err, ZCRM_ZIP_INTERRUPTED, "interrupted");
+		}
 		if (n > ZIP_CHUNK)
 			n = ZIP_CHUNK;
 		rc = zipWriteInFileInZip(w->zf, (const char *) data + done, (unsigned) n);
@@ -441,6 +449,12 @@ zcrm_zip_writer_free(ZcrmZipWriter *w)
 	}
 	free(w->ms.buf);
 	free(w);
+}
+
+void
+zcrm_zip_set_interrupt(bool (*interrupted) (void))
+{
+	zip_interrupted = interrupted;
 }
 
 ZcrmZipStatus
@@ -684,6 +698,11 @@ zcrm_unzip_read(ZcrmUnzip *u, size_t index, size_t cap, void **out,
 		want = alloc - total;
 		if (want > ZIP_CHUNK)
 			want = ZIP_CHUNK;
+		if (zip_interrupted != NULL && zip_interrupted())
+		{
+			st = set_error(err, ZCRM_ZIP_INTERRUPTED, "interrupted");
+			goto done;
+		}
 		rc = unzReadCurrentFile(u->uf, buf + total, (unsigned) want);
 		if (rc < 0)
 		{
@@ -750,6 +769,8 @@ zcrm_zip_status_message(ZcrmZipStatus status)
 			return "unsupported zip archive";
 		case ZCRM_ZIP_MISUSE:
 			return "zip functions called with bad arguments";
+		case ZCRM_ZIP_INTERRUPTED:
+			return "interrupted";
 		case ZCRM_ZIP_ERROR:
 			return "zip error";
 	}

@@ -4,16 +4,18 @@
  *	  Zip archives in memory, on minizip: write one for an upload, read
  *	  the entries of a downloaded one with a cap on their size.
  *
- * Used by the 2.1 write functions (issue 11): the CSV of a Bulk Write job
- * is uploaded as a zip, and the job's result file is downloaded as one.
- * No SQL function calls this yet.
+ * Used by the 2.1 write functions: the CSV of a Bulk Write job is uploaded
+ * as a zip (prepare.c), and the job's result file is downloaded as one
+ * (results.c).
  *
  * The zip format itself is minizip's (libminizip, Debian's libminizip-dev);
  * this file gives minizip I/O callbacks over memory instead of files: a
  * growable buffer that never grows past a hard cap for writing, the
  * caller's bytes for reading.  Reading an entry refuses one whose declared
  * or actual uncompressed size is above a cap (zip-bomb guard), inflates
- * it in chunks, and checks its size and CRC-32.
+ * it in chunks, and checks its size and CRC-32.  Between chunks of 64 kB,
+ * writing and inflating alike, the caller's interrupt check is polled
+ * (zcrm_zip_set_interrupt), so that a long step can be stopped.
  *
  * Memory: plain malloc/free (here and inside minizip).  No function here
  * longjmps, aborts or prints: every failure is a ZcrmZipStatus and a
@@ -53,6 +55,7 @@ typedef enum ZcrmZipStatus
 	ZCRM_ZIP_CORRUPT,			/* not a zip, truncated, bad size or CRC */
 	ZCRM_ZIP_UNSUPPORTED,		/* encrypted, unknown method, too many entries */
 	ZCRM_ZIP_MISUSE,			/* bad arguments or call out of order */
+	ZCRM_ZIP_INTERRUPTED,		/* the interrupt check said stop */
 	ZCRM_ZIP_ERROR				/* any other minizip failure */
 } ZcrmZipStatus;
 
@@ -113,6 +116,16 @@ extern ZcrmZipStatus zcrm_zip_writer_finish(ZcrmZipWriter *w, void **out,
 
 /* Free a writer in any state (NULL is accepted). */
 extern void zcrm_zip_writer_free(ZcrmZipWriter *w);
+
+/*
+ * zcrm_zip_set_interrupt
+ *	  The check polled between chunks while an entry is deflated or
+ *	  inflated (NULL: none).  When it returns true, the call stops with
+ *	  ZCRM_ZIP_INTERRUPTED, a writer accepts nothing more (as after any
+ *	  failure) and nothing is returned; the caller services the interrupt
+ *	  and, if it returns, may start the step again.
+ */
+extern void zcrm_zip_set_interrupt(bool (*interrupted) (void));
 
 /*
  * zcrm_zip_one

@@ -988,6 +988,70 @@ test_zip_python(void)
 	free(csv);
 }
 
+/* The interrupt check of test_zip_interrupt: true from its Nth poll on. */
+static int	polls = 0;
+static int	stop_at = 0;
+
+static bool
+stop_after_polls(void)
+{
+	return ++polls >= stop_at;
+}
+
+/*
+ * Deflating and inflating poll the interrupt check between 64 kB chunks: a
+ * true answer stops the step with ZCRM_ZIP_INTERRUPTED, nothing returned
+ * and nothing leaked (ASan), and the same step then runs to its end.
+ */
+static void
+test_zip_interrupt(void)
+{
+	size_t		len = 1024 * 1024;
+	char	   *csv = malloc(len);
+	void	   *zip = NULL;
+	size_t		ziplen = 0;
+	void	   *out = NULL;
+	size_t		outlen = 0;
+	ZcrmZipError err;
+
+	for (size_t i = 0; i < len; i++)
+		csv[i] = (char) ('a' + (i * 7919) % 26);
+
+	/* deflate: stopped at the 1st and at the 5th poll of 16 */
+	for (int at = 1; at <= 5; at += 4)
+	{
+		polls = 0;
+		stop_at = at;
+		zcrm_zip_set_interrupt(stop_after_polls);
+		CHECK_INT(zcrm_zip_one("big.csv", csv, len, 1, ZCRM_ZIP_MAX_UPLOAD, &zip, &ziplen, &err),
+				  ZCRM_ZIP_INTERRUPTED);
+		CHECK(zip == NULL && ziplen == 0);
+		CHECK_INT(polls, at);
+		CHECK_STR(err.message, "interrupted");
+	}
+
+	/* never true: every chunk polled, the archive whole */
+	polls = 0;
+	stop_at = 1000;
+	CHECK_INT(zcrm_zip_one("big.csv", csv, len, 1, ZCRM_ZIP_MAX_UPLOAD, &zip, &ziplen, &err),
+			  ZCRM_ZIP_OK);
+	CHECK_INT(polls, 16);
+
+	/* inflate: stopped at the 3rd poll, then read whole */
+	polls = 0;
+	stop_at = 3;
+	CHECK_INT(read_first(zip, ziplen, len, &out, &outlen, &err), ZCRM_ZIP_INTERRUPTED);
+	CHECK(out == NULL && outlen == 0);
+	CHECK_INT(polls, 3);
+	zcrm_zip_set_interrupt(NULL);
+	CHECK_INT(read_first(zip, ziplen, len, &out, &outlen, &err), ZCRM_ZIP_OK);
+	CHECK(outlen == len && out != NULL && memcmp(out, csv, len) == 0);
+	CHECK(strlen(zcrm_zip_status_message(ZCRM_ZIP_INTERRUPTED)) > 0);
+	free(out);
+	free(zip);
+	free(csv);
+}
+
 static const TestCase tests[] = {
 	TEST(test_csv_quoting),
 	TEST(test_csv_misuse),
@@ -1002,6 +1066,7 @@ static const TestCase tests[] = {
 	TEST(test_zip_corrupt),
 	TEST(test_zip_out_of_memory),
 	TEST(test_zip_python),
+	TEST(test_zip_interrupt),
 };
 
 int
