@@ -119,20 +119,10 @@ zcrm_cleanup "$DIR"
 # checks what zcrm_bulk itself logs, at debug5 with verbose error fields;
 # security_test.py turns log_min_error_statement back on for its calls that
 # pass the token as a bind parameter.
-zcrm_start_cluster "$DIR" "log_min_messages = debug5" "log_error_verbosity = verbose" \
-	"log_statement = 'none'" "log_min_error_statement = panic" \
-	"shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" \
-	"cron.host = '$DIR'"
-mkdir -p "$DIR/certs"
-bash "$ZCRM_ROOT/test/server/make_certs.sh" "$DIR/certs" >"$DIR/certs.log" 2>&1
-chmod 755 "$DIR/certs"
+zcrm_start_test_cluster "$DIR"
+zcrm_make_certs "$DIR"
 zcrm_start_mock "$DIR"
-zcrm_start_mock "$DIR" tls "$ZCRM_TLS_PORT" \
-	--tls-cert "$DIR/certs/server.pem" --tls-key "$DIR/certs/server.key"
-zcrm_start_mock "$DIR" tls-wrong-host "$ZCRM_TLS_WRONG_HOST_PORT" \
-	--tls-cert "$DIR/certs/wrong-host.pem" --tls-key "$DIR/certs/wrong-host.key"
-zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
-	--tls-cert "$DIR/certs/self-signed.pem" --tls-key "$DIR/certs/self-signed.key"
+zcrm_start_tls_mocks "$DIR"
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
