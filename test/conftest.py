@@ -123,6 +123,13 @@ class Environment:
         self.started.append(piece)
         subprocess.run(["bash", ENV_SCRIPT, piece, self.dir], check=True, timeout=300)
 
+    def serving(self, base, piece):
+        """base, once an instance of the local API server answers there:
+        the running one, or the piece started for it."""
+        if not _url_answers(base + "/__admin/stats"):
+            self.start(piece)
+        return base
+
     def stop(self):
         if self.started:
             print("# conftest: stopping %s" % ", ".join(self.started), file=sys.stderr)
@@ -156,20 +163,14 @@ def cluster(zcrm_environment):
 @pytest.fixture(scope="session")
 def mock(cluster, zcrm_environment):
     """The base URL of the local API server (plain HTTP)."""
-    base = "http://127.0.0.1:%s" % os.environ["ZCRM_MOCK_PORT"]
-    if not _url_answers(base + "/__admin/stats"):
-        zcrm_environment.start("mock")
-    return base
+    return zcrm_environment.serving("http://127.0.0.1:%s" % os.environ["ZCRM_MOCK_PORT"], "mock")
 
 
 @pytest.fixture(scope="session")
 def tls_mocks(mock, zcrm_environment):
     """The base URL of the local API server over HTTPS (ZCRM_CA_FILE
     trusts it); the wrong-host and self-signed instances run with it."""
-    base = "https://127.0.0.1:%s" % os.environ["ZCRM_TLS_PORT"]
-    if not _url_answers(base + "/__admin/stats"):
-        zcrm_environment.start("tls")
-    return base
+    return zcrm_environment.serving("https://127.0.0.1:%s" % os.environ["ZCRM_TLS_PORT"], "tls")
 
 
 @pytest.fixture(scope="session")
