@@ -29,7 +29,7 @@ import time
 
 import pytest
 
-from zcrmtest import (BOUND, SEED_JOB, Session, cancel_when_waiting,
+from zcrmtest import (BOUND, RUN_NONCE, SEED_JOB, Session, cancel_when_waiting,
                       check, create_server, mock_admin, psql, slow_ids,
                       sql_array, wait_for_request)
 
@@ -45,7 +45,7 @@ def requests_for(job):
 
 
 def setup_connection(db=None):
-    create_server("sched", "'1000.rt.sched.' || :'rt'", "zcrm_sched_setup", db=db)
+    create_server("sched", "'1000.rt.sched.%s.' || :'rt'" % RUN_NONCE, "zcrm_sched_setup", db=db)
 
 
 @pytest.fixture(scope="module", autouse=True)
