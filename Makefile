@@ -75,7 +75,7 @@ test/readme_recipe.sql: README.md
 # make dist: the PGXN distribution, zcrm_bulk-<version>.zip with every file
 # of the commit checked out (git archive), under zcrm_bulk-<version>/, as
 # pgvector and pg_cron ship theirs.  <version> is META.json's (semantic:
-# 2.1.0 for the extension's 2.1); test/packaging_test.py checks that the two
+# 2.1.0 for the extension's 2.1); test/test_packaging.py checks that the two
 # agree.
 DISTVERSION = $(shell sed -n 's/^   "version": "\(.*\)",$$/\1/p' META.json)
 

@@ -34,7 +34,7 @@ zcrm_install_packages() {
 	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev libminizip-dev
 		postgresql-$ZCRM_PG_VERSION postgresql-server-dev-$ZCRM_PG_VERSION
 		postgresql-$ZCRM_PG_VERSION-cron python3 openssl clang libclang-rt-14-dev nginx
-		debhelper postgresql-server-dev-all dpkg-dev pg-bsd-indent "$@")
+		debhelper postgresql-server-dev-all dpkg-dev pg-bsd-indent python3-pytest "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do
@@ -173,4 +173,39 @@ zcrm_cleanup() {
 	zcrm_stop_nginx "$dir.nginx"
 	zcrm_stop_mock "$dir"
 	zcrm_stop_cluster "$dir"
+}
+
+# zcrm_start_test_cluster DIR: the test suite's cluster, as scripts/test.sh
+# and test/conftest.py start it: logging at debug5 with verbose error fields,
+# no statement logging (see scripts/test.sh), pg_cron preloaded.
+zcrm_start_test_cluster() {
+	local dir=$1
+	zcrm_start_cluster "$dir" "log_min_messages = debug5" "log_error_verbosity = verbose" \
+		"log_statement = 'none'" "log_min_error_statement = panic" \
+		"shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" \
+		"cron.host = '$dir'"
+}
+
+# zcrm_make_certs DIR: the test certificates (test/server/make_certs.sh) in
+# DIR/certs, unless they are there already.
+zcrm_make_certs() {
+	local dir=$1
+	[ -f "$dir/certs/ca.pem" ] && return 0
+	mkdir -p "$dir/certs"
+	bash "$ZCRM_ROOT/test/server/make_certs.sh" "$dir/certs" >"$dir/certs.log" 2>&1
+	chmod 755 "$dir/certs"
+}
+
+# zcrm_start_tls_mocks DIR: the local API server over HTTPS with DIR/certs'
+# certificates on ZCRM_TLS_PORT, and with a certificate for the wrong host
+# and a self-signed one on ZCRM_TLS_WRONG_HOST_PORT and
+# ZCRM_TLS_SELF_SIGNED_PORT.
+zcrm_start_tls_mocks() {
+	local dir=$1
+	zcrm_start_mock "$dir" tls "$ZCRM_TLS_PORT" \
+		--tls-cert "$dir/certs/server.pem" --tls-key "$dir/certs/server.key"
+	zcrm_start_mock "$dir" tls-wrong-host "$ZCRM_TLS_WRONG_HOST_PORT" \
+		--tls-cert "$dir/certs/wrong-host.pem" --tls-key "$dir/certs/wrong-host.key"
+	zcrm_start_mock "$dir" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
+		--tls-cert "$dir/certs/self-signed.pem" --tls-key "$dir/certs/self-signed.key"
 }

@@ -15,35 +15,35 @@
 #      alone in a new database (make installcheck-each), then some of them
 #      through make installcheck-local (its own local API server),
 #   5. backend tests: cancel, statement_timeout, terminate, connection reuse,
-#      retries and cancel during backoff (test/backend_test.py),
-#   6. the leak test: 10,000 mixed calls in one backend (test/leak_test.py),
+#      retries and cancel during backoff (test/test_backend.py),
+#   6. the leak test: 10,000 mixed calls in one backend (test/test_leak.py),
 #   7. security tests: hostile arguments, TLS verification, tokens as bind
-#      parameters (test/security_test.py),
-#   8. the load test: 16 sessions for ZCRM_LOAD_SECONDS (60) (test/load_test.py),
+#      parameters (test/test_security.py),
+#   8. the load test: 16 sessions for ZCRM_LOAD_SECONDS (60) (test/test_load.py),
 #   9. token refresh through servers and user mappings, counted, the
-#      refresh budget and the cache sweep (test/oauth_test.py),
+#      refresh budget and the cache sweep (test/test_oauth.py),
 #  10. scheduled checks: the poller, NOTIFY, waiting, and the poll run by
-#      real pg_cron (preloaded in the test cluster) (test/schedule_test.py),
+#      real pg_cron (preloaded in the test cluster) (test/test_schedule.py),
 #  11. the batch functions: concurrency limit, connection reuse, per-job
 #      retries, cancel and statement_timeout mid-batch, one token refresh
-#      per batch, the poller's concurrent fetch (test/batch_test.py),
+#      per batch, the poller's concurrent fetch (test/test_batch.py),
 #  12. limits: no tight loop and no growth in zcrm_write_job_wait(), memory
-#      and statement_timeout on hostile documents (test/limits_test.py),
+#      and statement_timeout on hostile documents (test/test_limits.py),
 #  13. pg_dump of servers, mappings and tracked jobs restored into a second
-#      cluster (test/dump_test.py),
+#      cluster (test/test_dump.py),
 #  14. the README's user mapping recipe keeps its secrets out of the log
-#      (test/readme_secret_test.py),
+#      (test/test_readme_secret.py),
 #  15. the prepare engine of 2.1: UTF-8 from a LATIN1 database, memory over
-#      1,000,000 rows, cancel (test/write_prepare_test.py),
-#  16. the upload and create calls (test/write_send_test.py),
+#      1,000,000 rows, cancel (test/test_write_prepare.py),
+#  16. the upload and create calls (test/test_write_send.py),
 #  17. zcrm_write_job_results() on jobs created by hand, broken result zips
-#      (test/write_results_test.py),
+#      (test/test_write_results.py),
 #  18. bulk write runs end to end: 60,000 rows, shuffled results, errors,
 #      cancel and termination at every step and the resumes, privileges,
-#      the README's nightly recipe (test/write_run_test.py),
-#  19. README command 1's demo (test/demo_test.py),
+#      the README's nightly recipe (test/test_write_run.py),
+#  19. README command 1's demo (test/test_demo.py),
 #  20. packaging: META.json against PGXN's meta spec and the control file,
-#      and `make dist` (test/packaging_test.py),
+#      and `make dist` (test/test_packaging.py),
 #  21. the Debian package: dpkg-buildpackage, make uninstall, the package
 #      installed, pg_regress against it (scripts/deb_test.sh),
 #  22. the pgindent layout: every C file as scripts/indent.sh writes it
@@ -117,22 +117,12 @@ zcrm_cleanup "$DIR"
 # (log_statement, log_min_error_statement) would record that text, as the
 # README warns.  Those are switched off so that the token scan (step 15)
 # checks what zcrm_bulk itself logs, at debug5 with verbose error fields;
-# security_test.py turns log_min_error_statement back on for its calls that
+# test/test_security.py turns log_min_error_statement back on for its calls that
 # pass the token as a bind parameter.
-zcrm_start_cluster "$DIR" "log_min_messages = debug5" "log_error_verbosity = verbose" \
-	"log_statement = 'none'" "log_min_error_statement = panic" \
-	"shared_preload_libraries = 'pg_cron'" "cron.database_name = 'postgres'" \
-	"cron.host = '$DIR'"
-mkdir -p "$DIR/certs"
-bash "$ZCRM_ROOT/test/server/make_certs.sh" "$DIR/certs" >"$DIR/certs.log" 2>&1
-chmod 755 "$DIR/certs"
+zcrm_start_test_cluster "$DIR"
+zcrm_make_certs "$DIR"
 zcrm_start_mock "$DIR"
-zcrm_start_mock "$DIR" tls "$ZCRM_TLS_PORT" \
-	--tls-cert "$DIR/certs/server.pem" --tls-key "$DIR/certs/server.key"
-zcrm_start_mock "$DIR" tls-wrong-host "$ZCRM_TLS_WRONG_HOST_PORT" \
-	--tls-cert "$DIR/certs/wrong-host.pem" --tls-key "$DIR/certs/wrong-host.key"
-zcrm_start_mock "$DIR" tls-self-signed "$ZCRM_TLS_SELF_SIGNED_PORT" \
-	--tls-cert "$DIR/certs/self-signed.pem" --tls-key "$DIR/certs/self-signed.key"
+zcrm_start_tls_mocks "$DIR"
 zcrm_start_nginx "$ZCRM_H2_DIR" "$ZCRM_H2_PORT" "$DIR/certs/server.pem" "$DIR/certs/server.key"
 set +e
 
@@ -179,53 +169,53 @@ export PGHOST=$SAVED_PGHOST PGPORT=$SAVED_PGPORT
 ZCRM_PGPORT=$SAVED_ZCRM_PGPORT
 
 zcrm_log "5/23 backend tests (cancel, statement_timeout, terminate, reuse, retries)"
-run_suite backend "$ZCRM_PY" "$ZCRM_ROOT/test/backend_test.py"
+run_suite backend "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_backend.py"
 
 zcrm_log "6/23 leak test (10,000 mixed calls in one backend)"
-run_suite leak "$ZCRM_PY" "$ZCRM_ROOT/test/leak_test.py"
+run_suite leak "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_leak.py"
 
 zcrm_log "7/23 security tests (hostile arguments, TLS, tokens as bind parameters)"
-run_suite security "$ZCRM_PY" "$ZCRM_ROOT/test/security_test.py"
+run_suite security "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_security.py"
 
 zcrm_log "8/23 load test (16 sessions, $ZCRM_LOAD_SECONDS s)"
 # debug5 would log a quarter of a million transactions: keep this run quiet.
-PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" "$ZCRM_ROOT/test/load_test.py"
+PGOPTIONS="-c log_min_messages=warning" run_suite load "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_load.py"
 
-zcrm_log "9/23 token refresh through servers and user mappings (test/oauth_test.py)"
-run_suite oauth "$ZCRM_PY" "$ZCRM_ROOT/test/oauth_test.py"
+zcrm_log "9/23 token refresh through servers and user mappings (test/test_oauth.py)"
+run_suite oauth "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_oauth.py"
 
-zcrm_log "10/23 scheduled checks and pg_cron (test/schedule_test.py)"
-run_suite schedule "$ZCRM_PY" "$ZCRM_ROOT/test/schedule_test.py"
+zcrm_log "10/23 scheduled checks and pg_cron (test/test_schedule.py)"
+run_suite schedule "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_schedule.py"
 
-zcrm_log "11/23 batch functions (test/batch_test.py)"
-run_suite batch "$ZCRM_PY" "$ZCRM_ROOT/test/batch_test.py"
+zcrm_log "11/23 batch functions (test/test_batch.py)"
+run_suite batch "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_batch.py"
 
-zcrm_log "12/23 limits: waits, memory and interrupts on hostile documents (test/limits_test.py)"
-run_suite limits "$ZCRM_PY" "$ZCRM_ROOT/test/limits_test.py"
+zcrm_log "12/23 limits: waits, memory and interrupts on hostile documents (test/test_limits.py)"
+run_suite limits "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_limits.py"
 
-zcrm_log "13/23 pg_dump and restore into a second cluster (test/dump_test.py)"
-run_suite dump "$ZCRM_PY" "$ZCRM_ROOT/test/dump_test.py"
+zcrm_log "13/23 pg_dump and restore into a second cluster (test/test_dump.py)"
+run_suite dump "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_dump.py"
 
 zcrm_log "14/23 the README's user mapping recipe keeps secrets out of the log"
-run_suite readme_secret "$ZCRM_PY" "$ZCRM_ROOT/test/readme_secret_test.py"
+run_suite readme_secret "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_readme_secret.py"
 
-zcrm_log "15/23 the prepare engine: UTF-8 from LATIN1, memory over 1,000,000 rows, cancel (test/write_prepare_test.py)"
-run_suite write_prepare "$ZCRM_PY" "$ZCRM_ROOT/test/write_prepare_test.py"
+zcrm_log "15/23 the prepare engine: UTF-8 from LATIN1, memory over 1,000,000 rows, cancel (test/test_write_prepare.py)"
+run_suite write_prepare "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_write_prepare.py"
 
-zcrm_log "16/23 upload and create calls through the local server (test/write_send_test.py)"
-run_suite write_send "$ZCRM_PY" "$ZCRM_ROOT/test/write_send_test.py"
+zcrm_log "16/23 upload and create calls through the local server (test/test_write_send.py)"
+run_suite write_send "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_write_send.py"
 
-zcrm_log "17/23 zcrm_write_job_results on jobs created by hand (test/write_results_test.py)"
-run_suite write_results "$ZCRM_PY" "$ZCRM_ROOT/test/write_results_test.py"
+zcrm_log "17/23 zcrm_write_job_results on jobs created by hand (test/test_write_results.py)"
+run_suite write_results "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_write_results.py"
 
-zcrm_log "18/23 bulk write runs end to end: submit, poll, results, interruptions and resumes (test/write_run_test.py)"
-run_suite write_run "$ZCRM_PY" "$ZCRM_ROOT/test/write_run_test.py"
+zcrm_log "18/23 bulk write runs end to end: submit, poll, results, interruptions and resumes (test/test_write_run.py)"
+run_suite write_run "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_write_run.py"
 
-zcrm_log "19/23 README command 1: the demo loads a local table and joins the results back (test/demo_test.py)"
-run_suite demo "$ZCRM_PY" "$ZCRM_ROOT/test/demo_test.py"
+zcrm_log "19/23 README command 1: the demo loads a local table and joins the results back (test/test_demo.py)"
+run_suite demo "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_demo.py"
 
-zcrm_log "20/23 packaging: META.json and make dist (test/packaging_test.py)"
-run_suite packaging "$ZCRM_PY" "$ZCRM_ROOT/test/packaging_test.py"
+zcrm_log "20/23 packaging: META.json and make dist (test/test_packaging.py)"
+run_suite packaging "$ZCRM_PY" -m pytest -q -s "$ZCRM_ROOT/test/test_packaging.py"
 
 zcrm_log "21/23 the Debian package: built, installed in place of make install, pg_regress against it (scripts/deb_test.sh)"
 run_suite deb bash "$ZCRM_ROOT/scripts/deb_test.sh"

@@ -2,7 +2,7 @@
 -- zcrm_results: zcrm_write_job_results() without a prepared job: its row
 -- type, its privileges, argument errors, and jobs that have no result file
 -- (yet).  The result files of real jobs, created by hand through the local
--- server's lifecycle API, are tested by test/write_results_test.py.
+-- server's lifecycle API, are tested by test/test_write_results.py.
 --
 \i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN

@@ -1,7 +1,7 @@
 --
 -- zcrm_retries: 429, 5xx and connection failures are retried with a
 -- jittered exponential backoff; other failures never are.  (The local API
--- server's request log, checked by test/backend_test.py, counts the
+-- server's request log, checked by test/test_backend.py, counts the
 -- requests; here we see the outcome.)
 --
 \i sql/include/prelude.psql

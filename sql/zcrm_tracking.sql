@@ -1,7 +1,7 @@
 --
 -- zcrm_tracking: tracked jobs, the poller, and waiting for a job.
 -- (Jobs that move from ADDED to COMPLETED across polls, NOTIFY, pg_cron,
--- overlapping and interrupted runs are in test/schedule_test.py, which can
+-- overlapping and interrupted runs are in test/test_schedule.py, which can
 -- reset the local API server.)
 --
 \i sql/include/prelude.psql

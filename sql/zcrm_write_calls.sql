@@ -2,7 +2,7 @@
 -- zcrm_write_calls: zcrm_upload_file() and zcrm_create_write_job(), the
 -- arguments they refuse before any request, and the server option
 -- upload_domain.  The calls themselves run against the local server in
--- test/write_send_test.py.
+-- test/test_write_send.py.
 --
 \i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """No leaks: 10,000 calls in one backend, successes mixed with every kind of
 error, must not grow the backend's memory or its open file descriptors.
 
@@ -9,16 +8,14 @@ the limit, connection resets, refused connections, request timeouts,
 statement_timeout and invalid arguments), single calls and batches.  The backend's VmRSS and RssAnon
 (from /proc) and its descriptor count are read after the warm-up and at the
 end.  Passing: RSS grows by less than 5 MB and the descriptor count does not
-grow.  Needs the same environment as backend_test.py; prints
+grow.  Needs the environment test/conftest.py provides; prints
 "N passed, N failed" last.
 """
 
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import Session, check, run_suite  # noqa: E402
+from zcrmtest import Session, check
 
 CALLS = int(os.environ.get("ZCRM_LEAK_CALLS", "10000"))
 RSS_LIMIT_KB = 5 * 1024
@@ -138,7 +135,3 @@ def leak_test():
           {"28000", "42501", "P0002", "22023", "53400", "58000", "08001", "08006",
            "22032", "22000", "22P05", "54000", "08P01", "22004", "57014"} <= kinds,
           "seen %r" % sorted(kinds))
-
-
-if __name__ == "__main__":
-    sys.exit(run_suite([leak_test]))

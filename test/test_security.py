@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Security tests for zcrm_bulk that pg_regress cannot express.
 
 1. Hostile arguments (job ids and tokens with path characters, control
@@ -12,7 +11,7 @@
    raised and logged at log_min_error_statement = error: the server log
    shows the statement with $n placeholders and never the token.
 
-Needs the environment of backend_test.py plus ZCRM_TLS_PORT,
+Needs the environment test/conftest.py provides, with ZCRM_TLS_PORT,
 ZCRM_TLS_WRONG_HOST_PORT, ZCRM_TLS_SELF_SIGNED_PORT (HTTPS instances of the
 local API server with the certificates of test/server/make_certs.sh),
 ZCRM_CA_FILE and ZCRM_SERVER_LOG.  Prints "N passed, N failed" last.
@@ -20,12 +19,10 @@ ZCRM_CA_FILE and ZCRM_SERVER_LOG.  Prints "N passed, N failed" last.
 
 import os
 import subprocess
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (DB, SEED_JOB, TRY_STATE, Session, check,  # noqa: E402
-                          mock_admin, psql, run_suite)
+from zcrmtest import (DB, SEED_JOB, TRY_STATE, Session, check,
+                      mock_admin, psql)
 
 HOSTILE_JOB_IDS = [
     "", "abc", "../4150868000005392002", "4150868000005392002/../../x",
@@ -88,7 +85,7 @@ END $$;
           "echoed %r" % echoed)
 
 
-def tls_test():
+def tls_test(tls_mocks):
     ca = os.environ["ZCRM_CA_FILE"]
     port = os.environ["ZCRM_TLS_PORT"]
     wrong = os.environ["ZCRM_TLS_WRONG_HOST_PORT"]
@@ -167,7 +164,3 @@ def bind_parameter_test():
           text[-2000:])
     check("the token is not in the server log nor in pgbench's output",
           token not in text and all(token not in out for _, out in results_.values()))
-
-
-if __name__ == "__main__":
-    sys.exit(run_suite([hostile_arguments_test, tls_test, bind_parameter_test]))

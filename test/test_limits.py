@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Limits: what a server sends, or a caller passes, cannot make a call use
 memory, time or requests without bound.
 
@@ -15,33 +14,22 @@ memory, time or requests without bound.
      grows by a bounded multiple of the body size, not by a gigabyte;
      just under the limit every row comes, with the peak as bounded;
   4. with that limit raised, statement_timeout still ends the call while
-     its rows are built, within the generous bound of backend_test.py.
+     its rows are built, within the generous bound of zcrmtest.BOUND.
 Measured figures are printed as "# " lines; the bounds asserted are
-generous (timing ones shared with backend_test.py).  Needs the same
-environment as backend_test.py; prints "N passed, N failed" last.
+generous (timing ones shared with zcrmtest.py).  Needs the same
+environment (test/conftest.py); prints "N passed, N failed" last.
 """
 
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (BOUND, ELAPSED_SQL, SEED_JOB, Session,  # noqa: E402
-                          check, elapsed_seconds, mock_admin, run_suite)
+from zcrmtest import (BOUND, ELAPSED_SQL, SEED_JOB, Session,
+                      check, elapsed_seconds, mock_admin, peak_growth, proc_kb)
 
 # Jobs of the local server: about 15 MiB of {} as resources, as mappings.
 TINY_RESOURCES = "5300000000000015000"
 TINY_MAPPINGS = "5400000000000015000"
 WAIT_POLLS = 1000
-
-
-def proc_kb(pid, field):
-    """A field of /proc/<pid>/status, in kB."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return None
 
 
 def job_requests(job):
@@ -103,22 +91,6 @@ def wait_memory_test():
           % WAIT_POLLS, growth is not None and growth < 256, "samples %r" % samples)
 
 
-def peak_growth(call, appname):
-    """Run `call` in a session whose library is loaded; return (the growth
-    of the backend's VmHWM over the call in kB, the session's output)."""
-    s = Session("SELECT 'pid=' || pg_backend_pid() FROM zcrm_write_job('%s', :'token');\n"
-                % SEED_JOB, appname, keep_open=True)
-    _, line = s.wait_line("pid=", 10)
-    pid = int(line.split("=")[1]) if line else None
-    before = proc_kb(pid, "VmHWM") if pid else None
-    s.send(call + "SELECT 'done';\n")
-    s.wait_line("done", 120)
-    after = proc_kb(pid, "VmHWM") if pid else None
-    s.close()
-    out = s.finish()
-    return (after - before if before and after else None), out
-
-
 def size_cap_test():
     """15 MiB of tiny resources, and of tiny field mappings: 54000 naming
     the setting, and a peak of at most 4 x the body size (60 MB) more."""
@@ -170,12 +142,3 @@ def row_timeout_test():
               % (fn, timeout_ms),
               "canceling statement due to statement timeout" in out and
               late is not None and late < 500, out[-2000:])
-
-
-def main():
-    return run_suite([wait_spin_test, wait_memory_test, size_cap_test, at_limit_test,
-                      row_timeout_test])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

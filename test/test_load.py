@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Load: 16 concurrent sessions call zcrm_bulk for 60 s (pgbench, custom
 scripts, token as a bind parameter) against the local API server.
 
@@ -13,11 +12,9 @@ Prints "N passed, N failed" last.
 import os
 import re
 import subprocess
-import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import DB, SEED_JOB, Session, check, run_suite  # noqa: E402
+from zcrmtest import DB, SEED_JOB, Session, check
 
 SECONDS = int(os.environ.get("ZCRM_LOAD_SECONDS", "60"))
 CLIENTS = int(os.environ.get("ZCRM_LOAD_CLIENTS", "16"))
@@ -71,7 +68,3 @@ def load_test():
     after = Session("SELECT job_id || ' ' || status FROM zcrm_write_job('%s', :'token');\n"
                     % SEED_JOB, "zcrm_after_load").finish()
     check("a new session works after the load", SEED_JOB + " INPROGRESS" in after, after)
-
-
-if __name__ == "__main__":
-    sys.exit(run_suite([load_test]))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The prepare engine (zcrm_write_plan, zcrm_write_csv) where pg_regress
 cannot look: the database encoding, the backend's memory, interrupts.
 
@@ -16,25 +15,32 @@ cannot look: the database encoding, the backend's memory, interrupts.
   4. a query cancel, and a statement_timeout, during a long zcrm_write_plan
      end it within 0.5 s, and the session's next statement works.
 
-Needs the same environment as backend_test.py (a running cluster with
-zcrm_bulk installed, PGHOST, PGPORT, PGUSER; the local API server and
-ZCRM_TEST_TOKEN for the memory test's warm-up call, as in limits_test.py).  Measured figures are printed
-as "# " lines; prints "N passed, N failed" last.
+Runs under pytest with test/conftest.py's fixtures (the cluster, the
+local API server and ZCRM_TEST_TOKEN for the memory test's warm-up call, as
+in test_limits.py).  Measured figures are printed as "# " lines.
 """
 
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import backend_test  # noqa: E402
-from backend_test import ELAPSED_SQL, Session, check, elapsed_seconds, psql  # noqa: E402
-from limits_test import peak_growth, proc_kb  # noqa: E402
+import pytest
 
-os.environ["PGCLIENTENCODING"] = "UTF8"
+from zcrmtest import ELAPSED_SQL, Session, check, elapsed_seconds, peak_growth, proc_kb, psql
+
 DB = "zcrm_write_prepare_test"
 LATIN1_DB = "zcrm_write_prepare_latin1"
-backend_test.DB = DB
+
+
+@pytest.fixture(scope="module", autouse=True)
+def utf8_client():
+    """The module's sessions talk UTF-8 to every database."""
+    saved = os.environ.get("PGCLIENTENCODING")
+    os.environ["PGCLIENTENCODING"] = "UTF8"
+    yield
+    if saved is None:
+        del os.environ["PGCLIENTENCODING"]
+    else:
+        os.environ["PGCLIENTENCODING"] = saved
 
 # 10 columns of the common kinds; rows stream from a target-list
 # generate_series (no tuplestore of the whole result).
@@ -208,20 +214,3 @@ def timeout_test():
           late is not None and late < 500, out[-2000:])
     check("after the timeout the session's next zcrm_write_plan works",
           "after=1" in out, out[-2000:])
-
-
-def main():
-    psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    psql("CREATE DATABASE %s" % DB, db="postgres")
-    psql("CREATE EXTENSION zcrm_bulk", db=DB)
-    try:
-        for test in (latin1_test, sql_ascii_test, memory_test, error_leak_test, cancel_test,
-                     timeout_test):
-            test()
-    finally:
-        psql("DROP DATABASE IF EXISTS %s" % DB, db="postgres")
-    return backend_test.report()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

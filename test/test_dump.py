@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Nothing is lost across pg_dump and restore (issue 10, item 9).
 
 A database holding servers (one owned by a role), user mappings (FOR
@@ -24,13 +23,11 @@ Prints "N passed, N failed" last.
 import os
 import shutil
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (SEED_JOB, check, create_server, psql,  # noqa: E402
-                          report)
+from zcrmtest import SEED_JOB, check, create_server, psql
 
 DBNAME = "zcrm_dump_test"
+DB = DBNAME              # test/conftest.py creates it, with zcrm_bulk
 PGBIN = os.environ.get("ZCRM_PGBIN", "/usr/lib/postgresql/15/bin")
 RESTORE_DIR = os.environ.get("ZCRM_RESTORE_DIR", "/tmp/zcrm_bulk.restore")
 RESTORE_PORT = str(int(os.environ.get("PGPORT", "54329")) + 7)
@@ -99,13 +96,10 @@ TRACK_SQL = ("SELECT format('%s jobs %s history', (SELECT count(*) FROM zcrm_tra
              "(SELECT count(*) FROM zcrm_job_history))")
 
 
-def main():
-    psql("DROP DATABASE IF EXISTS %s" % DBNAME, db="postgres")
-    psql("CREATE DATABASE %s" % DBNAME, db="postgres")
-    psql("CREATE EXTENSION zcrm_bulk", db=DBNAME)
-    for role in ("regress_zcrm_dump_owner", "regress_zcrm_dump_user"):
-        psql("DROP ROLE IF EXISTS %s" % role, db="postgres")
-        psql("CREATE ROLE %s" % role, db="postgres")
+def dump_test(roles):
+    """Servers, mappings and tracked jobs through pg_dump/pg_dumpall --roles-only
+    and pg_restore into a second cluster."""
+    roles("regress_zcrm_dump_owner", "regress_zcrm_dump_user")
     create_server("dumped", "'1000.rt.dump.' || :'rt'", "zcrm_dump_setup", db=DBNAME)
     psql("GRANT USAGE ON FOREIGN SERVER dumped TO regress_zcrm_dump_user", db=DBNAME)
     psql("GRANT USAGE ON FOREIGN DATA WRAPPER zcrm_bulk TO regress_zcrm_dump_owner", db=DBNAME)
@@ -128,19 +122,19 @@ def main():
                                            ROLE_OID_SQL, AS_USER_SQL)]
 
     dump = RESTORE_DIR + ".dump"
-    roles = RESTORE_DIR + ".roles.sql"
-    for path in (dump, roles):
+    roles_sql = RESTORE_DIR + ".roles.sql"
+    for path in (dump, roles_sql):
         if os.path.exists(path):
             os.unlink(path)
     subprocess.run([PGBIN + "/pg_dump", "-Fc", "-d", DBNAME, "-f", dump], check=True)
-    subprocess.run([PGBIN + "/pg_dumpall", "--roles-only", "-f", roles], check=True)
+    subprocess.run([PGBIN + "/pg_dumpall", "--roles-only", "-f", roles_sql], check=True)
     os.chmod(dump, 0o644)
-    os.chmod(roles, 0o644)
+    os.chmod(roles_sql, 0o644)
 
     start_restore_cluster()
     try:
         env = restored_env()
-        subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-f", roles], env=env,
+        subprocess.run(["psql", "-X", "-q", "-d", "postgres", "-f", roles_sql], env=env,
                        capture_output=True, text=True)
         psql2("CREATE DATABASE %s" % DBNAME, db="postgres")
         restore = subprocess.run([PGBIN + "/pg_restore", "-d", DBNAME, dump], env=env,
@@ -179,15 +173,6 @@ def main():
               "%s / %s" % (refused, refused2))
     finally:
         stop_restore_cluster()
-        for path in (dump, roles):
+        for path in (dump, roles_sql):
             if os.path.exists(path):
                 os.unlink(path)
-        psql("DROP DATABASE IF EXISTS %s" % DBNAME, db="postgres")
-        for role in ("regress_zcrm_dump_owner", "regress_zcrm_dump_user"):
-            psql("DROP OWNED BY %s" % role, db="postgres")
-            psql("DROP ROLE IF EXISTS %s" % role, db="postgres")
-    return report()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Backend tests of the batch functions zcrm_write_jobs() and
 zcrm_write_jobs_field_mappings(), and of the poller that uses them.
 
@@ -20,25 +19,24 @@ connections accepted, requests in flight at most) and request log:
   6. zcrm_poll_tracked_jobs() fetches the due jobs concurrently, one request
      per job;
   7. against an HTTP/2 server (nginx, started by scripts/test.sh on
-     ZCRM_H2_PORT with its files in ZCRM_H2_DIR), the requests of a batch are
+     ZCRM_H2_PORT with its files in ZCRM_H2_DIR, or by the h2 fixture), the requests of a batch are
      multiplexed over one connection (nginx's access log).
 Jobs 51xxxxxxxxxxxxDDDDD of the local server answer after DDDDD ms.  Timings
 are printed as "# " lines, never asserted (except the generous bound on
-interruptions shared with backend_test.py).  Prints "N passed, N failed".
+interruptions shared with zcrmtest.py).  Prints "N passed, N failed".
 """
 
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (BOUND, ELAPSED_SQL, SEED_JOB, Session,  # noqa: E402
-                          cancel_when_waiting, check, create_server, elapsed_seconds,
-                          mock_admin, psql, run_suite, slow_ids, sql_array,
-                          wait_for_request)
+import pytest
+
+from zcrmtest import (BOUND, ELAPSED_SQL, SEED_JOB, Session,
+                      cancel_when_waiting, check, create_server, elapsed_seconds,
+                      mock_admin, psql, slow_ids, sql_array,
+                      wait_for_request)
 
 RT = os.environ["ZCRM_TEST_RT_SECRET"]
-TLS_BASE = "https://127.0.0.1:%s" % os.environ.get("ZCRM_TLS_PORT", "18090")
 
 
 def batch_sql(ids, extra=""):
@@ -78,9 +76,12 @@ def concurrency_test():
               st["max_in_flight"] == want, "stats %r" % st)
 
 
-def reuse_test(base=None, label="HTTP"):
+@pytest.mark.parametrize("label", ["HTTP", "HTTPS"])
+def reuse_test(label, request):
     """Two batches of 12 and 20 single calls in one session open at most
-    max_concurrency (5) connections between them."""
+    max_concurrency (5) connections between them, over HTTP and over HTTPS
+    (the local server's TLS instance)."""
+    base = request.getfixturevalue("tls_mocks") if label == "HTTPS" else None
     ids = slow_ids(12, 50, series=20 if base else 10)
     more = slow_ids(12, 50, series=21 if base else 11)
     prelude = ""
@@ -292,11 +293,11 @@ def poller_test():
     psql("DROP SERVER pollconn CASCADE")
 
 
-def http2_test():
-    """Against nginx with HTTP/2 (scripts/test.sh starts it), a batch of 20
-    is multiplexed over one connection, and a second batch and single calls
+def http2_test(h2):
+    """Against nginx with HTTP/2 (the h2 fixture), a batch of 20 is
+    multiplexed over one connection, and a second batch and single calls
     in the same session add no connection."""
-    port = os.environ["ZCRM_H2_PORT"]
+    port = h2
     log = os.path.join(os.environ["ZCRM_H2_DIR"], "access.log")
     ids = slow_ids(20, 0, series=60)
     more = slow_ids(20, 0, series=61)
@@ -324,14 +325,3 @@ def http2_test():
     check("HTTP/2: 45 requests, all HTTP/2, multiplexed over one connection",
           len(entries) == 45 and protocols == {"HTTP/2.0"} and len(conns) == 1,
           "entries %r" % entries[:50])
-
-
-def main():
-    return run_suite([concurrency_test, reuse_test,
-                      lambda: reuse_test(TLS_BASE, "HTTPS"),
-                      retry_test, cancel_test, cancel_fds_test, statement_timeout_test,
-                      refresh_once_test, rotated_token_test, poller_test, http2_test])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

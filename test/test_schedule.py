@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Scheduled checks: tracked jobs, the poller, NOTIFY, waiting, pg_cron.
 
   1. a tracked job moves ADDED -> INPROGRESS -> COMPLETED across three polls
@@ -24,16 +23,15 @@ Prints "N passed, N failed" last.
 """
 
 import json
-import os
 import re
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import (BOUND, SEED_JOB, Session, cancel_when_waiting,  # noqa: E402
-                          check, create_server, mock_admin, psql, run_suite, slow_ids,
-                          sql_array, wait_for_request)
+import pytest
+
+from zcrmtest import (BOUND, RUN_NONCE, SEED_JOB, Session, cancel_when_waiting,
+                      check, create_server, mock_admin, psql, slow_ids,
+                      sql_array, wait_for_request)
 
 PROGRESSING = "4000000000000000001"
 
@@ -47,12 +45,17 @@ def requests_for(job):
 
 
 def setup_connection(db=None):
-    create_server("sched", "'1000.rt.sched.' || :'rt'", "zcrm_sched_setup", db=db)
+    create_server("sched", "'1000.rt.sched.%s.' || :'rt'" % RUN_NONCE, "zcrm_sched_setup", db=db)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sched_server(database):
+    """The server "sched" the module's tracked jobs and waits go through."""
+    setup_connection()
 
 
 def progression_test():
     mock_admin("/__admin/reset", "POST")
-    setup_connection()
     psql("SELECT zcrm_track_job('%s', 'sched')" % PROGRESSING)
     listener = Session("LISTEN zcrm_bulk_write_job;\nSELECT 'listening';\n", "zcrm_listener",
                        keep_open=True)
@@ -236,8 +239,3 @@ def pg_cron_test():
     psql("SELECT cron.unschedule(%s)" % jobid, db="postgres")
     psql("DELETE FROM zcrm_tracked_job", db="postgres")
     psql("DROP SERVER sched CASCADE", db="postgres")
-
-
-if __name__ == "__main__":
-    sys.exit(run_suite([progression_test, overlapping_test, interrupted_test, wait_test,
-                        big_payload_test, pg_cron_test]))

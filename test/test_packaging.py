@@ -1,5 +1,4 @@
-#!/usr/bin/env python3
-"""test/packaging_test.py: the PGXN metadata and `make dist`.
+"""test/test_packaging.py: the PGXN metadata and `make dist`.
 
   1. META.json is JSON with the keys PGXN's meta spec 1.0.0 requires (name,
      abstract, version, maintainer, license, provides, meta-spec 1.0.0), a
@@ -13,26 +12,37 @@
      META.json, the control file and each SQL script among them, and
      nothing that is not tracked (build output).
 
-Run from anywhere: python3 test/packaging_test.py.  It needs the source
-tree to be a git checkout (a clean clone is); it ends with the line
-"N passed, N failed".  Python 3 standard library only.
+Run from anywhere: pytest test/test_packaging.py (it needs no cluster and
+starts nothing).  It needs the source tree to be a git checkout (a clean
+clone is).
 """
 
 import json
 import os
 import re
 import subprocess
-import sys
 import zipfile
 
+import pytest
+
+import zcrmtest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = [0, 0]
+NEEDS_CLUSTER = False
 
 
 def check(name, ok, detail=""):
-    RESULTS[0 if ok else 1] += 1
-    print("%s %d - %s%s" % ("ok" if ok else "not ok", sum(RESULTS), name,
-                            "" if ok else " # " + str(detail)[:500]))
+    zcrmtest.check(name, ok, str(detail)[:500])
+
+
+@pytest.fixture(scope="module")
+def meta():
+    """META.json parsed, or the error reading or parsing it."""
+    try:
+        with open(os.path.join(ROOT, "META.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        return e
 
 
 def control_version():
@@ -47,13 +57,10 @@ def semantic(v):
     return ".".join(parts + ["0"] * (3 - len(parts)))
 
 
-def meta_test():
-    try:
-        with open(os.path.join(ROOT, "META.json")) as f:
-            meta = json.load(f)
-    except (OSError, ValueError) as e:
-        check("META.json is JSON", False, e)
-        return None
+def meta_test(meta):
+    if isinstance(meta, Exception):
+        check("META.json is JSON", False, meta)
+        return
     check("META.json is JSON", True)
     required = ["name", "abstract", "version", "maintainer", "license", "provides", "meta-spec"]
     missing = [k for k in required if not meta.get(k)]
@@ -75,11 +82,10 @@ def meta_test():
     check("prereqs: PostgreSQL 15 at run time; libcurl, cJSON and minizip to build",
           str(run.get("PostgreSQL", "")).startswith("15.")
           and all(k in build for k in ("libcurl", "cJSON", "minizip")), meta.get("prereqs"))
-    return meta
 
 
 def dist_test(meta):
-    version = meta.get("version") if meta else None
+    version = meta.get("version") if isinstance(meta, dict) else None
     name = "zcrm_bulk-%s.zip" % version
     path = os.path.join(ROOT, name)
     if os.path.exists(path):
@@ -108,13 +114,3 @@ def dist_test(meta):
     finally:
         os.unlink(path)
 
-
-def main():
-    meta = meta_test()
-    dist_test(meta)
-    print("%d passed, %d failed" % tuple(RESULTS))
-    return 1 if RESULTS[1] else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

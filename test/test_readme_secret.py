@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The README's user mapping recipe keeps the secrets out of the server log
 (issue 10, item 10), even when its statement fails.
 
@@ -21,15 +20,14 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from backend_test import check, psql, report  # noqa: E402
+from zcrmtest import check, psql
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DBNAME = "zcrm_readme_secret"
+DB = DBNAME              # test/conftest.py creates it, with zcrm_bulk
 LOG = os.environ["ZCRM_SERVER_LOG"]
 CLIENT_SECRET = "readme-cs-" + secrets.token_hex(8)
 REFRESH_TOKEN = "1000.readme-rt-" + secrets.token_hex(8)
@@ -63,38 +61,28 @@ def forms(secret):
     return {secret, urllib.parse.quote(secret, safe=""), secret.replace("/", "\\/")}
 
 
-def main():
-    psql("DROP DATABASE IF EXISTS %s" % DBNAME, db="postgres")
-    psql("CREATE DATABASE %s" % DBNAME, db="postgres")
-    try:
-        psql("CREATE EXTENSION zcrm_bulk", db=DBNAME)
-        psql("CREATE SERVER prod FOREIGN DATA WRAPPER zcrm_bulk "
-             "OPTIONS (accounts_server 'https://accounts.zoho.eu')", db=DBNAME)
-        block = recipe()
-        start = os.path.getsize(LOG)
-        out = run_psql(SESSION_LOGGING + block + block)
-        logged = log_since(start)
-        made = psql("SELECT count(*) FROM pg_user_mappings WHERE srvname = 'prod' "
-                    "AND umoptions @> ARRAY['client_secret=%s', 'refresh_token=%s']"
-                    % (CLIENT_SECRET, REFRESH_TOKEN), db=DBNAME)
-        check("the README recipe creates the user mapping with the secrets from the environment",
-              made == "1", out)
-        check("the recipe's second run fails, and the failure is logged",
-              "already exists" in out and "already exists" in logged, out)
-        leaked = [s for s in forms(CLIENT_SECRET) | forms(REFRESH_TOKEN) if s in logged]
-        check("no form of either secret reaches the log", not leaked, repr(leaked))
+def readme_secret_test():
+    """The README recipe, run twice, and the control without its SET LOCAL lines."""
+    psql("CREATE SERVER prod FOREIGN DATA WRAPPER zcrm_bulk "
+         "OPTIONS (accounts_server 'https://accounts.zoho.eu')", db=DBNAME)
+    block = recipe()
+    start = os.path.getsize(LOG)
+    out = run_psql(SESSION_LOGGING + block + block)
+    logged = log_since(start)
+    made = psql("SELECT count(*) FROM pg_user_mappings WHERE srvname = 'prod' "
+                "AND umoptions @> ARRAY['client_secret=%s', 'refresh_token=%s']"
+                % (CLIENT_SECRET, REFRESH_TOKEN), db=DBNAME)
+    check("the README recipe creates the user mapping with the secrets from the environment",
+          made == "1", out)
+    check("the recipe's second run fails, and the failure is logged",
+          "already exists" in out and "already exists" in logged, out)
+    leaked = [s for s in forms(CLIENT_SECRET) | forms(REFRESH_TOKEN) if s in logged]
+    check("no form of either secret reaches the log", not leaked, repr(leaked))
 
-        create = [line for line in block.splitlines(True)
-                  if line.startswith("\\getenv") or not line.startswith(("BEGIN", "SET LOCAL", "COMMIT"))]
-        start = os.path.getsize(LOG)
-        out = run_psql(SESSION_LOGGING + "".join(create))
-        logged = log_since(start)
-        check("control: the same failing statement without the recipe's SET LOCAL lines is logged "
-              "with the secrets", "already exists" in out and CLIENT_SECRET in logged, out)
-    finally:
-        psql("DROP DATABASE IF EXISTS %s" % DBNAME, db="postgres")
-    return report()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    create = [line for line in block.splitlines(True)
+              if line.startswith("\\getenv") or not line.startswith(("BEGIN", "SET LOCAL", "COMMIT"))]
+    start = os.path.getsize(LOG)
+    out = run_psql(SESSION_LOGGING + "".join(create))
+    logged = log_since(start)
+    check("control: the same failing statement without the recipe's SET LOCAL lines is logged "
+          "with the secrets", "already exists" in out and CLIENT_SECRET in logged, out)
