@@ -107,8 +107,8 @@ CLUSTER="$WORK-cluster"
 )
 rc=$?
 rm -rf "$CLUSTER"
-ok=$(grep -cE '\.\.\. ok' "$WORK/regress.out")
-bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$WORK/regress.out")
+zcrm_regress_counts "$WORK/regress.out"
+ok=$ZCRM_REGRESS_OK bad=$ZCRM_REGRESS_BAD
 [ $rc = 0 ] && [ "$bad" = 0 ] && [ "$ok" -gt 10 ]
 check "the pg_regress suite passes against the installed package ($ok tests)" $? \
 	"$bad failed; see $WORK/regress.out"

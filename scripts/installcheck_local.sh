@@ -24,8 +24,8 @@ make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck ${REGRESS:+
 	>"$DIR/regress.out" 2>&1
 rc=$?
 cat "$DIR/regress.out"
-passed=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
-failed=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$DIR/regress.out")
+zcrm_regress_counts "$DIR/regress.out"
+passed=$ZCRM_REGRESS_OK failed=$ZCRM_REGRESS_BAD
 [ $rc -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 # the suite's calls reached the server started here, not another one
 answered=$(grep -c '"event": "end"' "$DIR/mock-requests.jsonl" 2>/dev/null)

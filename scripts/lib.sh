@@ -29,6 +29,13 @@ export ZCRM_TEST_TOKEN ZCRM_TEST_SLASH_TOKEN ZCRM_TEST_RT_SECRET ZCRM_TEST_CLIEN
 
 zcrm_log() { printf '==> %s\n' "$*" >&2; }
 
+# zcrm_regress_counts FILE: the tests pg_regress reported as ok and as
+# failed in its output FILE, in ZCRM_REGRESS_OK and ZCRM_REGRESS_BAD.
+zcrm_regress_counts() {
+	ZCRM_REGRESS_OK=$(grep -cE '\.\.\. ok' "$1")
+	ZCRM_REGRESS_BAD=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$1")
+}
+
 # Install whatever of the build and test dependencies is missing.
 zcrm_install_packages() {
 	local want=(gcc make pkg-config libcurl4-openssl-dev libcjson-dev libminizip-dev

@@ -138,8 +138,8 @@ run_suite server "$ZCRM_PY" "$ZCRM_ROOT/test/server/test_server.py"
 zcrm_log "4/23 pg_regress suite"
 make -C "$ZCRM_ROOT" -s PG_CONFIG=$ZCRM_PGBIN/pg_config installcheck >"$DIR/regress.out" 2>&1
 rc=$?
-ok=$(grep -cE '\.\.\. ok' "$DIR/regress.out")
-bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$DIR/regress.out")
+zcrm_regress_counts "$DIR/regress.out"
+ok=$ZCRM_REGRESS_OK bad=$ZCRM_REGRESS_BAD
 PASSED=$((PASSED + ok))
 FAILED=$((FAILED + bad))
 if [ $rc -ne 0 ]; then
