@@ -39,7 +39,7 @@ import os
 import threading
 import time
 
-from zcrmtest import (SEED_JOB, Session, check, create_server,
+from zcrmtest import (RUN_NONCE, SEED_JOB, Session, check, create_server,
                       leaked, mock_admin, psql, wait_for_request)
 
 RT = os.environ["ZCRM_TEST_RT_SECRET"]
@@ -130,7 +130,7 @@ def refresh_limit_test():
 
 
 def revoked_test():
-    create("gone", "1000.rt.revoked.gone", secret_suffix=False)
+    create("gone", "1000.rt.revoked.gone.%s" % RUN_NONCE, secret_suffix=False)
     out = call("gone")
     check("a revoked refresh token gives 28000", "ERROR:  28000" in out, out)
 
@@ -242,7 +242,8 @@ def memory_cache_test():
     s = Session("SELECT 'first ' || job_id FROM zcrm_write_job('%s', connection => 'memo');\n"
                 % SEED_JOB, "zcrm_oauth_memo", keep_open=True)
     s.wait_line("first ", 10)
-    psql("ALTER USER MAPPING FOR PUBLIC SERVER memo OPTIONS (SET refresh_token '1000.rt.revoked.memo')")
+    psql("ALTER USER MAPPING FOR PUBLIC SERVER memo OPTIONS (SET refresh_token '1000.rt.revoked.memo.%s')"
+         % RUN_NONCE)
     s.send("SELECT 'second ' || job_id FROM zcrm_write_job('%s', connection => 'memo');\n" % SEED_JOB)
     s.wait_line("28000", 10)
     psql("DROP USER MAPPING FOR PUBLIC SERVER memo")
@@ -352,7 +353,7 @@ def terminated_refresh_test():
 def replaced_refresh_token_test():
     """Item 12: the budget counts per refresh token, as Zoho does: after a
     revoked refresh token used it up, the replacement works at once."""
-    create("replaced", "1000.rt.revoked.replaced", secret_suffix=False)
+    create("replaced", "1000.rt.revoked.replaced.%s" % RUN_NONCE, secret_suffix=False)
     outs = [call("replaced") for _ in range(6)]
     rejected = sum("28000" in o for o in outs)
     limited = sum("53400" in o for o in outs)
