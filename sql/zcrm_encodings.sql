@@ -9,6 +9,11 @@
 \i sql/include/prelude.psql
 \getenv token ZCRM_TEST_TOKEN
 \set regress_db :DBNAME
+-- the databases of a run that was cut short, if any
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS zcrm_enc_ascii;
+DROP DATABASE IF EXISTS zcrm_enc_latin1;
+RESET client_min_messages;
 
 -- UTF-8 (the suite's database)
 SELECT created_by_name, octet_length(created_by_name) AS bytes,

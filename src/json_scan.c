@@ -449,9 +449,15 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 			if (++nvalues > limits.max_values && limits.max_values > 0)
 				return scan_failed(s, len, err, ZCRM_PARSE_TOO_MANY_VALUES,
 								   "the body holds more JSON values than the limit allows");
+
+			/*
+			 * Not through scan_failed(): a whole-body pass here would delay
+			 * the interrupt.  The caller services it and, when it returns,
+			 * scans again, which reports bad UTF-8 as before.
+			 */
 			if (zcrm_json_poll_interrupt(nvalues))
-				return scan_failed(s, len, err, ZCRM_PARSE_INTERRUPTED,
-								   "interrupted");
+				return zcrm_json_set_error(err, ZCRM_PARSE_INTERRUPTED, NULL,
+										   "interrupted");
 			c = s[pos];
 			if (c == '{' || c == '[')
 			{

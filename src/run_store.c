@@ -147,7 +147,8 @@ int8_array(const int64 *vals, int n)
 
 /*
  * to_server
- *		A value of a result file (UTF-8) in the database encoding, or NULL.
+ *		A value of a result file or a prepared row's echo (UTF-8, checked
+ *		by result.c and rowcsv.c) in the database encoding, or NULL.
  */
 static char *
 to_server(const char *s)

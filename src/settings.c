@@ -118,7 +118,9 @@ check_api_domain(char **newval, void **extra, GucSource source)
 	}
 	else
 	{
-		while (isalnum((unsigned char) *p) || *p == '-' || *p == '.')
+		/* ASCII only, whatever the server's locale makes of isalnum() */
+		while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			   (*p >= '0' && *p <= '9') || *p == '-' || *p == '.')
 			p++;
 		if (p == host)
 		{
@@ -205,8 +207,7 @@ interrupt_pending(void)
 
 /*
  * assign_max_json_values
- *		Hand zcrm_bulk.max_json_values, and the interrupt check, to parse.c;
- *		zip.c polls the same check.
+ *		Hand zcrm_bulk.max_json_values, and the interrupt check, to parse.c.
  */
 static void
 assign_max_json_values(int newval, void *extra)
@@ -214,7 +215,6 @@ assign_max_json_values(int newval, void *extra)
 	ZcrmParseLimits limits = {(size_t) newval, interrupt_pending};
 
 	zcrm_parse_set_limits(&limits);
-	zcrm_zip_set_interrupt(interrupt_pending);
 }
 
 /*
@@ -242,6 +242,9 @@ check_ca_file(char **newval, void **extra, GucSource source)
 void
 zcrm_define_settings(void)
 {
+	/* zip.c polls the same interrupt check as the JSON layer */
+	zcrm_zip_set_interrupt(interrupt_pending);
+
 	DefineCustomStringVariable("zcrm_bulk.api_domain",
 							   "Zoho CRM API domain that requests are sent to.",
 							   "A scheme and a host with an optional port, for example https://www.zohoapis.eu for the EU data centre.",

@@ -3,8 +3,9 @@
  * utf8text.h
  *	  Strings already known to be valid UTF-8, as values of the database.
  *
- * The JSON layer (json_scan.c) and the result file reader (result.c) check
- * every string they hand out: well-formed UTF-8, no NUL.  Turning one into
+ * The JSON layer (json_scan.c), the result file reader (result.c) and the
+ * CSV row writer (rowcsv.c, for the echoed values it keeps) check every
+ * string they hand out: well-formed UTF-8, no NUL.  Turning one into
  * a value of the database needs no second check where no conversion is
  * needed, which is the case in a UTF-8 or an SQL_ASCII database; in any
  * other the string is converted with pg_any_to_server(), which raises an

@@ -310,10 +310,12 @@ zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args,
 	int		   *again;
 	int			nagain = 0;
 
+	if (n == 0)
+		return;					/* no request: libcurl is not even set up */
 	for (int i = 0; i < n; i++)
 		build(call, args[i], &reqs[i]);
 	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
-	if (call->conn == NULL || n == 0)
+	if (call->conn == NULL)
 		return;
 
 	/* the requests whose token was rejected */

@@ -244,18 +244,23 @@ def zip_timeout_test():
                    "clock_timestamp() - :'t0'::timestamptz) * 1000 - %d);\n" % (ms, ZIP_PLAN, ms, ms))
     out = Session(script + "SELECT 'after=' || count(*) FROM zcrm_write_plan('Leads', 'SELECT 1 AS a');\n",
                   "zcrm_wp_zip", db=DB).finish(300)
+    # each step's lines end with its late_ line; a step timed out when its
+    # lines hold the timeout's error (one that finished first tells nothing)
     late = {}
+    timed = {}
+    block = []
     for line in out.splitlines():
+        block.append(line)
         if line.startswith("late_"):
             k, v = line[5:].split("=")
             late[int(k)] = float(v)
-    # a run that ended before its timeout (this one ran faster) tells nothing
-    landed = [v for v in late.values() if v >= 0]
-    timed_out = out.count("canceling statement due to statement timeout")
+            timed[int(k)] = any("canceling statement due to statement timeout" in b for b in block)
+            block = []
+    landed = [late[ms] for ms in late if timed[ms]]
     worst = max(landed) if landed else None
     print("# one part, %.0f ms in all; statement_timeout at %s ms: ended %s ms past it (%d timed out)"
-          % (full * 1000, steps, [late.get(ms) for ms in steps], timed_out))
+          % (full * 1000, steps, [late.get(ms) for ms in steps], len(landed)))
     check("statement_timeout in the second half of a one-part plan (zipping too) lands within 0.25 s",
-          len(late) == len(steps) and len(landed) >= 6 and timed_out == len(landed)
-          and worst < 250, "worst %r; %s" % (worst, out[-1500:]))
+          len(late) == len(steps) and len(landed) >= 6 and worst < 250,
+          "worst %r; %s" % (worst, out[-1500:]))
     check("after the timeouts the session's next zcrm_write_plan works", "after=1" in out, out[-1000:])
