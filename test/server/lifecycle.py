@@ -21,7 +21,8 @@ Zoho's behaviour is unverified the server can be told to behave either way
   connection is closed without an answer: a lost response), then the
   setting goes back to null;
 - uploads are read slowly: "upload_read_bytes_per_s": N, or null (a client
-  that goes away mid-upload ends the request: nothing is routed or logged);
+  that goes away mid-upload ends the request: nothing is routed or logged;
+  setting it back to null lets an upload being read finish at once);
 - a create's reply is held: "create_reply_delay_ms": N, or null (the job is
   created at once, its 201 sent N ms later: a client that goes away
   meanwhile never learns that the job exists);
@@ -754,22 +755,25 @@ def multipart_file(content_type, body):
 
 def read_upload_body(h, n):
     """Read the n bytes of an upload's body from handler h, at most
-    "upload_read_bytes_per_s" per second when that is set; None when the
-    client stops sending before the end."""
-    rate = h.server.state.lifecycle.config.get("upload_read_bytes_per_s")
-    if not rate:
-        return h.rfile.read(n)
+    "upload_read_bytes_per_s" per second while that is set (it is read again
+    for every piece: setting it back to null lets an upload being read slowly
+    finish at once, so that a test's interrupted upload is not counted late,
+    in the next test); None when the client stops sending before the end."""
+    lc = h.server.state.lifecycle
     out = bytearray()
-    piece = max(1, min(65536, int(rate) // 20))     # 20 pieces a second
-    start = time.monotonic()
     while len(out) < n:
+        rate = lc.config.get("upload_read_bytes_per_s")
+        if not rate:
+            rest = h.rfile.read(n - len(out))
+            if rest is None or len(rest) < n - len(out):
+                return None                          # the client went away
+            return bytes(out + rest)
+        piece = max(1, min(65536, int(rate) // 20))  # 20 pieces a second
         data = h.rfile.read1(min(piece, n - len(out)))
         if not data:
             return None                              # the client went away
         out += data
-        ahead = len(out) / float(rate) - (time.monotonic() - start)
-        if ahead > 0:
-            time.sleep(ahead)
+        time.sleep(len(data) / float(rate))
     return bytes(out)
 
 

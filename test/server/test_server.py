@@ -2404,6 +2404,32 @@ class LifecycleTest(unittest.TestCase):
         self.assertEqual(r.code, 200)
         self.assertLess(t, 0.25)
 
+    def test_upload_throttle_released(self):
+        """An upload read slowly (it sits whole in the socket buffer, as an
+        interrupted client's does) finishes at once when the throttle is set
+        back to null, instead of being routed long after."""
+        data = zip_of({"a.csv": LEADS_CSV + "".join("R%d,r%d@example.com,x\r\n" % (i, i) for i in range(200))})
+        self.assertGreater(len(data), 1000)
+        self.configure({"upload_read_bytes_per_s": 40})
+        before = SERVER.admin("GET", "lifecycle")["uploads"]
+        got = {}
+
+        def send():
+            got["r"] = self.upload(data)
+
+        t = threading.Thread(target=send)
+        t0 = time.monotonic()
+        t.start()
+        time.sleep(0.5)
+        self.assertEqual(SERVER.admin("GET", "lifecycle")["uploads"], before)   # still being read
+        self.configure({"upload_read_bytes_per_s": None})
+        t.join(10)
+        took = time.monotonic() - t0
+        self.assertFalse(t.is_alive())
+        self.assertEqual(got["r"][1]["code"], "FILE_UPLOAD_SUCCESS")
+        self.assertLess(took, 3.0)                   # at 40 B/s it would take > 25 s
+        self.assertEqual(SERVER.admin("GET", "lifecycle")["uploads"], before + 1)
+
     def test_upload_throttle_and_headers_recorded(self):
         rows = "".join("R%d,r%d@example.com,%s\r\n" % (i, i, os.urandom(32).hex()) for i in range(6000))
         data = zip_of({"a.csv": LEADS_CSV + rows})
