@@ -382,6 +382,19 @@ zcrm_parse_stopped(ZcrmParseStatus st)
 }
 
 /*
+ * zcrm_zip_stopped
+ *		See errors.h.
+ */
+bool
+zcrm_zip_stopped(ZcrmZipStatus st)
+{
+	if (st != ZCRM_ZIP_INTERRUPTED)
+		return false;
+	CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+/*
  * zcrm_describe_parse_error
  *		See errors.h.  Invalid JSON is 22032, a JSON value of the wrong shape
  *		or type 22000, a \u0000 escape 22P05 (as jsonb reports it).

@@ -25,6 +25,7 @@
 
 #include "parse.h"
 #include "transport.h"
+#include "zip.h"
 
 /*
  * A failure described but not (yet) raised: the batch functions return it
@@ -104,6 +105,14 @@ extern void zcrm_describe_reply_parse_error(const ZcrmParseError *perr,
  *		do st = zcrm_parse_...(...); while (zcrm_parse_stopped(st));
  */
 extern bool zcrm_parse_stopped(ZcrmParseStatus st);
+
+/*
+ * zcrm_zip_stopped
+ *		zcrm_parse_stopped() for zip.c (status ZCRM_ZIP_INTERRUPTED): every
+ *		deflate and inflate in the server is run as
+ *		do st = zcrm_zip_...(...); while (zcrm_zip_stopped(st));
+ */
+extern bool zcrm_zip_stopped(ZcrmZipStatus st);
 
 /*
  * zcrm_raise_error

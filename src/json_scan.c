@@ -87,15 +87,6 @@ zcrm_json_skip_space(const unsigned char *s, size_t len, size_t pos)
 	return pos;
 }
 
-/* zcrm_json_skip_space() for the scan's own loop, inlined. */
-static inline size_t
-skip_space(const unsigned char *s, size_t len, size_t pos)
-{
-	while (pos < len && is_json_space(s[pos]))
-		pos++;
-	return pos;
-}
-
 /*
  * utf8_sequence
  *	  The length of the well-formed UTF-8 sequence that starts with the
@@ -396,14 +387,14 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 	if (body == NULL || zcrm_json_skip_space(s, len, 0) == len)
 		return zcrm_json_set_error(err, ZCRM_PARSE_NOT_JSON, NULL,
 								   "the body is empty");
-	pos = skip_space(s, len, 0);
+	pos = zcrm_json_skip_space(s, len, 0);
 	for (;;)
 	{
 		if (state == AFTER_VALUE)
 		{
 			bool		in_object;
 
-			pos = skip_space(s, len, pos);
+			pos = zcrm_json_skip_space(s, len, pos);
 			if (depth == 0)
 			{
 				if (pos != len)
@@ -418,7 +409,7 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 			in_object = (is_object[(depth - 1) / 8] >> ((depth - 1) % 8)) & 1;
 			if (s[pos] == ',')
 			{
-				pos = skip_space(s, len, pos + 1);
+				pos = zcrm_json_skip_space(s, len, pos + 1);
 				state = in_object ? WANT_KEY : WANT_VALUE;
 			}
 			else if (s[pos] == (in_object ? '}' : ']'))
@@ -434,10 +425,10 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 			if (pos >= len || s[pos] != '"' ||
 				!scan_string(s, len, &pos, &found_nul))
 				goto bad;
-			pos = skip_space(s, len, pos);
+			pos = zcrm_json_skip_space(s, len, pos);
 			if (pos >= len || s[pos] != ':')
 				goto bad;
-			pos = skip_space(s, len, pos + 1);
+			pos = zcrm_json_skip_space(s, len, pos + 1);
 			state = WANT_VALUE;
 		}
 		else
@@ -473,7 +464,7 @@ zcrm_json_scan(const char *body, size_t len, ZcrmParseError *err)
 				else
 					is_object[depth / 8] &= (unsigned char) ~bit;
 				depth++;
-				pos = skip_space(s, len, pos + 1);
+				pos = zcrm_json_skip_space(s, len, pos + 1);
 				if (pos < len && s[pos] == (c == '{' ? '}' : ']'))
 				{
 					depth--;

@@ -55,6 +55,7 @@
 #include "utils/snapmgr.h"
 
 #include "csv.h"
+#include "errors.h"
 #include "prepare.h"
 #include "transport.h"
 #include "rowcsv.h"
@@ -535,16 +536,11 @@ flush_part(Engine *e)
 
 		zcrm_http_step();
 
-		/*
-		 * A deflate stopped by a pending interrupt (between 64 kB chunks) is
-		 * started again once the interrupt is serviced without an error.
-		 */
+		CHECK_FOR_INTERRUPTS();
 		do
-		{
-			CHECK_FOR_INTERRUPTS();
 			st = zcrm_zip_one(e->zip_entry, p.csv, p.csv_len, ZCRM_PART_ZIP_LEVEL,
 							  ZCRM_PART_MAX_ZIP, &e->zip, &ziplen, &zerr);
-		} while (st == ZCRM_ZIP_INTERRUPTED);
+		while (zcrm_zip_stopped(st));
 		if (st != ZCRM_ZIP_OK)
 			ereport(ERROR,
 					(errcode(st == ZCRM_ZIP_NO_MEMORY ? ERRCODE_OUT_OF_MEMORY :

@@ -398,23 +398,18 @@ read_entries(ZcrmCall *call, ZcrmDownload *d, ZcrmJobResults *r)
 		ZcrmZipError zerr;
 		ZcrmResultError rerr;
 		ZcrmResultStatus st;
+		ZcrmZipStatus zst;
 		size_t		csvlen;
 
 		CHECK_FOR_INTERRUPTS();
 		if (len == 0 || e->name[len - 1] == '/')
 			continue;			/* a directory */
-		for (;;)
-		{
-			ZcrmZipStatus zst = zcrm_unzip_read(d->unzip, i,
-												(size_t) zcrm_max_result_uncompressed_size,
-												&d->csv, &csvlen, &zerr);
-
-			if (zst == ZCRM_ZIP_OK)
-				break;
-			if (zst != ZCRM_ZIP_INTERRUPTED)
-				raise_zip_error(call->job_id, safe_name(call, e->name), &zerr);
-			CHECK_FOR_INTERRUPTS();
-		}
+		do
+			zst = zcrm_unzip_read(d->unzip, i, (size_t) zcrm_max_result_uncompressed_size,
+								  &d->csv, &csvlen, &zerr);
+		while (zcrm_zip_stopped(zst));
+		if (zst != ZCRM_ZIP_OK)
+			raise_zip_error(call->job_id, safe_name(call, e->name), &zerr);
 		for (;;)
 		{
 			st = zcrm_result_read(d->csv, csvlen, &limits, &d->file, &rerr);

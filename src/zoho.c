@@ -262,12 +262,15 @@ zcrm_call_refresh(ZcrmCall *call)
 
 /*
  * job_request
- *		The request for job "job_id" with the call's token, to the call's
- *		API domain in the API version of zcrm_bulk.api_version.
+ *		ZcrmBuildRequest of a job's fetch (arg: the job id): the request
+ *		with the call's token, to the call's API domain in the API version
+ *		of zcrm_bulk.api_version.
  */
 static void
-job_request(const ZcrmCall *call, const char *job_id, ZcrmRequest *req)
+job_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
+	const char *job_id = (const char *) arg;
+
 	memset(req, 0, sizeof(*req));
 	req->url = psprintf("%s/crm/bulk/%s/write/%s",
 						call->base, zcrm_api_version_name(), job_id);
@@ -346,13 +349,6 @@ zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args,
 	pfree(again);
 }
 
-/* ZcrmBuildRequest of a job's fetch: arg is the job id. */
-static void
-build_job_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
-{
-	job_request(call, (const char *) arg, req);
-}
-
 /*
  * zcrm_fetch_jobs
  *		See zoho.h.  With a connection, the jobs the API answered
@@ -371,7 +367,7 @@ zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
 	f->job_ids = job_ids;
 	f->reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
 	f->outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
-	zcrm_send_many(call, build_job_request, (const void *const *) job_ids, n,
+	zcrm_send_many(call, job_request, (const void *const *) job_ids, n,
 				   f->reqs, f->outcomes);
 	return f;
 }
