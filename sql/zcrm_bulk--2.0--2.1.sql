@@ -77,6 +77,21 @@ CREATE TABLE @extschema@.zcrm_write_source_part (
 	PRIMARY KEY (run_id, part)
 );
 
+-- A part's arrays (about 1.7 MB for 25,000 rows) are compressed with lz4
+-- where the server has it: pglz took a sixth of a prepare's time for the
+-- same size within a fifth.  A server built without lz4 keeps pglz.
+DO $$
+BEGIN
+	ALTER TABLE @extschema@.zcrm_write_source_part
+		ALTER COLUMN source_keys SET COMPRESSION lz4,
+		ALTER COLUMN echo1 SET COMPRESSION lz4,
+		ALTER COLUMN echo2 SET COMPRESSION lz4,
+		ALTER COLUMN echo3 SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+	NULL;
+END
+$$;
+
 -- Each source row of a run: zcrm_write_source_part a row per element.
 -- security_invoker: the caller's privileges and row-level security apply.
 CREATE VIEW @extschema@.zcrm_write_source WITH (security_invoker = true) AS

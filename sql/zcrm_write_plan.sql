@@ -267,6 +267,14 @@ REVOKE ALL ON SCHEMA wp_s FROM wp_nobody;
 DROP ROLE wp_nobody;
 DROP SCHEMA wp_s CASCADE;
 
+-- The source rows a prepare stores are compressed with lz4, not pglz
+-- (Debian's PostgreSQL has lz4; the install keeps pglz where it does not).
+SELECT attname, attcompression
+FROM pg_attribute
+WHERE attrelid = 'zcrm_write_source_part'::regclass AND attnum > 0
+  AND format_type(atttypid, atttypmod) = 'text[]'
+ORDER BY attnum;
+
 DROP TABLE wp_vals;
 DROP DOMAIN wp_tags;
 DROP DOMAIN wp_day;
