@@ -35,7 +35,13 @@ CREATE TABLE @extschema@.zcrm_write_run (
 	ignore_empty pg_catalog.bool NOT NULL DEFAULT true,
 	field_mappings pg_catalog.jsonb,	-- as sent with each job
 	finished_at pg_catalog.timestamptz,
-	last_error pg_catalog.text
+	last_error pg_catalog.text,
+	-- through a connection: the X-CRM-ORG its uploads were accepted with
+	-- (NULL: none was), and what it was for (the server's and the user
+	-- mapping's OIDs and versions, the API domain); a later run with the
+	-- same org_key sends it without asking Zoho again
+	org_id pg_catalog.text,
+	org_key pg_catalog.text
 );
 
 -- One row per part (one zip, one job).  state: prepared, uploading,

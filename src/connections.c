@@ -37,6 +37,7 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/reloptions.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
@@ -256,13 +257,12 @@ check_credential(const char *value, const char *what)
 static void
 check_org_id(const char *value)
 {
-	size_t		len = strlen(value);
-
-	if (len == 0 || len > 20 || strspn(value, "0123456789") != len)
+	if (!zcrm_is_org_id(value))
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 				 errmsg("invalid value for option \"org_id\": \"%s\"", value),
-				 errdetail("It must be the organisation's zgid: 1 to 20 digits."),
+				 errdetail("It must be the organisation's zgid: 1 to %d digits.",
+						   ZCRM_MAX_ORG_ID_LEN),
 				 errhint("SELECT zcrm_org_id(connection => '<server>') shows it.")));
 }
 
@@ -473,11 +473,11 @@ option_value(List *options, const char *name)
 
 /*
  * find_user_mapping
- *		The user mapping of "userid" on "serverid", else PUBLIC's: its OID
- *		and options; InvalidOid when there is neither.
+ *		The user mapping of "userid" on "serverid", else PUBLIC's: its OID,
+ *		options and row's xmin; InvalidOid when there is neither.
  */
 static Oid
-find_user_mapping(Oid userid, Oid serverid, List **options)
+find_user_mapping(Oid userid, Oid serverid, List **options, TransactionId *xmin)
 {
 	HeapTuple	tp;
 	Datum		datum;
@@ -492,6 +492,7 @@ find_user_mapping(Oid userid, Oid serverid, List **options)
 	if (!HeapTupleIsValid(tp))
 		return InvalidOid;
 	umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
+	*xmin = HeapTupleHeaderGetXmin(tp->t_data);
 	datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
 							Anum_pg_user_mapping_umoptions, &isnull);
 	*options = isnull ? NIL : untransformRelOptions(datum);
@@ -507,6 +508,24 @@ bool
 zcrm_user_mapping_exists(Oid umid)
 {
 	return SearchSysCacheExists1(USERMAPPINGOID, ObjectIdGetDatum(umid));
+}
+
+/*
+ * server_xmin
+ *		The xmin of foreign server "serverid"'s catalog row: it changes with
+ *		every ALTER SERVER.
+ */
+static TransactionId
+server_xmin(Oid serverid)
+{
+	HeapTuple	tp = SearchSysCache1(FOREIGNSERVEROID, ObjectIdGetDatum(serverid));
+	TransactionId xmin;
+
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for foreign server %u", serverid);
+	xmin = HeapTupleHeaderGetXmin(tp->t_data);
+	ReleaseSysCache(tp);
+	return xmin;
 }
 
 /*
@@ -560,7 +579,7 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 				 errdetail("It belongs to foreign-data wrapper \"%s\".", fdw->fdwname),
 				 errhint("Name a server created with FOREIGN DATA WRAPPER zcrm_bulk.")));
 	check_usage(server->serverid, name, userid);
-	conn->umid = find_user_mapping(userid, server->serverid, &umoptions);
+	conn->umid = find_user_mapping(userid, server->serverid, &umoptions, &conn->um_xmin);
 	if (!OidIsValid(conn->umid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -612,6 +631,7 @@ resolve(const char *name, Oid userid, ZcrmConnection *conn)
 	if (conn->org_id)
 		conn->org_id = pstrdup(conn->org_id);
 	conn->zoho_accounts = zoho_accounts;
+	conn->server_xmin = server_xmin(server->serverid);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "%s\n%s\n%s\n%s", conn->client_id, conn->client_secret,

@@ -47,6 +47,10 @@ typedef struct ZcrmConnection
 	char		refresh_key[PG_SHA256_DIGEST_STRING_LENGTH];
 	char	   *upload_domain;	/* override of the upload host, or NULL */
 	char	   *org_id;			/* the zgid, sparing the org call, or NULL */
+
+	/* the xmin of the server's and the user mapping's catalog rows */
+	TransactionId server_xmin;
+	TransactionId um_xmin;
 } ZcrmConnection;
 
 /*

@@ -595,3 +595,40 @@ zcrm_run_store_results(const char *schema, const ZcrmRunPart *rp, const ZcrmResu
 	*unmatched = mo.unmatched;
 	return (int64) nres;
 }
+
+/* See run_store.h. */
+char *
+zcrm_run_find_org(const char *schema, const char *org_key)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(org_key)};
+	char	   *org_id = NULL;
+
+	SPI_connect();
+	if (spi_exec(psprintf("SELECT r.org_id FROM %s.zcrm_write_run AS r "
+						  "WHERE r.org_key OPERATOR(pg_catalog.=) $1 "
+						  "ORDER BY r.run_id DESC LIMIT 1",
+						  schema), 1, types, values, NULL, true) == 1)
+		org_id = spi_text(1);
+	SPI_finish();
+	return org_id;
+}
+
+/* See run_store.h. */
+void
+zcrm_run_record_org(const char *schema, int64 run_id, const char *org_key,
+					const char *org_id)
+{
+	Oid			types[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', org_id ? ' ' : 'n'};
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = CStringGetTextDatum(org_key);
+	values[2] = org_id ? CStringGetTextDatum(org_id) : (Datum) 0;
+	SPI_connect();
+	spi_exec(psprintf("UPDATE %s.zcrm_write_run AS r SET org_key = $2, org_id = $3 "
+					  "WHERE r.run_id OPERATOR(pg_catalog.=) $1",
+					  schema), 3, types, values, nulls, false);
+	SPI_finish();
+}

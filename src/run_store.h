@@ -139,4 +139,20 @@ extern int64 zcrm_run_count_results(const char *schema, const ZcrmRunPart *rp);
 extern void zcrm_run_mark_collected(const char *schema, const ZcrmRunPart *rp,
 									const char *note);
 
+/*
+ * zcrm_run_find_org
+ *		The org id recorded by the latest run the caller may see (row-level
+ *		security applies) whose org_key is "org_key", palloc'd; NULL when
+ *		there is none, or when that run's uploads were not accepted with it.
+ */
+extern char *zcrm_run_find_org(const char *schema, const char *org_key);
+
+/*
+ * zcrm_run_record_org
+ *		Record on run run_id the key of its connection's org id and the org
+ *		id its uploads were accepted with (NULL: none was).
+ */
+extern void zcrm_run_record_org(const char *schema, int64 run_id,
+								const char *org_key, const char *org_id);
+
 #endif							/* ZCRM_RUN_STORE_H */

@@ -148,6 +148,19 @@ zcrm_check_access_token(const char *token)
 }
 
 /*
+ * zcrm_is_org_id
+ *		See validate.h.
+ */
+bool
+zcrm_is_org_id(const char *value)
+{
+	size_t		len = strlen(value);
+
+	return len > 0 && len <= ZCRM_MAX_ORG_ID_LEN &&
+		strspn(value, "0123456789") == len;
+}
+
+/*
  * zcrm_visible_ascii
  *		See validate.h.
  */

@@ -45,6 +45,16 @@ extern bool zcrm_bad_job_id(const char *job_id, ZcrmError *err);
  */
 extern void zcrm_check_job_id(const char *job_id);
 
+/* An organisation id (zgid) is 1 to this many ASCII digits. */
+#define ZCRM_MAX_ORG_ID_LEN		20
+
+/*
+ * zcrm_is_org_id
+ *		The organisation id rule (a zgid, as the org call answers it and as
+ *		X-CRM-ORG carries it): 1 to ZCRM_MAX_ORG_ID_LEN ASCII digits.
+ */
+extern bool zcrm_is_org_id(const char *value);
+
 /*
  * zcrm_check_access_token
  *		The rule for an access token passed to a job function: an RFC 6750

@@ -279,8 +279,11 @@ send_failed(const char *schema, const ZcrmRunPart *rp, ZcrmSendResult result,
  *		zips in memory), and make each "uploaded" with its file id.  A part
  *		Zoho refused becomes "failed"; a part whose upload failed otherwise
  *		stays "uploading".  Once a group has a failure no further group is
- *		sent.  Returns ok, or the first failure, for the caller to raise
- *		once what was recorded is committed.
+ *		sent.  Through a connection, the run records the key of its org id
+ *		and the org id its uploads were accepted with (NULL when none was),
+ *		for zcrm_write_step_prefetch() of later sessions.  Returns ok, or
+ *		the first failure, for the caller to raise once what was recorded
+ *		is committed.
  */
 Datum
 zcrm_write_step_upload(PG_FUNCTION_ARGS)
@@ -292,6 +295,8 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 	int			group = Max(zcrm_max_concurrency, 1);
 	ZcrmCall	call;
 	SendFailure first;
+	bool		accepted = false;
+	char	   *key;
 
 	memset(&first, 0, sizeof(first));
 	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
@@ -318,6 +323,7 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 		{
 			ZcrmRunPart *rp = &rps[k];
 
+			accepted |= (items[k].result == ZCRM_SEND_OK);
 			if (items[k].result != ZCRM_SEND_OK)
 				send_failed(schema, rp, items[k].result, &items[k].err, &first);
 			else if (!zcrm_run_set_part(schema, rp, "{uploading}", "uploaded", "file_id",
@@ -330,6 +336,10 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 			rp->zip = NULL;
 		}
 	}
+	/* (after the uploads: a token refresh may have moved the API domain) */
+	if ((key = zcrm_write_org_key(&call)) != NULL)
+		zcrm_run_record_org(schema, run_id, key,
+							accepted ? zcrm_write_org_known(&call) : NULL);
 	PG_RETURN_DATUM(outcome(fcinfo, first.any ? &first.err : NULL, first.context));
 }
 
@@ -667,6 +677,10 @@ zcrm_write_step_collect(PG_FUNCTION_ARGS)
  *		Start the org call of the token or connection in the background
  *		(zoho_write.h) unless its org id is cached, so that it runs while
  *		the next step prepares the rows; the upload step takes its answer.
+ *		Through a connection, an org id that the caller's latest run with
+ *		the same key recorded (zcrm_write_org_key(): the same server and
+ *		user mapping, unaltered since, and API domain) is taken instead: a
+ *		new session makes no org call.
  *		The callers ignore its errors: the upload step meets them again and
  *		handles them.
  */
@@ -674,8 +688,12 @@ Datum
 zcrm_write_step_prefetch(PG_FUNCTION_ARGS)
 {
 	ZcrmCall	call;
+	char	   *key;
 
 	zcrm_call_open(&call, opt_text(fcinfo, 0), opt_text(fcinfo, 1));
+	key = zcrm_write_org_key(&call);
+	if (key != NULL && zcrm_write_org_known(&call) == NULL)
+		zcrm_write_org_remember(&call, zcrm_run_find_org(ext_schema(fcinfo), key));
 	zcrm_write_org_prefetch(&call);
 	PG_RETURN_VOID();
 }

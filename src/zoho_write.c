@@ -411,6 +411,54 @@ zcrm_write_org_id(ZcrmCall *call, ZcrmError *err)
 }
 
 /*
+ * zcrm_write_org_key
+ *		See zoho_write.h.
+ */
+char *
+zcrm_write_org_key(const ZcrmCall *call)
+{
+	const ZcrmConnection *c = call->conn;
+
+	if (c == NULL || c->org_id != NULL)
+		return NULL;
+	return psprintf("%u.%u/%u.%u %s", c->serverid, c->server_xmin, c->umid,
+					c->um_xmin, call->base);
+}
+
+/*
+ * zcrm_write_org_known
+ *		See zoho_write.h.
+ */
+char *
+zcrm_write_org_known(const ZcrmCall *call)
+{
+	OrgEntry	key;
+	OrgEntry   *hit;
+
+	if (call->conn && call->conn->org_id)
+		return pstrdup(call->conn->org_id);
+	org_key(call, &key);
+	hit = org_entry_find(&key);
+	return hit ? pstrdup(hit->zgid) : NULL;
+}
+
+/*
+ * zcrm_write_org_remember
+ *		See zoho_write.h.
+ */
+void
+zcrm_write_org_remember(const ZcrmCall *call, const char *zgid)
+{
+	OrgEntry	key;
+
+	if (zgid == NULL || !zcrm_is_org_id(zgid))
+		return;
+	org_key(call, &key);
+	if (org_entry_find(&key) == NULL)
+		org_entry_store(&key, zgid);
+}
+
+/*
  * zcrm_write_upload_host
  *		See zoho_write.h.  Only Zoho's own www API domains are derived.
  */

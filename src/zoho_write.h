@@ -107,6 +107,32 @@ extern char *zcrm_write_org_id(ZcrmCall *call, ZcrmError *err);
 extern void zcrm_write_org_prefetch(ZcrmCall *call);
 
 /*
+ * zcrm_write_org_key
+ *		For a call through a connection whose server has no org_id: the key
+ *		under which its org id may be remembered beyond this backend,
+ *		palloc'd: the server's and the user mapping's OIDs, each with the
+ *		xmin of its catalog row (any ALTER SERVER or ALTER USER MAPPING makes
+ *		another key), and the API domain.  NULL for a token, whose org id is
+ *		never stored, or a server with org_id, which needs none.
+ */
+extern char *zcrm_write_org_key(const ZcrmCall *call);
+
+/*
+ * zcrm_write_org_known
+ *		The org id this backend has for the call without any request (the
+ *		server's org_id, or the cache), palloc'd; NULL when it has none.
+ */
+extern char *zcrm_write_org_known(const ZcrmCall *call);
+
+/*
+ * zcrm_write_org_remember
+ *		Cache zgid as the call's org id, as if the org call had answered
+ *		it, so that no org call is made for it; one that is not an org id
+ *		(validate.h) is ignored.
+ */
+extern void zcrm_write_org_remember(const ZcrmCall *call, const char *zgid);
+
+/*
  * zcrm_write_upload_host
  *		Where the call uploads, palloc'd, without a trailing slash: the
  *		connection's upload_domain when set, else the content host of a Zoho

@@ -60,7 +60,7 @@ MOCK = "http://127.0.0.1:%s" % os.environ.get("ZCRM_MOCK_PORT", "18089")
 ORDER = ["end_to_end_test", "shuffle_test", "unmatched_test", "upsert_and_failure_test",
          "interactive_test", "errors_test", "interrupt_prepare_test", "interrupt_upload_test",
          "between_upload_and_create_test", "interrupt_create_test", "interrupt_create_cancel_test",
-         "concurrent_send_test", "prefetch_test", "poller_collects_together_test",
+         "concurrent_send_test", "prefetch_test", "org_remembered_test", "poller_collects_together_test",
          "concurrent_collect_test", "interrupt_upload_group_test", "interrupt_create_group_test",
          "terminate_prepare_test", "after_create_test", "search_path_restored_test",
          "privileges_test", "nightly_recipe_test"]
@@ -825,6 +825,7 @@ def prefetch_test():
     # (the run prepared by hand is never sent: drop it, or the nightly
     # recipe would try to resume it)
     psql("DELETE FROM zcrm_write_run WHERE state = 'prepared' AND connection IS NULL")
+    new_org_key()       # (earlier runs through SERVER recorded its org id)
     for how, call in (("zcrm_write", "SELECT count(*) FROM zcrm_write('Leads', %s, key_column => 'id', "
                        "token => :'token');\n"),
                       ("zcrm_write_submit", "CALL zcrm_write_submit('Leads', %s, key_column => 'id', "
@@ -834,6 +835,68 @@ def prefetch_test():
         orgs = [r for r in mock_admin("/__admin/requests")[seen:] if r.get("path", "").endswith("/org")]
         check("%s in a new session: one org call" % how, len(orgs) == 1 and "ERROR" not in out,
               "%d %s" % (len(orgs), out[-300:]))
+
+
+# The local server's organisation id (test/server/lifecycle.py ZGID).
+ZGID = "808232144"
+
+
+def new_org_key(mapping=False):
+    """Make SERVER's org id key new: ALTER SERVER (its version), or with
+    mapping ALTER USER MAPPING (an option set to the value it has)."""
+    if mapping:
+        psql("DO $$BEGIN EXECUTE format('ALTER USER MAPPING FOR PUBLIC SERVER %%I OPTIONS (SET client_id %%L)', "
+             "'%s', (SELECT o.option_value FROM pg_user_mapping AS m JOIN pg_foreign_server AS s "
+             "ON s.oid = m.umserver, pg_options_to_table(m.umoptions) AS o "
+             "WHERE s.srvname = '%s' AND m.umuser = 0 AND o.option_name = 'client_id')); END$$"
+             % (SERVER, SERVER))
+    else:
+        psql("ALTER SERVER %s VERSION '%s'" % (SERVER, os.urandom(4).hex()))
+
+
+def org_calls_of(how, rows):
+    """Submit a run of rows through SERVER in a new session; return its
+    run id, the org calls it made and its org_id."""
+    query = ("SELECT g AS id, 'Name ' || g AS \"Last_Name\", 'o' || g || '.%s.%s@example.org' AS \"Email\" "
+             "FROM generate_series(1, %d) AS g" % (how, os.urandom(3).hex(), rows))
+    seen = len(mock_admin("/__admin/requests"))
+    run_id, out = submit(query, appname="zcrm_w_org")
+    orgs = [r for r in mock_admin("/__admin/requests")[seen:] if r.get("path", "").endswith("/org")]
+    org_id = psql("SELECT coalesce(org_id, 'NULL') FROM zcrm_write_run WHERE run_id = %d" % run_id) \
+        if run_id else None
+    return run_id, len(orgs), org_id, out
+
+
+def org_remembered_test():
+    """A run through a connection records the org id its uploads were
+    accepted with; a run in a later session through the same server and
+    user mapping sends it without the org call.  ALTER SERVER or ALTER
+    USER MAPPING makes the org call again; a recorded value that is not
+    an org id (a run's row is its submitter's to change) is never sent."""
+    reset()
+    new_org_key()
+    r1, n1, o1, out1 = org_calls_of("first", 5)
+    check("the first run after ALTER SERVER makes one org call and records its answer",
+          r1 is not None and n1 == 1 and o1 == ZGID, "%s %s %s %s" % (r1, n1, o1, out1[-300:]))
+    key = psql("SELECT org_key FROM zcrm_write_run WHERE run_id = %d" % r1) if r1 else ""
+    check("the run's org_key names the server, the user mapping and the API domain, no secret",
+          re.fullmatch(r"\d+\.\d+/\d+\.\d+ http://127\.0\.0\.1:\d+", key or "") is not None, key)
+    r2, n2, o2, out2 = org_calls_of("second", 5)
+    check("a run in a new session through the same server: no org call, the same org id sent",
+          r2 is not None and n2 == 0 and o2 == ZGID and "ERROR" not in out2,
+          "%s %s %s %s" % (r2, n2, o2, out2[-300:]))
+    new_org_key(mapping=True)
+    r3, n3, o3, out3 = org_calls_of("mapping", 5)
+    check("after ALTER USER MAPPING: the org call again", r3 is not None and n3 == 1 and o3 == ZGID,
+          "%s %s %s %s" % (r3, n3, o3, out3[-300:]))
+    psql("UPDATE zcrm_write_run SET org_id = E'808232144\\r\\nX-Evil: 1' WHERE run_id = %d" % r3)
+    r4, n4, o4, out4 = org_calls_of("tampered", 5)
+    check("a recorded org id that is not digits is not sent: the org call instead",
+          r4 is not None and n4 == 1 and o4 == ZGID and "ERROR" not in out4,
+          "%s %s %s %s" % (r4, n4, o4, out4[-300:]))
+    headers = [u.get("x_crm_org") for u in lifecycle().get("upload_requests", [])[-4:]]
+    check("every upload of these runs went with the org call's X-CRM-ORG",
+          headers == [ZGID] * 4, str(headers))
 
 
 def poller_collects_together_test():
