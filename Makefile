@@ -34,7 +34,9 @@ OBJS = \
 	src/prepare.o \
 	src/writeplan.o \
 	src/run_store.o \
-	src/write_run.o
+	src/write_chain.o \
+	src/write_run.o \
+	src/write_send.o
 PGFILEDESC = "zcrm_bulk - Zoho CRM Bulk Write jobs as SQL rows"
 
 # sql/ holds both the install scripts and the regression tests: the

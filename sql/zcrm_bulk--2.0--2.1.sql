@@ -349,6 +349,16 @@ RETURNS TABLE (part pg_catalog.int4, job_id pg_catalog.text, status pg_catalog.t
 AS 'MODULE_PATHNAME', 'zcrm_write_step_collect'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
+-- zcrm_write()'s send: each part uploaded, created, polled once and
+-- collected, every call as soon as the part's previous one ends.
+CREATE FUNCTION @extschema@.zcrm_write_step_send(run_id pg_catalog.int8, parts pg_catalog.int4[],
+												 token pg_catalog.text, connection pg_catalog.text)
+RETURNS TABLE (part pg_catalog.int4, job_id pg_catalog.text, status pg_catalog.text,
+			   resource_module pg_catalog.text, processed pg_catalog.int8, total pg_catalog.int8,
+			   collected pg_catalog.bool, result_rows pg_catalog.int8)
+AS 'MODULE_PATHNAME', 'zcrm_write_step_send'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
 -- The org call (X-CRM-ORG) in the background, while prepare zips the rows.
 CREATE FUNCTION @extschema@.zcrm_write_step_prefetch(token pg_catalog.text, connection pg_catalog.text)
 RETURNS void
@@ -359,6 +369,7 @@ REVOKE ALL ON FUNCTION @extschema@.zcrm_write_step_prepare(pg_catalog.int8, pg_c
 	@extschema@.zcrm_write_step_prefetch(pg_catalog.text, pg_catalog.text),
 	@extschema@.zcrm_write_step_upload(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text),
 	@extschema@.zcrm_write_step_create(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text, pg_catalog.bool),
+	@extschema@.zcrm_write_step_send(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text),
 	@extschema@.zcrm_write_step_collect(pg_catalog.int8, pg_catalog.int4[], pg_catalog.text, pg_catalog.text)
 	FROM PUBLIC;
 
@@ -708,15 +719,11 @@ DECLARE
 	conn pg_catalog.text := connection;
 	n pg_catalog.int8;
 	p record;
-	o @extschema@.zcrm_write_step_outcome;
 	deadline pg_catalog.timestamptz;
 	pause pg_catalog.float8 := 0.5;
 	waiting pg_catalog.int4[];
-	todo pg_catalog.int4[];
+	step pg_catalog.text;
 	c record;
-	-- parts sent together, as in zcrm_write_submit()
-	grp pg_catalog.int4 := GREATEST(coalesce(NULLIF(pg_catalog.current_setting(
-		'zcrm_bulk.max_concurrency', true), '')::pg_catalog.int4, 5), 1);
 BEGIN
 	IF timeout IS NULL OR timeout OPERATOR(pg_catalog.<) '0'::pg_catalog.interval THEN
 		RAISE EXCEPTION 'timeout must not be null or negative'
@@ -747,39 +754,27 @@ BEGIN
 	END IF;
 	UPDATE @extschema@.zcrm_write_run AS x SET state = 'sending'
 	WHERE x.run_id OPERATOR(pg_catalog.=) run;
-	-- a group of up to max_concurrency parts at a time: their uploads
-	-- together, then their creates together
-	LOOP
-		todo := ARRAY(SELECT j.part FROM @extschema@.zcrm_write_run_job AS j
-					  WHERE j.run_id OPERATOR(pg_catalog.=) run
-						AND j.state OPERATOR(pg_catalog.=) 'prepared'
-					  ORDER BY j.part LIMIT grp);
-		EXIT WHEN pg_catalog.cardinality(todo) OPERATOR(pg_catalog.=) 0;
-		UPDATE @extschema@.zcrm_write_run_job AS j SET state = 'uploading'
-		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) ANY (todo);
-		o := @extschema@.zcrm_write_step_upload(run, todo, token, conn);
-		IF NOT o.ok THEN
-			PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
-		END IF;
-		UPDATE @extschema@.zcrm_write_run_job AS j SET state = 'creating'
-		WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.part OPERATOR(pg_catalog.=) ANY (todo);
-		o := @extschema@.zcrm_write_step_create(run, todo, token, conn, false);
-		IF NOT o.ok THEN
-			PERFORM @extschema@.zcrm_write_raise(o.sqlstate, o.message, o.detail, o.hint);
-		END IF;
-	END LOOP;
-	UPDATE @extschema@.zcrm_write_run AS x SET state = 'submitted'
-	WHERE x.run_id OPERATOR(pg_catalog.=) run;
-
-	-- wait for every job, all polled together, collecting each finished
-	-- one's result as soon as a poll finds it finished
+	-- First every part end to end, a group of up to max_concurrency at a
+	-- time (zcrm_write_step_send: each part's upload, create, first poll
+	-- and result download as soon as its own previous call ends; nothing
+	-- here commits, so the states are recorded as the calls end, and it
+	-- raises the first refusal itself).  Then the wait for the jobs not
+	-- finished yet, all polled together (zcrm_write_step_collect), each
+	-- finished one's result collected as soon as a poll finds it finished.
+	UPDATE @extschema@.zcrm_write_run_job AS j SET state = 'uploading'
+	WHERE j.run_id OPERATOR(pg_catalog.=) run AND j.state OPERATOR(pg_catalog.=) 'prepared';
+	step := 'zcrm_write_step_send';
 	LOOP
 		waiting := ARRAY(SELECT j.part FROM @extschema@.zcrm_write_run_job AS j
 						 WHERE j.run_id OPERATOR(pg_catalog.=) run
-						   AND j.state OPERATOR(pg_catalog.=) 'created' ORDER BY j.part);
+						   AND j.state OPERATOR(pg_catalog.=) CASE step
+							   WHEN 'zcrm_write_step_send' THEN 'uploading' ELSE 'created' END
+						 ORDER BY j.part);
 		EXIT WHEN pg_catalog.cardinality(waiting) OPERATOR(pg_catalog.=) 0;
-		FOR c IN SELECT x.* FROM @extschema@.zcrm_write_step_collect(run, waiting, token, conn) AS x
-				 ORDER BY x.part
+		-- (step is one of the two names: nothing here comes from the caller)
+		FOR c IN EXECUTE 'SELECT x.* FROM @extschema@.' OPERATOR(pg_catalog.||) step
+						 OPERATOR(pg_catalog.||) '($1, $2, $3, $4) AS x ORDER BY x.part'
+				 USING run, waiting, token, conn
 		LOOP
 			IF c.collected THEN
 				PERFORM pg_catalog.pg_notify('zcrm_bulk_write_job',
@@ -791,6 +786,11 @@ BEGIN
 					coalesce(c.total::pg_catalog.text, 'an unknown number');
 			END IF;
 		END LOOP;
+		IF step OPERATOR(pg_catalog.=) 'zcrm_write_step_send' THEN
+			step := 'zcrm_write_step_collect';
+			UPDATE @extschema@.zcrm_write_run AS x SET state = 'submitted'
+			WHERE x.run_id OPERATOR(pg_catalog.=) run AND x.state OPERATOR(pg_catalog.=) 'sending';
+		END IF;
 		CONTINUE WHEN NOT EXISTS (SELECT FROM @extschema@.zcrm_write_run_job AS j
 								  WHERE j.run_id OPERATOR(pg_catalog.=) run
 									AND j.state OPERATOR(pg_catalog.=) 'created');

@@ -240,13 +240,12 @@ result_job_id(const ZcrmCall *call, const ZcrmJob *job)
 }
 
 /*
- * result_request
- *		ZcrmBuildRequest of a job's result file (arg: the ZcrmJob), to its
- *		download_url resolved against the call's API domain, which a token
- *		refresh may have moved.
+ * zcrm_result_request
+ *		See results.h: to the job's download_url resolved against the call's
+ *		API domain, which a token refresh may have moved.
  */
-static void
-result_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
+void
+zcrm_result_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
 	const ZcrmJob *job = (const ZcrmJob *) arg;
 
@@ -278,7 +277,7 @@ zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int n,
 		no_result_file(jobs[i]);
 		ids[i] = result_job_id(call, jobs[i]);
 	}
-	zcrm_send_many(call, result_request, (const void *const *) jobs, n, reqs, outs);
+	zcrm_send_many(call, zcrm_result_request, (const void *const *) jobs, n, reqs, outs);
 	for (int i = 0; i < n && bad < 0; i++)
 		if (!outs[i].complete || outs[i].resp.status < 200 ||
 			outs[i].resp.status > 299 || outs[i].resp.status == 204)

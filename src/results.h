@@ -105,6 +105,14 @@ extern void zcrm_download_result_zips(ZcrmCall *call, ZcrmJob *const *jobs, int 
 									  ZcrmHttpResponse *resps);
 
 /*
+ * zcrm_result_request
+ *		ZcrmBuildRequest of a finished job's result file (arg: the ZcrmJob,
+ *		with a download_url), capped at zcrm_bulk.max_result_size.
+ */
+extern void zcrm_result_request(const ZcrmCall *call, const void *arg,
+								ZcrmRequest *req);
+
+/*
  * zcrm_read_job_results
  *		Unzip and read the downloaded result zip *resp of "job" as
  *		zcrm_download_job_results() does (freeing resp->body), naming the

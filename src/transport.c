@@ -20,6 +20,12 @@
  *	  made for that call).  A single request is a batch of one.  Over
  *	  HTTPS, libcurl negotiates HTTP/2 and CURLOPT_PIPEWAIT makes
  *	  concurrent requests share one multiplexed connection.
+ *	- A batch may carry chains (zcrm_http_request_chain()): when a
+ *	  request's outcome is final, the caller's "done" is shown it from the
+ *	  engine's loop, outside libcurl's callbacks, and may put the next
+ *	  request of its chain in its place, which is queued ahead of the
+ *	  requests not started yet (write_chain.c sends each part's upload,
+ *	  create, poll and download this way).
  *	- The engine waits on curl's sockets (or, when only backoff waits are
  *	  left, on the latch) for at most ZCRM_POLL_INTERVAL_MS at a time and
  *	  calls CHECK_FOR_INTERRUPTS() in between, so query cancel,
@@ -110,12 +116,16 @@ typedef struct ZcrmSlot
 typedef struct ZcrmBatch
 {
 	CURLM	   *multi;			/* zcrm_multi, or a background request's own */
-	const ZcrmRequest *reqs;
+	ZcrmRequest *reqs;			/* written only by "done" */
 	ZcrmOutcome *out;
 	ZcrmQueue	q;				/* which request stands where */
 	ZcrmSlot   *slots;
 	int			nslots;
 	int			running;		/* slots carrying a request */
+	ZcrmRequestDone done;		/* a chain's next request, or NULL */
+	void	   *done_arg;
+	int		   *ended;			/* with done: requests whose outcome is final */
+	int			nended;			/* and done has not seen yet */
 } ZcrmBatch;
 
 /*
@@ -567,6 +577,29 @@ finish_attempt(ZcrmBatch *b, ZcrmSlot *slot, CURLcode rc, bool setup_failed)
 	b->running--;
 	t->state = ZCRM_REQ_DONE;
 	b->q.ndone++;
+	if (b->done)
+		b->ended[b->nended++] = i;
+}
+
+/*
+ * chain_next
+ *		Show each request whose outcome became final to the batch's "done"
+ *		(outside libcurl's callbacks: it may raise), and queue again each
+ *		one it replaced with the next request of its chain.
+ */
+static void
+chain_next(ZcrmBatch *b)
+{
+	while (b->nended > 0)
+	{
+		int			i = b->ended[--b->nended];
+
+		if (b->done(b->done_arg, i, &b->out[i], &b->reqs[i]))
+		{
+			memset(&b->out[i], 0, sizeof(ZcrmOutcome));
+			zcrm_queue_again(&b->q, i);
+		}
+	}
 }
 
 /*
@@ -686,8 +719,10 @@ run_batch(ZcrmBatch *b)
 	for (;;)
 	{
 		CHECK_FOR_INTERRUPTS();
+		if (b->done)
+			chain_next(b);
 		fill_slots(b);
-		if (b->q.ndone == b->q.nreqs)
+		if (b->q.ndone == b->q.nreqs && b->nended == 0)
 			break;
 
 		if (b->running > 0)
@@ -753,11 +788,23 @@ run_batch(ZcrmBatch *b)
 
 /*
  * zcrm_http_request_many
- *		See transport.h.
+ *		See transport.h: a batch without chains.
  */
 void
 zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
 					   ZcrmOutcome *outcomes)
+{
+	zcrm_http_request_chain((ZcrmRequest *) reqs, nreqs, concurrency, outcomes,
+							NULL, NULL);
+}
+
+/*
+ * zcrm_http_request_chain
+ *		See transport.h.
+ */
+void
+zcrm_http_request_chain(ZcrmRequest *reqs, int nreqs, int concurrency,
+						ZcrmOutcome *outcomes, ZcrmRequestDone done, void *arg)
 {
 	ZcrmBatch	b;
 
@@ -770,6 +817,10 @@ zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
 	b.multi = zcrm_multi;
 	b.reqs = reqs;
 	b.out = outcomes;
+	b.done = done;
+	b.done_arg = arg;
+	if (done)
+		b.ended = palloc(sizeof(int) * nreqs);
 	b.q.nreqs = nreqs;
 	b.q.track = palloc0(sizeof(ZcrmTrack) * nreqs);
 	b.nslots = Max(1, Min(Min(concurrency, nreqs), ZCRM_MAX_CONCURRENCY));
@@ -804,6 +855,8 @@ zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs, int concurrency,
 
 	pfree(b.slots);
 	pfree(b.q.track);
+	if (b.ended)
+		pfree(b.ended);
 }
 
 /*

@@ -99,6 +99,30 @@ extern void zcrm_http_request_many(const ZcrmRequest *reqs, int nreqs,
 								   int concurrency, ZcrmOutcome *outcomes);
 
 /*
+ * What comes after request i of a chain, whose outcome *out is final
+ * (retries done): return false to end the chain there (*out is then the
+ * outcome the caller gets), or consume *out (free what it holds), put the
+ * next request into *req and return true.
+ */
+typedef bool (*ZcrmRequestDone) (void *arg, int i, ZcrmOutcome *out,
+								 ZcrmRequest *req);
+
+/*
+ * zcrm_http_request_chain
+ *		zcrm_http_request_many() for chains: request i is the first of a
+ *		chain of requests, each sent as soon as the one before it ends, in
+ *		the slot that request had or the next free one, ahead of requests
+ *		not started yet; outcomes[i] gets the outcome of the chain's last
+ *		request.  "done" is called from the loop that drives the transfers,
+ *		never from a libcurl callback, so it may raise (everything of the
+ *		batch is then released) and may run SQL.  reqs[] must be writable
+ *		and live until the call returns.
+ */
+extern void zcrm_http_request_chain(ZcrmRequest *reqs, int nreqs, int concurrency,
+									ZcrmOutcome *outcomes, ZcrmRequestDone done,
+									void *arg);
+
+/*
  * zcrm_http_request
  *		Make the request and fill *resp.  Any response with a status line
  *		counts as complete, whatever its status.  A request that gets no

@@ -58,6 +58,20 @@ zcrm_queue_next(ZcrmQueue *q, TimestampTz now)
 }
 
 /*
+ * zcrm_queue_again
+ *		See transport_policy.h: as a request whose backoff is over.
+ */
+void
+zcrm_queue_again(ZcrmQueue *q, int i)
+{
+	Assert(q->track[i].state == ZCRM_REQ_DONE && i < q->next_new);
+	q->track[i].state = ZCRM_REQ_BACKOFF;
+	q->track[i].not_before = 0;
+	q->nbackoff++;
+	q->ndone--;
+}
+
+/*
  * zcrm_queue_wait_ms
  *		See transport_policy.h.
  */

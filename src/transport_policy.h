@@ -59,6 +59,13 @@ typedef struct ZcrmQueue
 extern int	zcrm_queue_next(ZcrmQueue *q, TimestampTz now);
 
 /*
+ * zcrm_queue_again
+ *		Request i, whose outcome was final, carries the next request of its
+ *		chain: it is queued again, ahead of the requests never started.
+ */
+extern void zcrm_queue_again(ZcrmQueue *q, int i);
+
+/*
  * zcrm_queue_wait_ms
  *		How long the batch may wait for sockets or the latch: at most
  *		max_ms, and no longer than until the earliest backoff ends.

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * write_run.c
- *	  The steps of a bulk write run: prepare, upload, create, collect.
+ *	  The steps of a bulk write run: prepare, upload, create; and what
+ *	  every step shares (write_steps.h).
  *
  * A run (zcrm_write_submit() and zcrm_write(), in
  * sql/zcrm_bulk--2.0--2.1.sql) is a sequence of steps over its rows in
@@ -18,9 +19,12 @@
  *	- upload: uploads a part's zip (zoho_write.c) and stores the file id;
  *	- create: creates the part's job, stores its id, drops the zip and,
  *	  when asked, tracks the job for the poller;
- *	- collect: downloads a finished job's result file (results.c),
- *	  matches its rows to the part's source rows (match.c) and stores one
- *	  row per result row.
+ *	- collect (write_send.c): downloads a finished job's result file
+ *	  (results.c), matches its rows to the part's source rows (match.c)
+ *	  and stores one row per result row;
+ *	- send (write_send.c): zcrm_write()'s parts end to end, each part's
+ *	  upload, create, first poll and collect as soon as its own previous
+ *	  call ends (write_chain.c).
  *
  * Zoho's definite refusal of an upload or a create is recorded (the part
  * and the run become failed, with the error) and returned as a
@@ -54,13 +58,13 @@
 #include "results.h"
 #include "run_store.h"
 #include "settings.h"
+#include "write_steps.h"
 #include "zoho.h"
 #include "zoho_write.h"
 
 PG_FUNCTION_INFO_V1(zcrm_write_step_prepare);
 PG_FUNCTION_INFO_V1(zcrm_write_step_upload);
 PG_FUNCTION_INFO_V1(zcrm_write_step_create);
-PG_FUNCTION_INFO_V1(zcrm_write_step_collect);
 PG_FUNCTION_INFO_V1(zcrm_write_step_prefetch);
 
 /* Columns of zcrm_write_step_outcome. */
@@ -76,12 +80,11 @@ enum
 
 
 /*
- * ext_schema
- *		The extension's schema, quoted, as the schema of the called
- *		function: the tables are qualified with it, whatever search_path.
+ * zcrm_step_schema
+ *		See write_steps.h.
  */
-static char *
-ext_schema(FunctionCallInfo fcinfo)
+char *
+zcrm_step_schema(FunctionCallInfo fcinfo)
 {
 	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
 	char	   *name = get_namespace_name(nsp);
@@ -96,12 +99,11 @@ ext_schema(FunctionCallInfo fcinfo)
 
 
 /*
- * require_state
- *		A step runs on a part in one state only: anything else is 55000
- *		(another call moved the part on, or the step was called by hand).
+ * zcrm_step_require_state
+ *		See write_steps.h.
  */
-static void
-require_state(const ZcrmRunPart *rp, const char *state, const char *step)
+void
+zcrm_step_require_state(const ZcrmRunPart *rp, const char *state, const char *step)
 {
 	if (strcmp(rp->state, state) != 0)
 		ereport(ERROR,
@@ -114,12 +116,11 @@ require_state(const ZcrmRunPart *rp, const char *state, const char *step)
 }
 
 /*
- * part_context
- *		"part 2 of run 7, rows 25001 to 50000": what a refusal's DETAIL
- *		adds, so that the user knows which rows Zoho refused.
+ * zcrm_step_part_context
+ *		See write_steps.h.
  */
-static char *
-part_context(const ZcrmRunPart *rp)
+char *
+zcrm_step_part_context(const ZcrmRunPart *rp)
 {
 	return psprintf("Part %d of bulk write run " INT64_FORMAT ", rows " INT64_FORMAT
 					" to " INT64_FORMAT ".", rp->part, rp->run_id,
@@ -176,21 +177,22 @@ outcome(FunctionCallInfo fcinfo, const ZcrmError *err, const char *context)
 
 
 
-/* Argument argno as a C string, or NULL. */
-static char *
-opt_text(FunctionCallInfo fcinfo, int argno)
+/*
+ * zcrm_step_text
+ *		See write_steps.h.
+ */
+char *
+zcrm_step_text(FunctionCallInfo fcinfo, int argno)
 {
 	return PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
 /*
- * run_and_parts
- *		Arguments run_id and parts (integer[]; neither may be NULL, nor may
- *		an element): the run into *run_id, the parts into a palloc'd array.
- *		Returns how many parts.
+ * zcrm_step_parts
+ *		See write_steps.h.
  */
-static int
-run_and_parts(FunctionCallInfo fcinfo, int64 *run_id, int32 **parts)
+int
+zcrm_step_parts(FunctionCallInfo fcinfo, int64 *run_id, int32 **parts)
 {
 	ArrayType  *a;
 	Datum	   *elems;
@@ -217,21 +219,23 @@ run_and_parts(FunctionCallInfo fcinfo, int64 *run_id, int32 **parts)
 }
 
 /*
- * open_part
- *		Part "part" of run_id, which must be in state "state" for step
- *		"step", into *rp, with its zip when want_zip.
+ * zcrm_step_open_part
+ *		See write_steps.h.
  */
-static void
-open_part(const char *schema, int64 run_id, int32 part, const char *state,
-		  const char *step, bool want_zip, ZcrmRunPart *rp)
+void
+zcrm_step_open_part(const char *schema, int64 run_id, int32 part, const char *state,
+					const char *step, bool want_zip, ZcrmRunPart *rp)
 {
 	zcrm_run_read_part(schema, run_id, part, want_zip, false, rp);
-	require_state(rp, state, step);
+	zcrm_step_require_state(rp, state, step);
 }
 
-/* A part that lacks what its step needs ("zip to upload", "file id"). */
-static void
-part_lacks(const ZcrmRunPart *rp, const char *what)
+/*
+ * zcrm_step_part_lacks
+ *		See write_steps.h.
+ */
+void
+zcrm_step_part_lacks(const ZcrmRunPart *rp, const char *what)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -240,26 +244,12 @@ part_lacks(const ZcrmRunPart *rp, const char *what)
 }
 
 /*
- * SendFailure
- *		The first part of a send step that did not succeed, for the step's
- *		outcome: Zoho's refusal (recorded) or a failure whose effect is not
- *		known (the part left in the state committed before the request).
+ * zcrm_step_failed
+ *		See write_steps.h.
  */
-typedef struct SendFailure
-{
-	bool		any;
-	ZcrmError	err;
-	char	   *context;
-} SendFailure;
-
-/*
- * send_failed
- *		Part rp's request ended with "result" and err: record a refusal
- *		(the part and its run become failed) and keep the first failure.
- */
-static void
-send_failed(const char *schema, const ZcrmRunPart *rp, ZcrmSendResult result,
-			const ZcrmError *err, SendFailure *first)
+void
+zcrm_step_failed(const char *schema, const ZcrmRunPart *rp, ZcrmSendResult result,
+				 const ZcrmError *err, ZcrmStepFailure *first)
 {
 	if (result == ZCRM_SEND_REFUSED)
 		zcrm_run_record_refusal(schema, rp, refusal_text(err));
@@ -267,8 +257,24 @@ send_failed(const char *schema, const ZcrmRunPart *rp, ZcrmSendResult result,
 	{
 		first->any = true;
 		first->err = *err;
-		first->context = part_context(rp);
+		first->context = zcrm_step_part_context(rp);
 	}
+}
+
+/*
+ * zcrm_step_record_org
+ *		See write_steps.h.  (After the uploads: a token refresh may have
+ *		moved the API domain.)
+ */
+void
+zcrm_step_record_org(const char *schema, int64 run_id, const ZcrmCall *call,
+					 bool accepted)
+{
+	char	   *key = zcrm_write_org_key(call);
+
+	if (key != NULL)
+		zcrm_run_record_org(schema, run_id, key,
+							accepted ? zcrm_write_org_known(call) : NULL);
 }
 
 /*
@@ -288,18 +294,17 @@ send_failed(const char *schema, const ZcrmRunPart *rp, ZcrmSendResult result,
 Datum
 zcrm_write_step_upload(PG_FUNCTION_ARGS)
 {
-	char	   *schema = ext_schema(fcinfo);
+	char	   *schema = zcrm_step_schema(fcinfo);
 	int64		run_id;
 	int32	   *parts;
-	int			n = run_and_parts(fcinfo, &run_id, &parts);
+	int			n = zcrm_step_parts(fcinfo, &run_id, &parts);
 	int			group = Max(zcrm_max_concurrency, 1);
 	ZcrmCall	call;
-	SendFailure first;
+	ZcrmStepFailure first;
 	bool		accepted = false;
-	char	   *key;
 
 	memset(&first, 0, sizeof(first));
-	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
+	zcrm_call_open(&call, zcrm_step_text(fcinfo, 2), zcrm_step_text(fcinfo, 3));
 	for (int start = 0; start < n && !first.any; start += group)
 	{
 		int			m = Min(group, n - start);
@@ -310,9 +315,9 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 		{
 			ZcrmRunPart *rp = &rps[k];
 
-			open_part(schema, run_id, parts[start + k], "uploading", "upload", true, rp);
+			zcrm_step_open_part(schema, run_id, parts[start + k], "uploading", "upload", true, rp);
 			if (rp->zip == NULL)
-				part_lacks(rp, "zip to upload");
+				zcrm_step_part_lacks(rp, "zip to upload");
 			items[k].zip = VARDATA(rp->zip);
 			items[k].len = VARSIZE(rp->zip) - VARHDRSZ;
 			items[k].file_name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip",
@@ -325,7 +330,7 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 
 			accepted |= (items[k].result == ZCRM_SEND_OK);
 			if (items[k].result != ZCRM_SEND_OK)
-				send_failed(schema, rp, items[k].result, &items[k].err, &first);
+				zcrm_step_failed(schema, rp, items[k].result, &items[k].err, &first);
 			else if (!zcrm_run_set_part(schema, rp, "{uploading}", "uploaded", "file_id",
 										items[k].file_id, false))
 				ereport(ERROR,
@@ -336,10 +341,7 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 			rp->zip = NULL;
 		}
 	}
-	/* (after the uploads: a token refresh may have moved the API domain) */
-	if ((key = zcrm_write_org_key(&call)) != NULL)
-		zcrm_run_record_org(schema, run_id, key,
-							accepted ? zcrm_write_org_known(&call) : NULL);
+	zcrm_step_record_org(schema, run_id, &call, accepted);
 	PG_RETURN_DATUM(outcome(fcinfo, first.any ? &first.err : NULL, first.context));
 }
 
@@ -360,18 +362,18 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 Datum
 zcrm_write_step_create(PG_FUNCTION_ARGS)
 {
-	char	   *schema = ext_schema(fcinfo);
+	char	   *schema = zcrm_step_schema(fcinfo);
 	int64		run_id;
 	int32	   *parts;
-	int			n = run_and_parts(fcinfo, &run_id, &parts);
+	int			n = zcrm_step_parts(fcinfo, &run_id, &parts);
 	int			group = Max(zcrm_max_concurrency, 1);
-	char	   *connection = opt_text(fcinfo, 3);
+	char	   *connection = zcrm_step_text(fcinfo, 3);
 	bool		track = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	ZcrmCall	call;
-	SendFailure first;
+	ZcrmStepFailure first;
 
 	memset(&first, 0, sizeof(first));
-	zcrm_call_open(&call, opt_text(fcinfo, 2), connection);
+	zcrm_call_open(&call, zcrm_step_text(fcinfo, 2), connection);
 	for (int start = 0; start < n && !first.any; start += group)
 	{
 		int			m = Min(group, n - start);
@@ -383,9 +385,9 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 		{
 			ZcrmRunPart *rp = &rps[k];
 
-			open_part(schema, run_id, parts[start + k], "creating", "create", false, rp);
+			zcrm_step_open_part(schema, run_id, parts[start + k], "creating", "create", false, rp);
 			if (rp->file_id == NULL)
-				part_lacks(rp, "file id");
+				zcrm_step_part_lacks(rp, "file id");
 			specs[k].module = rp->module;
 			specs[k].operation = rp->operation;
 			specs[k].find_by = rp->find_by;
@@ -402,7 +404,7 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 
 			if (items[k].result != ZCRM_SEND_OK)
 			{
-				send_failed(schema, rp, items[k].result, &items[k].err, &first);
+				zcrm_step_failed(schema, rp, items[k].result, &items[k].err, &first);
 				continue;
 			}
 			if (!zcrm_run_set_part(schema, rp, "{creating,uncertain}", "created", "job_id",
@@ -418,258 +420,6 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 		}
 	}
 	PG_RETURN_DATUM(outcome(fcinfo, first.any ? &first.err : NULL, first.context));
-}
-
-/* Columns of zcrm_write_step_collect(). */
-enum
-{
-	COL_PART,
-	COL_JOB_ID,
-	COL_STATUS,
-	COL_MODULE,
-	COL_PROCESSED,
-	COL_TOTAL,
-	COL_COLLECTED,
-	COL_RESULT_ROWS,
-	COL_NCOLS
-};
-
-/*
- * collect_row
- *		One row of zcrm_write_step_collect(): part rp, the job's status and
- *		progress when it was fetched (job NULL: the part was collected
- *		before), whether its results are stored and how many.
- */
-static void
-collect_row(FunctionCallInfo fcinfo, const ZcrmRunPart *rp, const ZcrmJob *job,
-			bool collected, int64 result_rows)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Datum		values[COL_NCOLS];
-	bool		nulls[COL_NCOLS];
-
-	memset(nulls, true, sizeof(nulls));
-	values[COL_PART] = Int32GetDatum(rp->part);
-	nulls[COL_PART] = false;
-	values[COL_JOB_ID] = CStringGetTextDatum(rp->job_id);
-	nulls[COL_JOB_ID] = false;
-	if (job != NULL && job->status)
-	{
-		values[COL_STATUS] = CStringGetTextDatum(job->status);
-		nulls[COL_STATUS] = false;
-	}
-	if (job != NULL && job->nresources > 0)
-	{
-		int64		processed = 0;
-		int64		total = 0;
-		bool		has_total = false;
-
-		if (job->resources[0].module)
-		{
-			values[COL_MODULE] = CStringGetTextDatum(job->resources[0].module);
-			nulls[COL_MODULE] = false;
-		}
-		for (int i = 0; i < job->nresources; i++)
-		{
-			const ZcrmResource *r = &job->resources[i];
-
-			processed += (r->has_added_count ? r->added_count : 0) +
-				(r->has_updated_count ? r->updated_count : 0) +
-				(r->has_skipped_count ? r->skipped_count : 0);
-			if (r->has_total_count)
-			{
-				total += r->total_count;
-				has_total = true;
-			}
-		}
-		values[COL_PROCESSED] = Int64GetDatum(processed);
-		nulls[COL_PROCESSED] = false;
-		values[COL_TOTAL] = Int64GetDatum(total);
-		nulls[COL_TOTAL] = !has_total;
-	}
-	values[COL_COLLECTED] = BoolGetDatum(collected);
-	nulls[COL_COLLECTED] = false;
-	if (collected)
-	{
-		values[COL_RESULT_ROWS] = Int64GetDatum(result_rows);
-		nulls[COL_RESULT_ROWS] = false;
-	}
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-/* Whether a fetched job is finished: COMPLETED or FAILED. */
-static bool
-job_finished(const ZcrmJob *job)
-{
-	return job->status && (strcmp(job->status, "COMPLETED") == 0 ||
-						   strcmp(job->status, "FAILED") == 0);
-}
-
-/*
- * store_result
- *		Store the downloaded result zip *resp of part rp's finished job:
- *		one zcrm_write_result row per result row (a WARNING counts the rows
- *		that could not be matched), the part "completed" (last_error noting
- *		a job that FAILED) and, with its last part, the run.  Returns the
- *		number of result rows.
- */
-static int64
-store_result(const char *schema, ZcrmCall *call, const ZcrmRunPart *rp,
-			 const ZcrmJob *job, ZcrmHttpResponse *resp)
-{
-	ZcrmJobResults *volatile results = NULL;
-	int64		nrows = 0;
-	size_t		unmatched = 0;
-
-	call->job_id = NULL;		/* name the job by its own id */
-	PG_TRY();
-	{
-		results = zcrm_read_job_results(call, job, resp);
-		nrows = zcrm_run_store_results(schema, rp, results->parts[0].file,
-									   &unmatched);
-	}
-	PG_FINALLY();
-	{
-		zcrm_job_results_free(results);
-	}
-	PG_END_TRY();
-
-	if (unmatched > 0)
-		ereport(WARNING,
-				(errcode(ERRCODE_WARNING),
-				 errmsg("%zu of " INT64_FORMAT " result rows of bulk write job %s could not be matched to their source rows",
-						unmatched, nrows, rp->job_id),
-				 errdetail("Their row_number and source_key are NULL in zcrm_write_result.  %s",
-						   part_context(rp)),
-				 errhint("Zoho's result file repeats the first three columns sent: make them unique within a part (put a unique column first) so that every row can be matched.")));
-	zcrm_run_mark_collected(schema, rp,
-							strcmp(job->status, "COMPLETED") == 0 ? NULL
-							: psprintf("the job ended %s", job->status));
-	return nrows;
-}
-
-/*
- * zcrm_write_step_collect(run_id bigint, parts integer[], token text,
- *						   connection text)
- *		RETURNS TABLE (part integer, job_id text, status text,
- *					   resource_module text, processed bigint, total bigint,
- *					   collected boolean, result_rows bigint)
- *		Poll the jobs of the given parts (each "created", or "completed":
- *		already collected, not polled again) together (a job this backend
- *		has just fetched and found finished is taken as it was fetched:
- *		zcrm_take_recent_job()), and collect the
- *		result file of each finished one: the files are downloaded at most
- *		zcrm_bulk.max_concurrency at once and stored one after another
- *		(store_result()).  One row per part: the job's status and progress
- *		as polled, whether its results are stored and how many rows.  A job
- *		that cannot be fetched, or is finished without a result file, is
- *		raised, naming the part.
- */
-Datum
-zcrm_write_step_collect(PG_FUNCTION_ARGS)
-{
-	char	   *schema = ext_schema(fcinfo);
-	int64		run_id;
-	int32	   *parts;
-	int			n = run_and_parts(fcinfo, &run_id, &parts);
-	int			group = Max(zcrm_max_concurrency, 1);
-	ZcrmRunPart *rps = palloc0(sizeof(ZcrmRunPart) * Max(n, 1));
-	char	  **ids = palloc0(sizeof(char *) * Max(n, 1));
-	int		   *of = palloc0(sizeof(int) * Max(n, 1));
-	ZcrmJob   **jobs = palloc0(sizeof(ZcrmJob *) * Max(n, 1));
-	int			nwait = 0;
-	ZcrmCall	call;
-	ZcrmFetched *f;
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	for (int i = 0; i < n; i++)
-	{
-		zcrm_run_read_part(schema, run_id, parts[i], false, true, &rps[i]);
-		if (strcmp(rps[i].state, "completed") == 0)
-		{
-			collect_row(fcinfo, &rps[i], NULL, true,
-						zcrm_run_count_results(schema, &rps[i]));
-			continue;
-		}
-		require_state(&rps[i], "created", "collect");
-		of[nwait] = i;
-		ids[nwait++] = rps[i].job_id;
-	}
-	if (nwait == 0)
-		PG_RETURN_NULL();
-
-	zcrm_call_open(&call, opt_text(fcinfo, 2), opt_text(fcinfo, 3));
-	PG_TRY();
-	{
-		ZcrmJob   **done = palloc0(sizeof(ZcrmJob *) * nwait);
-		int		   *done_of = palloc0(sizeof(int) * nwait);
-		int			ndone = 0;
-		char	  **fetch_ids = palloc0(sizeof(char *) * nwait);
-		int		   *fetch_of = palloc0(sizeof(int) * nwait);
-		int			nfetch = 0;
-
-		/* a job this backend has just seen finished is not fetched again */
-		for (int k = 0; k < nwait; k++)
-			if ((jobs[k] = zcrm_take_recent_job(&call, ids[k])) == NULL)
-			{
-				fetch_of[nfetch] = k;
-				fetch_ids[nfetch++] = ids[k];
-			}
-		f = zcrm_fetch_jobs(&call, fetch_ids, nfetch);
-		for (int m = 0; m < nfetch; m++)
-		{
-			int			k = fetch_of[m];
-			ZcrmError	err;
-
-			jobs[k] = zcrm_fetched_job(&call, f, m, &err);
-			if (jobs[k] == NULL)
-				zcrm_raise_error_context(&err, part_context(&rps[of[k]]));
-			zcrm_fetched_release(f, m);
-		}
-		for (int k = 0; k < nwait; k++)
-		{
-			const ZcrmRunPart *rp = &rps[of[k]];
-
-			if (!job_finished(jobs[k]))
-				collect_row(fcinfo, rp, jobs[k], false, 0);
-			else if (jobs[k]->download_url == NULL)
-				ereport(ERROR,
-						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-						 errmsg("bulk write job %s is finished and has no result file", rp->job_id),
-						 errdetail("Its status is %s, without a download_url.  %s",
-								   jobs[k]->status, part_context(rp))));
-			else
-			{
-				done_of[ndone] = of[k];
-				done[ndone++] = jobs[k];
-			}
-		}
-		for (int start = 0; start < ndone; start += group)
-		{
-			int			m = Min(group, ndone - start);
-			ZcrmHttpResponse *resps = palloc0(sizeof(ZcrmHttpResponse) * m);
-
-			call.job_id = NULL;
-			zcrm_download_result_zips(&call, &done[start], m, resps);
-			for (int j = 0; j < m; j++)
-			{
-				const ZcrmRunPart *rp = &rps[done_of[start + j]];
-				int64		nrows = store_result(schema, &call, rp, done[start + j],
-												 &resps[j]);
-
-				collect_row(fcinfo, rp, done[start + j], true, nrows);
-			}
-			pfree(resps);
-		}
-	}
-	PG_FINALLY();
-	{
-		for (int k = 0; k < nwait; k++)
-			if (jobs[k] != NULL)
-				zcrm_job_free(jobs[k]);
-	}
-	PG_END_TRY();
-	PG_RETURN_NULL();
 }
 
 /*
@@ -690,10 +440,10 @@ zcrm_write_step_prefetch(PG_FUNCTION_ARGS)
 	ZcrmCall	call;
 	char	   *key;
 
-	zcrm_call_open(&call, opt_text(fcinfo, 0), opt_text(fcinfo, 1));
+	zcrm_call_open(&call, zcrm_step_text(fcinfo, 0), zcrm_step_text(fcinfo, 1));
 	key = zcrm_write_org_key(&call);
 	if (key != NULL && zcrm_write_org_known(&call) == NULL)
-		zcrm_write_org_remember(&call, zcrm_run_find_org(ext_schema(fcinfo), key));
+		zcrm_write_org_remember(&call, zcrm_run_find_org(zcrm_step_schema(fcinfo), key));
 	zcrm_write_org_prefetch(&call);
 	PG_RETURN_VOID();
 }
@@ -710,7 +460,7 @@ zcrm_write_step_prefetch(PG_FUNCTION_ARGS)
 Datum
 zcrm_write_step_prepare(PG_FUNCTION_ARGS)
 {
-	char	   *schema = ext_schema(fcinfo);
+	char	   *schema = zcrm_step_schema(fcinfo);
 	int64		run_id;
 	ZcrmWriteSpec spec;
 	ZcrmPrepareResult result;

@@ -261,13 +261,12 @@ zcrm_call_refresh(ZcrmCall *call)
 }
 
 /*
- * job_request
- *		ZcrmBuildRequest of a job's fetch (arg: the job id): the request
- *		with the call's token, to the call's API domain in the API version
- *		of zcrm_bulk.api_version.
+ * zcrm_job_request
+ *		See zoho.h: the request with the call's token, to the call's API
+ *		domain in the API version of zcrm_bulk.api_version.
  */
-static void
-job_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
+void
+zcrm_job_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
 	const char *job_id = (const char *) arg;
 
@@ -302,22 +301,59 @@ zcrm_is_invalid_token(const ZcrmHttpResponse *resp)
 	return result;
 }
 
+/* What chain_done() needs: see zcrm_send_chain(). */
+typedef struct ChainState
+{
+	ZcrmCall   *call;
+	ZcrmBuildRequest *builds;
+	const void **args;
+	ZcrmNextRequest next;
+	void	   *state;
+	const int  *index;			/* request k of the batch is item index[k] */
+	bool		refreshed;		/* the token has been refreshed once */
+} ChainState;
+
 /*
- * zcrm_send_many
+ * chain_done
+ *		The transport's ZcrmRequestDone of zcrm_send_chain(): the chain of
+ *		item i goes on as the caller's "next" says, except after
+ *		INVALID_TOKEN through a connection before the refresh, when it
+ *		stops there to be sent again once the token is refreshed.
+ */
+static bool
+chain_done(void *arg, int k, ZcrmOutcome *out, ZcrmRequest *req)
+{
+	ChainState *cs = (ChainState *) arg;
+	int			i = cs->index ? cs->index[k] : k;
+
+	if (cs->call->conn && !cs->refreshed && out->complete &&
+		zcrm_is_invalid_token(&out->resp))
+		return false;
+	if (!cs->next(cs->call, cs->state, i, out, &cs->builds[i], &cs->args[i]))
+		return false;
+	cs->builds[i] (cs->call, cs->args[i], req);
+	return true;
+}
+
+/*
+ * zcrm_send_chain
  *		See zoho.h.
  */
 void
-zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args,
-			   int n, ZcrmRequest *reqs, ZcrmOutcome *outcomes)
+zcrm_send_chain(ZcrmCall *call, ZcrmBuildRequest *builds, const void **args,
+				int n, ZcrmRequest *reqs, ZcrmOutcome *outcomes,
+				ZcrmNextRequest next, void *state)
 {
+	ChainState	cs = {call, builds, args, next, state, NULL, false};
+	ZcrmRequestDone done = next ? chain_done : NULL;
 	int		   *again;
 	int			nagain = 0;
 
 	if (n == 0)
 		return;					/* no request: libcurl is not even set up */
 	for (int i = 0; i < n; i++)
-		build(call, args[i], &reqs[i]);
-	zcrm_http_request_many(reqs, n, zcrm_max_concurrency, outcomes);
+		builds[i] (call, args[i], &reqs[i]);
+	zcrm_http_request_chain(reqs, n, zcrm_max_concurrency, outcomes, done, &cs);
 	if (call->conn == NULL)
 		return;
 
@@ -334,9 +370,11 @@ zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args,
 		ZcrmOutcome *retried = palloc0(sizeof(ZcrmOutcome) * nagain);
 
 		zcrm_call_refresh(call);
+		cs.index = again;
+		cs.refreshed = true;
 		for (int k = 0; k < nagain; k++)
-			build(call, args[again[k]], &retry[k]);
-		zcrm_http_request_many(retry, nagain, zcrm_max_concurrency, retried);
+			builds[again[k]] (call, args[again[k]], &retry[k]);
+		zcrm_http_request_chain(retry, nagain, zcrm_max_concurrency, retried, done, &cs);
 		for (int k = 0; k < nagain; k++)
 		{
 			pfree(outcomes[again[k]].resp.body);
@@ -347,6 +385,27 @@ zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args,
 		pfree(retried);
 	}
 	pfree(again);
+}
+
+/*
+ * zcrm_send_many
+ *		See zoho.h: chains of one request each.
+ */
+void
+zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build, const void *const *args,
+			   int n, ZcrmRequest *reqs, ZcrmOutcome *outcomes)
+{
+	ZcrmBuildRequest *builds = palloc(sizeof(ZcrmBuildRequest) * Max(n, 1));
+	const void **argv = palloc(sizeof(void *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		builds[i] = build;
+		argv[i] = args[i];
+	}
+	zcrm_send_chain(call, builds, argv, n, reqs, outcomes, NULL, NULL);
+	pfree(builds);
+	pfree(argv);
 }
 
 /*
@@ -367,7 +426,7 @@ zcrm_fetch_jobs(ZcrmCall *call, char *const *job_ids, int n)
 	f->job_ids = job_ids;
 	f->reqs = palloc0(sizeof(ZcrmRequest) * Max(n, 1));
 	f->outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
-	zcrm_send_many(call, job_request, (const void *const *) job_ids, n,
+	zcrm_send_many(call, zcrm_job_request, (const void *const *) job_ids, n,
 				   f->reqs, f->outcomes);
 	return f;
 }
@@ -409,14 +468,35 @@ ZcrmJob *
 zcrm_fetched_job(const ZcrmCall *call, const ZcrmFetched *f, int i,
 				 ZcrmError *err)
 {
-	const char *job_id = f->job_ids[i];
-	const ZcrmHttpResponse *resp = &f->outcomes[i].resp;
+	Assert(i >= 0 && i < f->n);
+	return zcrm_job_of_outcome(call, f->job_ids[i], &f->reqs[i], &f->outcomes[i], err);
+}
+
+/*
+ * zcrm_job_finished
+ *		See zoho.h.
+ */
+bool
+zcrm_job_finished(const ZcrmJob *job)
+{
+	return job->status && (strcmp(job->status, "COMPLETED") == 0 ||
+						   strcmp(job->status, "FAILED") == 0);
+}
+
+/*
+ * zcrm_job_of_outcome
+ *		See zoho.h.
+ */
+ZcrmJob *
+zcrm_job_of_outcome(const ZcrmCall *call, const char *job_id,
+					const ZcrmRequest *req, const ZcrmOutcome *o, ZcrmError *err)
+{
+	const ZcrmHttpResponse *resp = &o->resp;
 	ZcrmParseError perr;
 	ZcrmParseStatus st;
 	ZcrmJob    *job = NULL;
 
-	Assert(i >= 0 && i < f->n);
-	if (response_failed(call, job_id, &f->reqs[i], &f->outcomes[i], err))
+	if (response_failed(call, job_id, req, o, err))
 		return NULL;
 	do
 		st = zcrm_parse_job(resp->body, resp->body_len, &job, &perr);

@@ -88,6 +88,54 @@ extern void zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build,
 						   const void *const *args, int n, ZcrmRequest *reqs,
 						   ZcrmOutcome *outcomes);
 
+/*
+ * What comes after request i of a chain of zcrm_send_chain(), whose final
+ * outcome is *out: return false to end the chain there (*out is then the
+ * item's outcome), or consume *out (free its body), set *build and *arg to
+ * the next request of item i and return true.  It is called outside
+ * libcurl's callbacks and may raise.
+ */
+typedef bool (*ZcrmNextRequest) (ZcrmCall *call, void *state, int i,
+								 ZcrmOutcome *out, ZcrmBuildRequest *build,
+								 const void **arg);
+
+/*
+ * zcrm_send_chain
+ *		zcrm_send_many() for chains of requests: item i starts with request
+ *		builds[i](args[i]) and goes on as "next" says, each request sent as
+ *		soon as the one before it ends (transport.h), at most
+ *		zcrm_bulk.max_concurrency at a time; outcomes[i] and reqs[i] are
+ *		those of its last request.  Through a connection, a request
+ *		answered INVALID_TOKEN ends its chain for the moment; after one
+ *		refresh of the token for all of them, each is built (builds[i] and
+ *		args[i] are then its own) and sent again, and its chain goes on.
+ *		With next NULL, it is zcrm_send_many().
+ */
+extern void zcrm_send_chain(ZcrmCall *call, ZcrmBuildRequest *builds,
+							const void **args, int n, ZcrmRequest *reqs,
+							ZcrmOutcome *outcomes, ZcrmNextRequest next,
+							void *state);
+
+/*
+ * zcrm_job_request
+ *		ZcrmBuildRequest of a job's details (arg: the job id, which must
+ *		outlive the request).
+ */
+extern void zcrm_job_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req);
+
+/*
+ * zcrm_job_of_outcome
+ *		The job job_id parsed from outcome *o of its request *req, or NULL
+ *		with *err describing why it could not be had, as zcrm_fetched_job()
+ *		says.  Free the job with zcrm_job_free(), under PG_TRY.
+ */
+extern ZcrmJob *zcrm_job_of_outcome(const ZcrmCall *call, const char *job_id,
+									const ZcrmRequest *req, const ZcrmOutcome *o,
+									ZcrmError *err);
+
+/* Whether a fetched job is finished: COMPLETED or FAILED. */
+extern bool zcrm_job_finished(const ZcrmJob *job);
+
 /* The requests of a batch of jobs and how each ended; see zoho.c. */
 typedef struct ZcrmFetched ZcrmFetched;
 

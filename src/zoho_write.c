@@ -490,20 +490,14 @@ zcrm_write_upload_host(const ZcrmCall *call)
 	return result;
 }
 
-/* What an upload request is built from. */
-typedef struct UploadArg
+/*
+ * zcrm_write_upload_request
+ *		See zoho_write.h.
+ */
+void
+zcrm_write_upload_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
-	const char *zip;
-	size_t		len;
-	const char *file_name;
-	const char *zgid;
-} UploadArg;
-
-/* ZcrmBuildRequest of the upload. */
-static void
-upload_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
-{
-	const UploadArg *u = (const UploadArg *) arg;
+	const ZcrmUploadArg *u = (const ZcrmUploadArg *) arg;
 	const char **headers = palloc0(sizeof(char *) * 3);
 
 	headers[0] = "feature: bulk-write";
@@ -569,7 +563,7 @@ transport_failed(const ZcrmOutcome *o, const char *what, ZcrmError *err)
 void
 zcrm_write_upload_many(ZcrmCall *call, ZcrmUploadItem *items, int n)
 {
-	UploadArg  *args = palloc0(sizeof(UploadArg) * Max(n, 1));
+	ZcrmUploadArg *args = palloc0(sizeof(ZcrmUploadArg) * Max(n, 1));
 	const void **argp = palloc0(sizeof(void *) * Max(n, 1));
 	ZcrmOutcome *outcomes = palloc0(sizeof(ZcrmOutcome) * Max(n, 1));
 	ZcrmError	err;
@@ -593,23 +587,32 @@ zcrm_write_upload_many(ZcrmCall *call, ZcrmUploadItem *items, int n)
 	if (zgid == NULL)
 		return;
 
-	send_many(call, upload_request, argp, n, outcomes);
+	send_many(call, zcrm_write_upload_request, argp, n, outcomes);
 	for (int i = 0; i < n; i++)
-	{
-		ZcrmOutcome *o = &outcomes[i];
-		ZcrmParseError perr;
-		ZcrmParseStatus st;
+		zcrm_write_upload_outcome(call, &outcomes[i], &items[i]);
+}
 
-		if (!o->complete)
-		{
-			items[i].result = transport_failed(o, WHAT_UPLOAD, &items[i].err);
-			continue;
-		}
-		st = reply_id(zcrm_parse_upload_reply, &o->resp, &items[i].file_id, &perr);
-		items[i].result = st == ZCRM_PARSE_OK ? ZCRM_SEND_OK
-			: reply_failure(call, &o->resp, WHAT_UPLOAD, st, &perr, &items[i].err);
-		pfree(o->resp.body);
+/*
+ * zcrm_write_upload_outcome
+ *		See zoho_write.h.
+ */
+void
+zcrm_write_upload_outcome(const ZcrmCall *call, ZcrmOutcome *o, ZcrmUploadItem *item)
+{
+	ZcrmParseError perr;
+	ZcrmParseStatus st;
+
+	item->file_id = NULL;
+	if (!o->complete)
+	{
+		item->result = transport_failed(o, WHAT_UPLOAD, &item->err);
+		return;
 	}
+	st = reply_id(zcrm_parse_upload_reply, &o->resp, &item->file_id, &perr);
+	item->result = st == ZCRM_PARSE_OK ? ZCRM_SEND_OK
+		: reply_failure(call, &o->resp, WHAT_UPLOAD, st, &perr, &item->err);
+	pfree(o->resp.body);
+	o->complete = false;
 }
 
 /*
@@ -671,9 +674,12 @@ zcrm_write_create_body(const ZcrmWriteJobSpec *spec)
 	return buf.data;
 }
 
-/* ZcrmBuildRequest of the create call: never retried by the transport. */
-static void
-create_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
+/*
+ * zcrm_write_create_request
+ *		See zoho_write.h.
+ */
+void
+zcrm_write_create_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 {
 	memset(req, 0, sizeof(*req));
 	req->url = psprintf("%s/crm/bulk/%s/write", call->base, zcrm_api_version_name());
@@ -684,13 +690,13 @@ create_request(const ZcrmCall *call, const void *arg, ZcrmRequest *req)
 }
 
 /*
- * create_outcome
- *		How the create request of *item ended, from its outcome o: a 2xx
- *		with a valid job id is success; a Zoho error below 500 a refusal;
- *		anything else a failure after which the job may exist.
+ * zcrm_write_create_outcome
+ *		See zoho_write.h: a 2xx with a valid job id is success; a Zoho error
+ *		below 500 a refusal; anything else a failure after which the job may
+ *		exist.
  */
-static void
-create_outcome(const ZcrmCall *call, ZcrmOutcome *o, ZcrmCreateItem *item)
+void
+zcrm_write_create_outcome(const ZcrmCall *call, ZcrmOutcome *o, ZcrmCreateItem *item)
 {
 	ZcrmParseError perr;
 	ZcrmParseStatus st;
@@ -723,6 +729,7 @@ create_outcome(const ZcrmCall *call, ZcrmOutcome *o, ZcrmCreateItem *item)
 	else
 		item->result = ZCRM_SEND_OK;
 	pfree(o->resp.body);
+	o->complete = false;
 }
 
 /*
@@ -737,9 +744,9 @@ zcrm_write_create_many(ZcrmCall *call, ZcrmCreateItem *items, int n)
 
 	for (int i = 0; i < n; i++)
 		bodies[i] = zcrm_write_create_body(items[i].spec);
-	send_many(call, create_request, bodies, n, outcomes);
+	send_many(call, zcrm_write_create_request, bodies, n, outcomes);
 	for (int i = 0; i < n; i++)
-		create_outcome(call, &outcomes[i], &items[i]);
+		zcrm_write_create_outcome(call, &outcomes[i], &items[i]);
 }
 
 /*

@@ -174,6 +174,36 @@ extern bool zcrm_write_create(ZcrmCall *call, const ZcrmWriteJobSpec *spec,
 extern void zcrm_write_upload_many(ZcrmCall *call, ZcrmUploadItem *items, int n);
 extern void zcrm_write_create_many(ZcrmCall *call, ZcrmCreateItem *items, int n);
 
+/* What an upload request is built from. */
+typedef struct ZcrmUploadArg
+{
+	const char *zip;
+	size_t		len;
+	const char *file_name;
+	const char *zgid;			/* X-CRM-ORG: zcrm_write_org_id() */
+} ZcrmUploadArg;
+
+/*
+ * The requests and outcomes of the batches above, for a caller that sends
+ * them in chains (write_chain.c):
+ *	- zcrm_write_upload_request(): ZcrmBuildRequest of an upload, from a
+ *	  ZcrmUploadArg;
+ *	- zcrm_write_upload_outcome(): how an upload ended, into item (its zip
+ *	  members are not used): file_id, or why not; frees the body;
+ *	- zcrm_write_create_request(): ZcrmBuildRequest of a create, from the
+ *	  body zcrm_write_create_body() made: never retried by the transport;
+ *	- zcrm_write_create_outcome(): how a create ended, into item (its spec
+ *	  is not used): job_id, or why not; frees the body.
+ */
+extern void zcrm_write_upload_request(const ZcrmCall *call, const void *arg,
+									  ZcrmRequest *req);
+extern void zcrm_write_upload_outcome(const ZcrmCall *call, ZcrmOutcome *o,
+									  ZcrmUploadItem *item);
+extern void zcrm_write_create_request(const ZcrmCall *call, const void *arg,
+									  ZcrmRequest *req);
+extern void zcrm_write_create_outcome(const ZcrmCall *call, ZcrmOutcome *o,
+									  ZcrmCreateItem *item);
+
 /*
  * zcrm_write_create_body
  *		The JSON body of the create request for *spec in the API version of

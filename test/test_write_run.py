@@ -58,7 +58,8 @@ MOCK = "http://127.0.0.1:%s" % os.environ.get("ZCRM_MOCK_PORT", "18089")
 
 # The order of a full run (a test selected alone needs none of the others).
 ORDER = ["end_to_end_test", "shuffle_test", "unmatched_test", "upsert_and_failure_test",
-         "interactive_test", "errors_test", "interrupt_prepare_test", "interrupt_upload_test",
+         "interactive_test", "pipelined_test", "pipelined_refresh_test", "pipelined_failures_test",
+         "errors_test", "interrupt_prepare_test", "interrupt_upload_test",
          "between_upload_and_create_test", "interrupt_create_test", "interrupt_create_cancel_test",
          "concurrent_send_test", "prefetch_test", "org_remembered_test", "poller_collects_together_test",
          "concurrent_collect_test", "interrupt_upload_group_test", "interrupt_create_group_test",
@@ -349,6 +350,113 @@ def interactive_test():
                   "WHERE strpos(r::text || j::text, '%s') > 0" % token.replace("'", "''"))
     check("zcrm_write with a token: its jobs are not tracked and the token is stored nowhere",
           tracked == "0" and stored == "0", "%s %s" % (tracked, stored))
+
+
+def log_since(seen):
+    """The server's request log entries after the first seen ones, in the
+    order they were routed (an upload is routed once its body is read)."""
+    return [r for r in mock_admin("/__admin/requests")[seen:] if r.get("kind") == "api"]
+
+
+def pipelined_test():
+    """zcrm_write() sends each part's calls end to end: a part's create,
+    poll and result download go out as soon as its own previous call ends,
+    while the other parts' uploads are still being read.  Parts of 4,000,
+    4,000 and 2,000 rows, uploads read at 150 kB/s: the 2,000-row part's
+    upload ends first, and its create, poll and download reach the server
+    before the two larger uploads have been read.  (Before, every create
+    waited for every upload.)"""
+    reset()
+    source_table("pipe", 10000, "pp")
+    lifecycle({"upload_read_bytes_per_s": 150000})
+    seen = len(mock_admin("/__admin/requests"))
+    try:
+        out = run("SET zcrm_bulk.max_part_rows = 4000;\n"
+                  "SELECT count(*) AS n, count(*) FILTER (WHERE row_number::text = source_key) AS joined "
+                  "FROM zcrm_write('Leads', %s, key_column => 'id', token => :'token');\n"
+                  % psql_literal(query_of("pipe")), "zcrm_w_pipe")
+    finally:
+        lifecycle({"upload_read_bytes_per_s": None})
+    log = log_since(seen)
+    order = [r["scenario"] for r in log]
+    uploads = [k for k, sc in enumerate(order) if sc == "upload"]
+    creates = [k for k, sc in enumerate(order) if sc == "create"]
+    check("pipelined zcrm_write: 10,000 result rows, each joined to its source row",
+          re.search(r"^10000\|10000$", out, re.M) is not None, out[-400:])
+    check("pipelined zcrm_write: the smallest part's create reaches the server before the "
+          "larger parts' uploads are read", len(uploads) == 3 and len(creates) == 3
+          and creates[0] < uploads[-1] and creates[0] < uploads[1], str(order))
+    check("pipelined zcrm_write: its first poll follows its create before the larger uploads end",
+          "lifecycle_job" in order[:uploads[-1]], str(order))
+
+
+def pipelined_refresh_test():
+    """Through a connection, a call of a part's chain answered
+    INVALID_TOKEN (the server revokes every token when the first result
+    download comes in) is sent again after one refresh of the token, and
+    the part's chain goes on: every row's result, one token call."""
+    reset()
+    source_table("piper", 3000, "pr")
+    seen = len(mock_admin("/__admin/requests"))
+    lifecycle({"polls_in_progress": 0, "result_fault": "revoke_token"})
+    try:
+        out = run("SET zcrm_bulk.max_part_rows = 1000;\n"
+                  "SELECT count(*) AS n, count(*) FILTER (WHERE row_number::text = source_key) AS joined "
+                  "FROM zcrm_write('Leads', %s, key_column => 'id', connection => '%s');\n"
+                  % (psql_literal(query_of("piper")), SERVER), "zcrm_w_piper")
+    finally:
+        lifecycle({"polls_in_progress": 1, "result_fault": None})
+    order = [r["scenario"] for r in mock_admin("/__admin/requests")[seen:]]
+    cut = order.index("result_fault:revoke_token") if "result_fault:revoke_token" in order else 0
+    tokens = [sc for sc in order[cut:] if sc.startswith("token")]
+    check("pipelined zcrm_write after INVALID_TOKEN on a download: every row's result",
+          re.search(r"^3000\|3000$", out, re.M) is not None and "ERROR" not in out, out[-400:])
+    check("pipelined zcrm_write after INVALID_TOKEN: one token refresh, the download made again",
+          len(tokens) == 1 and order.count("result_fault:revoke_token") == 1
+          and order.count("result") == 3 and tokens and order.index(tokens[0], cut) < order.index("result"),
+          str(order))
+
+
+def pipelined_failures_test():
+    """zcrm_write()'s end-to-end send raises Zoho's refusal naming the
+    part, with nothing left behind (its transaction rolls back); a
+    statement_timeout while the uploads are read ends it within a fraction
+    of a second, and the backend goes on working."""
+    reset()
+    psql("CREATE TABLE fewer (id integer PRIMARY KEY, last_name text);"
+         "INSERT INTO fewer SELECT i, 'L' || i FROM generate_series(1, 30) AS i")
+    out = run("SELECT count(*) FROM zcrm_write('Nope', 'SELECT id, last_name AS \"Last_Name\" "
+              "FROM fewer', key_column => 'id', token => :'token');\n")
+    check("zcrm_write, a module Zoho does not have: 22023 MODULE_NOT_AVAILABLE with the part and rows",
+          "ERROR:  22023" in out and "MODULE_NOT_AVAILABLE" in out and "Part 1 of bulk write run" in out
+          and "rows 1 to 30" in out, out[-500:])
+    lifecycle({"create_fault": "500"})
+    out = run("SELECT count(*) FROM zcrm_write('Leads', 'SELECT id, last_name AS \"Last_Name\" "
+              "FROM fewer', key_column => 'id', token => :'token');\n"
+              "SELECT 'still here ' || count(*) FROM zcrm_write_run;\n")
+    lifecycle({"create_fault": None})
+    check("zcrm_write, a create answered HTTP 500: raised naming the part (never sent twice)",
+          "ERROR:  58000" in out and "INTERNAL_ERROR" in out and "HTTP status 500" in out
+          and "Part 1 of bulk write run" in out and "still here" in out, out[-700:])
+    source_table("pipet", 10000, "pt")
+    lifecycle({"upload_read_bytes_per_s": 20000})
+    try:
+        out = run("SET zcrm_bulk.max_part_rows = 4000;\n"
+                  "SET statement_timeout = '1500ms';\n"
+                  "SELECT clock_timestamp() AS t0 \\gset\n"
+                  "SELECT count(*) FROM zcrm_write('Leads', %s, key_column => 'id', token => :'token');\n"
+                  "SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000) "
+                  "AS took_ms;\n"
+                  "RESET statement_timeout;\n"
+                  "SELECT 'still here ' || count(*) FROM zcrm_write_run;\n"
+                  % psql_literal(query_of("pipet")), "zcrm_w_pipet")
+    finally:
+        lifecycle({"upload_read_bytes_per_s": None})
+        settle()
+    took = re.search(r"^(\d+)$", out, re.M)
+    check("zcrm_write: statement_timeout during the uploads: 57014 within 0.5 s of the timeout",
+          "ERROR:  57014" in out and took is not None and int(took.group(1)) < 2000, out[-500:])
+    check("zcrm_write: the backend works after the timeout", "still here" in out, out[-300:])
 
 
 def errors_test():
