@@ -275,6 +275,11 @@ WHERE attrelid = 'zcrm_write_source_part'::regclass AND attnum > 0
   AND format_type(atttypid, atttypmod) = 'text[]'
 ORDER BY attnum;
 
+-- A part's zip, deflated already, is stored as it is (storage external).
+SELECT attname, attstorage
+FROM pg_attribute
+WHERE attrelid = 'zcrm_write_run_job'::regclass AND attname = 'zip';
+
 DROP TABLE wp_vals;
 DROP DOMAIN wp_tags;
 DROP DOMAIN wp_day;

@@ -59,7 +59,7 @@ MOCK = "http://127.0.0.1:%s" % os.environ.get("ZCRM_MOCK_PORT", "18089")
 # The order of a full run (a test selected alone needs none of the others).
 ORDER = ["end_to_end_test", "shuffle_test", "unmatched_test", "upsert_and_failure_test",
          "interactive_test", "pipelined_test", "pipelined_refresh_test", "pipelined_failures_test",
-         "errors_test", "interrupt_prepare_test", "interrupt_upload_test",
+         "stored_results_test", "errors_test", "interrupt_prepare_test", "interrupt_upload_test",
          "between_upload_and_create_test", "interrupt_create_test", "interrupt_create_cancel_test",
          "concurrent_send_test", "prefetch_test", "org_remembered_test", "poller_collects_together_test",
          "concurrent_collect_test", "interrupt_upload_group_test", "interrupt_create_group_test",
@@ -457,6 +457,43 @@ def pipelined_failures_test():
     check("zcrm_write: statement_timeout during the uploads: 57014 within 0.5 s of the timeout",
           "ERROR:  57014" in out and took is not None and int(took.group(1)) < 2000, out[-500:])
     check("zcrm_write: the backend works after the timeout", "still here" in out, out[-300:])
+
+
+def stored_results_test():
+    """A part's result rows are stored with table_multi_insert() when that
+    has the INSERT's effect, and through the INSERT otherwise: a trigger
+    on zcrm_write_result (here one that counts rows) makes zcrm_bulk take
+    the INSERT, and fires for every row.  Either way every row is stored
+    with the status, error code, record id, row_number and source_key the
+    data calls for (added, MANDATORY_NOT_FOUND, INVALID_DATA,
+    DUPLICATE_DATA)."""
+    reset()
+    got = {}
+    for name in ("stored_direct", "stored_insert"):
+        source_table(name, 500, name)
+        if name == "stored_insert":
+            psql("CREATE TABLE stored_seen (n bigint);"
+                 "INSERT INTO stored_seen VALUES (0);"
+                 "CREATE FUNCTION stored_count() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$BEGIN UPDATE stored_seen SET n = n + 1; RETURN NULL; END$$;"
+                 "CREATE TRIGGER stored_count AFTER INSERT ON zcrm_write_result "
+                 "FOR EACH ROW EXECUTE FUNCTION stored_count()")
+        try:
+            out = run("SELECT DISTINCT run_id FROM zcrm_write('Leads', %s, key_column => 'id', "
+                      "token => :'token');\n" % psql_literal(query_of(name)), "zcrm_w_stored")
+        finally:
+            if name == "stored_insert":
+                got["seen"] = psql("SELECT n FROM stored_seen")
+                psql("DROP TRIGGER stored_count ON zcrm_write_result; DROP FUNCTION stored_count();"
+                     "DROP TABLE stored_seen")
+        m = re.search(r"^(\d+)$", out, re.M)
+        got[name] = results_agree(name, int(m.group(1))) if m else out[-300:]
+    check("result rows stored by table_multi_insert(): each with the status, code, record id "
+          "and row_number the data calls for", got["stored_direct"] == (500, 500),
+          str(got["stored_direct"]))
+    check("with a trigger on zcrm_write_result: stored through the INSERT, the same rows, "
+          "the trigger fired for each", got["stored_insert"] == (500, 500) and got.get("seen") == "500",
+          "%s %s" % (got["stored_insert"], got.get("seen")))
 
 
 def errors_test():
