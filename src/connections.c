@@ -474,7 +474,8 @@ option_value(List *options, const char *name)
 /*
  * find_user_mapping
  *		The user mapping of "userid" on "serverid", else PUBLIC's: its OID,
- *		options and row's xmin; InvalidOid when there is neither.
+ *		options and row's raw xmin (as server_xmin()); InvalidOid when there
+ *		is neither.
  */
 static Oid
 find_user_mapping(Oid userid, Oid serverid, List **options, TransactionId *xmin)
@@ -492,7 +493,7 @@ find_user_mapping(Oid userid, Oid serverid, List **options, TransactionId *xmin)
 	if (!HeapTupleIsValid(tp))
 		return InvalidOid;
 	umid = ((Form_pg_user_mapping) GETSTRUCT(tp))->oid;
-	*xmin = HeapTupleHeaderGetXmin(tp->t_data);
+	*xmin = HeapTupleHeaderGetRawXmin(tp->t_data);
 	datum = SysCacheGetAttr(USERMAPPINGUSERSERVER, tp,
 							Anum_pg_user_mapping_umoptions, &isnull);
 	*options = isnull ? NIL : untransformRelOptions(datum);
@@ -513,7 +514,8 @@ zcrm_user_mapping_exists(Oid umid)
 /*
  * server_xmin
  *		The xmin of foreign server "serverid"'s catalog row: it changes with
- *		every ALTER SERVER.
+ *		every ALTER SERVER.  The raw xmin, which freezing keeps (the frozen
+ *		xmin of every frozen row is the same).
  */
 static TransactionId
 server_xmin(Oid serverid)
@@ -523,7 +525,7 @@ server_xmin(Oid serverid)
 
 	if (!HeapTupleIsValid(tp))
 		elog(ERROR, "cache lookup failed for foreign server %u", serverid);
-	xmin = HeapTupleHeaderGetXmin(tp->t_data);
+	xmin = HeapTupleHeaderGetRawXmin(tp->t_data);
 	ReleaseSysCache(tp);
 	return xmin;
 }

@@ -141,9 +141,10 @@ extern void zcrm_run_mark_collected(const char *schema, const ZcrmRunPart *rp,
 
 /*
  * zcrm_run_find_org
- *		The org id recorded by the latest run the caller may see (row-level
- *		security applies) whose org_key is "org_key", palloc'd; NULL when
- *		there is none, or when that run's uploads were not accepted with it.
+ *		The org id recorded by the current user's own latest run whose
+ *		org_key is "org_key" (not another role's, even one the user may
+ *		see), palloc'd; NULL when there is none, or when that run's uploads
+ *		were not accepted with it.
  */
 extern char *zcrm_run_find_org(const char *schema, const char *org_key);
 

@@ -88,6 +88,9 @@ static CURLSH *zcrm_share = NULL;
 static bool zcrm_easy_ready = false;
 static char zcrm_easy_ca[MAXPGPATH] = "";
 
+/* Whether a zcrm_http_request_chain() is running (they do not nest). */
+static bool zcrm_batch_running = false;
+
 /* One error buffer per slot of a batch; libcurl writes into it. */
 static char zcrm_errbufs[ZCRM_MAX_CONCURRENCY][CURL_ERROR_SIZE];
 
@@ -593,8 +596,13 @@ chain_next(ZcrmBatch *b)
 	while (b->nended > 0)
 	{
 		int			i = b->ended[--b->nended];
+		bool		again;
 
-		if (b->done(b->done_arg, i, &b->out[i], &b->reqs[i]))
+		/* (its SQL may report wait events of its own) */
+		pgstat_report_wait_end();
+		again = b->done(b->done_arg, i, &b->out[i], &b->reqs[i]);
+		pgstat_report_wait_start(PG_WAIT_EXTENSION);
+		if (again)
 		{
 			memset(&b->out[i], 0, sizeof(ZcrmOutcome));
 			zcrm_queue_again(&b->q, i);
@@ -808,6 +816,17 @@ zcrm_http_request_chain(ZcrmRequest *reqs, int nreqs, int concurrency,
 {
 	ZcrmBatch	b;
 
+	/*
+	 * A chain's "done" runs SQL, and so perhaps a trigger that calls a
+	 * zcrm_bulk function: its requests would take the backend's handles from
+	 * under the transfers in flight.
+	 */
+	if (zcrm_batch_running)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("zcrm_bulk cannot make a request while its own requests are in flight"),
+				 errdetail("A zcrm_bulk function that makes requests was called by SQL that zcrm_bulk ran between its requests, such as a trigger on zcrm_write_result."),
+				 errhint("Do not call zcrm_bulk's request functions from triggers on its tables.")));
 	ensure_handles();
 	memset(outcomes, 0, sizeof(ZcrmOutcome) * nreqs);
 	if (nreqs <= 0)
@@ -841,16 +860,19 @@ zcrm_http_request_chain(ZcrmRequest *reqs, int nreqs, int concurrency,
 							 (long) Max(b.nslots, zcrm_max_concurrency));
 
 	pgstat_report_wait_start(PG_WAIT_EXTENSION);
+	zcrm_batch_running = true;
 	PG_TRY();
 	{
 		run_batch(&b);
 	}
 	PG_CATCH();
 	{
+		zcrm_batch_running = false;
 		release_batch(&b);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	zcrm_batch_running = false;
 	release_batch(&b);
 
 	pfree(b.slots);

@@ -68,9 +68,9 @@ typedef void (*ZcrmChainCollected) (void *arg, int i, ZcrmChainPart *part);
  *		calls with step ZCRM_CHAIN_POLL and result ZCRM_SEND_OK; a poll or
  *		download that fails ends them with ZCRM_SEND_FAILED (the job
  *		exists: its caller polls it again).  Nothing raises but interrupts,
- *		libcurl's setup and the token refresh after INVALID_TOKEN (through
- *		a connection, once for all parts, as zcrm_send_chain() does), after
- *		freeing the polled jobs.
+ *		libcurl's setup, the token refresh after INVALID_TOKEN (through a
+ *		connection, once for all parts, as zcrm_send_chain() does) and
+ *		"collected", after freeing the polled jobs.
  */
 extern void zcrm_write_chain(ZcrmCall *call, ZcrmChainPart *parts, int n,
 							 ZcrmChainCollected collected, void *arg);

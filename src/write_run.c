@@ -272,6 +272,8 @@ zcrm_step_record_org(const char *schema, int64 run_id, const ZcrmCall *call,
 {
 	char	   *key = zcrm_write_org_key(call);
 
+	if (!accepted)
+		zcrm_write_org_forget(call);
 	if (key != NULL)
 		zcrm_run_record_org(schema, run_id, key,
 							accepted ? zcrm_write_org_known(call) : NULL);

@@ -134,6 +134,7 @@ store_result(const char *schema, ZcrmCall *call, const ZcrmRunPart *rp,
 	PG_TRY();
 	{
 		results = zcrm_read_job_results(call, job, resp);
+		call->job_id = NULL;	/* (it named this job) */
 		nrows = zcrm_run_store_results(schema, rp, results->parts[0].file,
 									   &unmatched);
 	}

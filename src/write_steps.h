@@ -93,7 +93,8 @@ extern void zcrm_step_failed(const char *schema, const ZcrmRunPart *rp,
  * zcrm_step_record_org
  *		Through a connection, record on run run_id the key of the call's
  *		org id and, when an upload was accepted, the org id it went with
- *		(NULL otherwise), for zcrm_write_step_prefetch() of later sessions.
+ *		(NULL otherwise), for zcrm_write_step_prefetch() of later sessions;
+ *		when none was accepted, also forget the backend's cached org id.
  */
 extern void zcrm_step_record_org(const char *schema, int64 run_id,
 								 const ZcrmCall *call, bool accepted);

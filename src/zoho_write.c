@@ -459,6 +459,21 @@ zcrm_write_org_remember(const ZcrmCall *call, const char *zgid)
 }
 
 /*
+ * zcrm_write_org_forget
+ *		See zoho_write.h.
+ */
+void
+zcrm_write_org_forget(const ZcrmCall *call)
+{
+	OrgEntry	key;
+	OrgEntry   *hit;
+
+	org_key(call, &key);
+	if ((hit = org_entry_find(&key)) != NULL)
+		org_entry_clear(hit);
+}
+
+/*
  * zcrm_write_upload_host
  *		See zoho_write.h.  Only Zoho's own www API domains are derived.
  */

@@ -133,6 +133,13 @@ extern char *zcrm_write_org_known(const ZcrmCall *call);
 extern void zcrm_write_org_remember(const ZcrmCall *call, const char *zgid);
 
 /*
+ * zcrm_write_org_forget
+ *		Drop the cached org id of the call (its uploads were all refused:
+ *		the next one asks Zoho again).
+ */
+extern void zcrm_write_org_forget(const ZcrmCall *call);
+
+/*
  * zcrm_write_upload_host
  *		Where the call uploads, palloc'd, without a trailing slash: the
  *		connection's upload_domain when set, else the content host of a Zoho

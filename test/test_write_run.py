@@ -494,6 +494,23 @@ def stored_results_test():
     check("with a trigger on zcrm_write_result: stored through the INSERT, the same rows, "
           "the trigger fired for each", got["stored_insert"] == (500, 500) and got.get("seen") == "500",
           "%s %s" % (got["stored_insert"], got.get("seen")))
+    # a trigger that makes a request while zcrm_bulk's own are in flight
+    source_table("stored_nested", 20, "stored_nested")
+    psql("CREATE FUNCTION stored_nested() RETURNS trigger LANGUAGE plpgsql AS "
+         "$$BEGIN PERFORM zcrm_write_job('7100000000000000001', '%s'); RETURN NULL; END$$;"
+         "CREATE TRIGGER stored_nested AFTER INSERT ON zcrm_write_result "
+         "FOR EACH ROW EXECUTE FUNCTION stored_nested()" % os.environ["ZCRM_TEST_TOKEN"])
+    lifecycle({"polls_in_progress": 0})     # stored as soon as downloaded, mid-send
+    try:
+        out = run("SELECT count(*) FROM zcrm_write('Leads', %s, key_column => 'id', token => :'token');\n"
+                  "SELECT 'still here ' || count(*) FROM zcrm_write_run;\n"
+                  % psql_literal(query_of("stored_nested")), "zcrm_w_stored")
+    finally:
+        lifecycle({"polls_in_progress": 1})
+        psql("DROP TRIGGER stored_nested ON zcrm_write_result; DROP FUNCTION stored_nested()")
+    check("a trigger on zcrm_write_result that makes a request mid-send: 55000, clearly, "
+          "and the backend goes on", "ERROR:  55000" in out and "while its own requests are in flight" in out
+          and "still here" in out, out[-500:])
 
 
 def errors_test():
@@ -1042,6 +1059,39 @@ def org_remembered_test():
     headers = [u.get("x_crm_org") for u in lifecycle().get("upload_requests", [])[-4:]]
     check("every upload of these runs went with the org call's X-CRM-ORG",
           headers == [ZGID] * 4, str(headers))
+    # freezing the catalog rows keeps the key (the raw xmin, not the frozen one)
+    key4 = psql("SELECT org_key FROM zcrm_write_run WHERE run_id = %d" % r4) if r4 else ""
+    psql("VACUUM (FREEZE) pg_catalog.pg_user_mapping")
+    psql("VACUUM (FREEZE) pg_catalog.pg_foreign_server")
+    r5, n5, o5, out5 = org_calls_of("frozen", 5)
+    key5 = psql("SELECT org_key FROM zcrm_write_run WHERE run_id = %d" % r5) if r5 else ""
+    check("after VACUUM FREEZE of the catalogs: the same key, no org call",
+          r5 is not None and n5 == 0 and key5 == key4 and o5 == ZGID, "%s %s %s %s" % (n5, key4, key5, o5))
+    # another role's run is never taken, even one the user may see
+    psql("INSERT INTO zcrm_write_run (submitted_by, connection, module, operation, state, org_key, org_id) "
+         "VALUES ('pg_monitor', '%s', 'Leads', 'insert', 'completed', '%s', '999')" % (SERVER, key5))
+    r6, n6, o6, out6 = org_calls_of("other_role", 5)
+    check("a run of another role with the same key is not taken: the user's own org id is sent",
+          r6 is not None and n6 == 0 and o6 == ZGID and "ERROR" not in out6,
+          "%s %s %s" % (n6, o6, out6[-300:]))
+    psql("DELETE FROM zcrm_write_run WHERE submitted_by = 'pg_monitor'::regrole")
+    # a remembered org id that Zoho refuses: the run fails and records none,
+    # the session forgets it, and its next run asks Zoho again
+    psql("UPDATE zcrm_write_run SET org_id = '999' WHERE run_id = %d" % r6)
+    seen = len(mock_admin("/__admin/requests"))
+    query = ("SELECT g AS id, 'Name ' || g AS \"Last_Name\", 'o' || g || '.%s.%s@example.org' AS \"Email\" "
+             "FROM generate_series(1, 5) AS g")
+    out = run("CALL zcrm_write_submit('Leads', %s, key_column => 'id', connection => '%s');\n"
+              "CALL zcrm_write_submit('Leads', %s, key_column => 'id', connection => '%s');\n"
+              % (psql_literal(query % ("refused", os.urandom(3).hex())), SERVER,
+                 psql_literal(query % ("again", os.urandom(3).hex())), SERVER), "zcrm_w_org")
+    orgs = [r for r in mock_admin("/__admin/requests")[seen:] if r.get("path", "").endswith("/org")]
+    last2 = psql("SELECT string_agg(state || ':' || coalesce(org_id, 'NULL'), ',' ORDER BY run_id) "
+                 "FROM (SELECT * FROM zcrm_write_run ORDER BY run_id DESC LIMIT 2) AS x")
+    check("a remembered org id Zoho refuses: that run fails recording none, the same session's "
+          "next run makes the org call and goes through",
+          "INVALID_REQUEST" in out and len(orgs) == 1 and last2 == "failed:NULL,submitted:%s" % ZGID,
+          "%d %s %s" % (len(orgs), last2, out[-400:]))
 
 
 def poller_collects_together_test():
