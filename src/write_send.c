@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/tuplestore.h"
 
@@ -366,7 +367,9 @@ send_collected(void *arg, int k, ZcrmChainPart *cp)
  *		download failed, or whose job is not finished, stays "created" for
  *		the collect step.  Once a group has a failure of an upload or a
  *		create, no further create or group is sent, and when every part's
- *		calls have ended the first failure is raised, naming its part.  The
+ *		calls have ended the first failure is raised, naming its part and
+ *		the jobs created meanwhile (they exist whatever happens to the
+ *		caller's transaction).  The
  *		run records its org id as zcrm_write_step_upload() does.
  */
 Datum
@@ -380,8 +383,10 @@ zcrm_write_step_send(PG_FUNCTION_ARGS)
 	ZcrmCall	call;
 	ZcrmStepFailure first;
 	bool		accepted = false;
+	StringInfoData created;		/* the jobs made, for a failure's DETAIL */
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	initStringInfo(&created);
 	memset(&first, 0, sizeof(first));
 	zcrm_call_open(&call, zcrm_step_text(fcinfo, 2), zcrm_step_text(fcinfo, 3));
 	for (int start = 0; start < n && !first.any; start += group)
@@ -422,6 +427,9 @@ zcrm_write_step_send(PG_FUNCTION_ARGS)
 
 				accepted |= (cp->file_id != NULL);
 				record_sent(&g, k, cp);
+				if (cp->job_id != NULL)
+					appendStringInfo(&created, "%s%s (part %d)", created.len > 0 ? ", " : "",
+									 cp->job_id, g.rps[k].part);
 				if (cp->step == ZCRM_CHAIN_POLL && cp->job != NULL &&
 					!zcrm_job_finished(cp->job))
 					collect_row(fcinfo, &g.rps[k], cp->job, false, 0);
@@ -439,6 +447,9 @@ zcrm_write_step_send(PG_FUNCTION_ARGS)
 		}
 	}
 	zcrm_step_record_org(schema, run_id, &call, accepted);
+	if (first.any && created.len > 0)
+		first.context = psprintf("%s  Bulk write jobs this call created, which Zoho runs whatever happens to this transaction: %s.",
+								 first.context, created.data);
 	if (first.any)
 		zcrm_raise_error_context(&first.err, first.context);
 	PG_RETURN_NULL();

@@ -438,6 +438,27 @@ def pipelined_failures_test():
     check("zcrm_write, a create answered HTTP 500: raised naming the part (never sent twice)",
           "ERROR:  58000" in out and "INTERNAL_ERROR" in out and "HTTP status 500" in out
           and "Part 1 of bulk write run" in out and "still here" in out, out[-700:])
+    # a create that fails after another part's job was created: the
+    # error names that job (the 2,000-row part's upload ends first)
+    source_table("pipec", 10000, "pc")
+    lifecycle({"upload_read_bytes_per_s": 20000})
+    try:
+        before = counts()
+        sess = Session("SET zcrm_bulk.max_part_rows = 4000;\n"
+                       "SELECT count(*) FROM zcrm_write('Leads', %s, key_column => 'id', token => :'token');\n"
+                       % psql_literal(query_of("pipec")), "zcrm_w_pipec")
+        end = time.monotonic() + 60
+        while counts()[1] - before[1] < 1 and time.monotonic() < end:
+            time.sleep(0.02)
+        lifecycle({"create_fault": "500"})
+        out = sess.finish(120)
+    finally:
+        lifecycle({"upload_read_bytes_per_s": None, "create_fault": None})
+        settle()
+    check("zcrm_write, a create that fails after another part's job exists: the error names that job",
+          "ERROR:  58000" in out and re.search(r"jobs this call created, which Zoho runs whatever happens "
+                                               r"to this transaction: \d+ \(part 3\)\.", out) is not None,
+          out[-700:])
     source_table("pipet", 10000, "pt")
     lifecycle({"upload_read_bytes_per_s": 20000})
     try:
