@@ -518,9 +518,10 @@ def stored_results_test():
     # a trigger that makes a request while zcrm_bulk's own are in flight
     source_table("stored_nested", 20, "stored_nested")
     psql("CREATE FUNCTION stored_nested() RETURNS trigger LANGUAGE plpgsql AS "
-         "$$BEGIN PERFORM zcrm_write_job('7100000000000000001', '%s'); RETURN NULL; END$$;"
+         "$$BEGIN PERFORM zcrm_write_job('7100000000000000001', '1000.nested.request'); "
+         "RETURN NULL; END$$;"
          "CREATE TRIGGER stored_nested AFTER INSERT ON zcrm_write_result "
-         "FOR EACH ROW EXECUTE FUNCTION stored_nested()" % os.environ["ZCRM_TEST_TOKEN"])
+         "FOR EACH ROW EXECUTE FUNCTION stored_nested()")
     lifecycle({"polls_in_progress": 0})     # stored as soon as downloaded, mid-send
     try:
         out = run("SELECT count(*) FROM zcrm_write('Leads', %s, key_column => 'id', token => :'token');\n"
