@@ -38,8 +38,8 @@ typedef struct ChainRun
  *		ended into the part and pick its next call, if any.
  */
 static bool
-chain_next(ZcrmCall *call, void *state, int i, ZcrmOutcome *o,
-		   ZcrmBuildRequest *build, const void **arg)
+chain_next(ZcrmCall *call, void *state, int i, const ZcrmRequest *req,
+		   ZcrmOutcome *o, ZcrmBuildRequest *build, const void **arg)
 {
 	ChainRun   *cr = (ChainRun *) state;
 	ZcrmChainPart *p = &cr->parts[i];
@@ -86,25 +86,20 @@ chain_next(ZcrmCall *call, void *state, int i, ZcrmOutcome *o,
 				return true;
 			}
 		case ZCRM_CHAIN_POLL:
+			p->job = zcrm_job_of_outcome(call, p->job_id, req, o, &p->err);
+			if (o->complete)
 			{
-				ZcrmRequest req;
-
-				zcrm_job_request(call, p->job_id, &req);
-				p->job = zcrm_job_of_outcome(call, p->job_id, &req, o, &p->err);
-				if (o->complete)
-				{
-					pfree(o->resp.body);
-					o->complete = false;
-				}
-				p->result = p->job ? ZCRM_SEND_OK : ZCRM_SEND_FAILED;
-				if (p->job == NULL || !zcrm_job_finished(p->job) ||
-					p->job->download_url == NULL)
-					return false;
-				*build = zcrm_result_request;
-				*arg = p->job;
-				p->step = ZCRM_CHAIN_RESULT;
-				return true;
+				pfree(o->resp.body);
+				o->complete = false;
 			}
+			p->result = p->job ? ZCRM_SEND_OK : ZCRM_SEND_FAILED;
+			if (p->job == NULL || !zcrm_job_finished(p->job) ||
+				p->job->download_url == NULL)
+				return false;
+			*build = zcrm_result_request;
+			*arg = p->job;
+			p->step = ZCRM_CHAIN_RESULT;
+			return true;
 		case ZCRM_CHAIN_RESULT:
 			if (o->complete && o->resp.status >= 200 && o->resp.status <= 299 &&
 				o->resp.status != 204)

@@ -244,6 +244,38 @@ zcrm_step_part_lacks(const ZcrmRunPart *rp, const char *what)
 }
 
 /*
+ * zcrm_step_open_upload
+ *		See write_steps.h.
+ */
+void
+zcrm_step_open_upload(const char *schema, int64 run_id, int32 part, const char *step,
+					  ZcrmRunPart *rp, const char **zip, size_t *len, const char **file_name)
+{
+	zcrm_step_open_part(schema, run_id, part, "uploading", step, true, rp);
+	if (rp->zip == NULL)
+		zcrm_step_part_lacks(rp, "zip to upload");
+	*zip = VARDATA(rp->zip);
+	*len = VARSIZE(rp->zip) - VARHDRSZ;
+	*file_name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip", rp->run_id, rp->part);
+}
+
+/*
+ * zcrm_step_job_spec
+ *		See write_steps.h.
+ */
+void
+zcrm_step_job_spec(const ZcrmRunPart *rp, ZcrmWriteJobSpec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->module = rp->module;
+	spec->operation = rp->operation;
+	spec->find_by = rp->find_by;
+	spec->field_mappings = rp->field_mappings;
+	spec->ignore_empty = rp->ignore_empty;
+	spec->file_id = rp->file_id;
+}
+
+/*
  * zcrm_step_failed
  *		See write_steps.h.
  */
@@ -317,13 +349,8 @@ zcrm_write_step_upload(PG_FUNCTION_ARGS)
 		{
 			ZcrmRunPart *rp = &rps[k];
 
-			zcrm_step_open_part(schema, run_id, parts[start + k], "uploading", "upload", true, rp);
-			if (rp->zip == NULL)
-				zcrm_step_part_lacks(rp, "zip to upload");
-			items[k].zip = VARDATA(rp->zip);
-			items[k].len = VARSIZE(rp->zip) - VARHDRSZ;
-			items[k].file_name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip",
-										  rp->run_id, rp->part);
+			zcrm_step_open_upload(schema, run_id, parts[start + k], "upload", rp,
+								  &items[k].zip, &items[k].len, &items[k].file_name);
 		}
 		zcrm_write_upload_many(&call, items, m);
 		for (int k = 0; k < m; k++)
@@ -390,12 +417,7 @@ zcrm_write_step_create(PG_FUNCTION_ARGS)
 			zcrm_step_open_part(schema, run_id, parts[start + k], "creating", "create", false, rp);
 			if (rp->file_id == NULL)
 				zcrm_step_part_lacks(rp, "file id");
-			specs[k].module = rp->module;
-			specs[k].operation = rp->operation;
-			specs[k].find_by = rp->find_by;
-			specs[k].field_mappings = rp->field_mappings;
-			specs[k].ignore_empty = rp->ignore_empty;
-			specs[k].file_id = rp->file_id;
+			zcrm_step_job_spec(rp, &specs[k]);
 			items[k].spec = &specs[k];
 		}
 		zcrm_write_create_many(&call, items, m);

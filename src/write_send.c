@@ -405,18 +405,9 @@ zcrm_write_step_send(PG_FUNCTION_ARGS)
 		{
 			ZcrmRunPart *rp = &g.rps[k];
 
-			zcrm_step_open_part(schema, run_id, parts[start + k], "uploading", "send", true, rp);
-			if (rp->zip == NULL)
-				zcrm_step_part_lacks(rp, "zip to upload");
-			cps[k].zip = VARDATA(rp->zip);
-			cps[k].len = VARSIZE(rp->zip) - VARHDRSZ;
-			cps[k].file_name = psprintf("zcrm_bulk-" INT64_FORMAT "-%d.zip",
-										rp->run_id, rp->part);
-			cps[k].spec.module = rp->module;
-			cps[k].spec.operation = rp->operation;
-			cps[k].spec.find_by = rp->find_by;
-			cps[k].spec.field_mappings = rp->field_mappings;
-			cps[k].spec.ignore_empty = rp->ignore_empty;
+			zcrm_step_open_upload(schema, run_id, parts[start + k], "send", rp,
+								  &cps[k].zip, &cps[k].len, &cps[k].file_name);
+			zcrm_step_job_spec(rp, &cps[k].spec);
 		}
 		PG_TRY();
 		{

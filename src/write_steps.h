@@ -70,6 +70,23 @@ extern void zcrm_step_open_part(const char *schema, int64 run_id, int32 part,
 								const char *state, const char *step, bool want_zip,
 								ZcrmRunPart *rp);
 
+/*
+ * zcrm_step_open_upload
+ *		zcrm_step_open_part() of a part "uploading" for step "step", which
+ *		must have its zip (55000 otherwise): the zip's bytes and the file
+ *		name it is uploaded as into the other arguments.
+ */
+extern void zcrm_step_open_upload(const char *schema, int64 run_id, int32 part,
+								  const char *step, ZcrmRunPart *rp,
+								  const char **zip, size_t *len, const char **file_name);
+
+/*
+ * zcrm_step_job_spec
+ *		What part rp's job is created with, from its run's settings and its
+ *		file id (NULL before the upload).
+ */
+extern void zcrm_step_job_spec(const ZcrmRunPart *rp, ZcrmWriteJobSpec *spec);
+
 /* A part that lacks what its step needs ("zip to upload", "file id"): 55000. */
 extern void zcrm_step_part_lacks(const ZcrmRunPart *rp, const char *what);
 

@@ -329,7 +329,7 @@ chain_done(void *arg, int k, ZcrmOutcome *out, ZcrmRequest *req)
 	if (cs->call->conn && !cs->refreshed && out->complete &&
 		zcrm_is_invalid_token(&out->resp))
 		return false;
-	if (!cs->next(cs->call, cs->state, i, out, &cs->builds[i], &cs->args[i]))
+	if (!cs->next(cs->call, cs->state, i, req, out, &cs->builds[i], &cs->args[i]))
 		return false;
 	cs->builds[i] (cs->call, cs->args[i], req);
 	return true;

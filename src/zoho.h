@@ -89,15 +89,15 @@ extern void zcrm_send_many(ZcrmCall *call, ZcrmBuildRequest build,
 						   ZcrmOutcome *outcomes);
 
 /*
- * What comes after request i of a chain of zcrm_send_chain(), whose final
- * outcome is *out: return false to end the chain there (*out is then the
- * item's outcome), or consume *out (free its body), set *build and *arg to
- * the next request of item i and return true.  It is called outside
- * libcurl's callbacks and may raise.
+ * What comes after request *req of item i of a chain of zcrm_send_chain(),
+ * whose final outcome is *out: return false to end the chain there (*out
+ * is then the item's outcome), or consume *out (free its body), set *build
+ * and *arg to the next request of item i and return true.  It is called
+ * outside libcurl's callbacks and may raise.
  */
 typedef bool (*ZcrmNextRequest) (ZcrmCall *call, void *state, int i,
-								 ZcrmOutcome *out, ZcrmBuildRequest *build,
-								 const void **arg);
+								 const ZcrmRequest *req, ZcrmOutcome *out,
+								 ZcrmBuildRequest *build, const void **arg);
 
 /*
  * zcrm_send_chain

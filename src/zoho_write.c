@@ -366,14 +366,12 @@ zcrm_write_org_id(ZcrmCall *call, ZcrmError *err)
 	ZcrmParseError perr;
 	ZcrmParseStatus st;
 	OrgEntry	key;
-	OrgEntry   *hit;
 	char	   *zgid;
 
-	if (call->conn && call->conn->org_id)
-		return pstrdup(call->conn->org_id); /* the server says: no call */
+	/* the server's org_id (no call), or the cache */
+	if ((zgid = zcrm_write_org_known(call)) != NULL)
+		return zgid;
 	org_key(call, &key);
-	if ((hit = org_entry_find(&key)) != NULL)
-		return pstrdup(hit->zgid);
 	if ((zgid = org_take_pending(call, &key)) != NULL)
 	{
 		org_entry_store(&key, zgid);
